@@ -1,0 +1,46 @@
+"""Errors that cryotm raises for a user's mistake.
+
+Every error a user can cause (a missing file, a map of the wrong shape, an
+unknown format name, ...) is a :class:`CryotmError`. The command line prints
+its message on one line and exits with a non-zero status; anything else is a
+bug in cryotm or in a plugin and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import os
+
+__all__ = ["CryotmError", "InputError", "PluginError", "format_source"]
+
+
+def format_source(source: str | os.PathLike | None) -> str:
+    """Return a short label for where data came from (a path or 'array')."""
+    if source is None:
+        return "<array>"
+    return os.fspath(source)
+
+
+class CryotmError(Exception):
+    """Base class of the errors caused by the user's input or settings.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong, in words a user understands.
+    source : str or path-like, optional
+        The file (or other input) the problem was found in. When given, the
+        message is prefixed with it.
+    """
+
+    def __init__(self, message: str, source: str | os.PathLike | None = None) -> None:
+        self.problem = message
+        self.source = None if source is None else os.fspath(source)
+        super().__init__(f"{self.source}: {message}" if self.source else message)
+
+
+class InputError(CryotmError, ValueError):
+    """Bad input data: a file that cannot be read, a wrong shape, NaN, ..."""
+
+
+class PluginError(CryotmError):
+    """A plugin could not be loaded, or contributed something invalid."""

@@ -1,0 +1,42 @@
+"""The extension surface of cryotm: one function per hook.
+
+A plugin is a module (or object) with functions of these names, marked with
+:data:`cryotm.hookimpl`, and made known through the ``cryotm`` entry-point
+group (or :meth:`pluggy.PluginManager.register`). cryotm's own threshold
+rules, labelers and formats are registered through these very hooks (see
+:data:`cryotm.plugins.DEFAULT_PLUGINS`).
+
+Each "contribute" hook returns a list of classes; each class carries a unique
+``name`` (the word users type: ``--threshold far``, ``--format relion5``).
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("cryotm")
+
+
+@hookspec
+def cryotm_threshold_strategies():
+    """Return a list of :class:`cryotm.thresholds.ThresholdStrategy` subclasses."""
+
+
+@hookspec
+def cryotm_labelers():
+    """Return a list of :class:`cryotm.labeling.Labeler` subclasses (peak-shape labelings)."""
+
+
+@hookspec
+def cryotm_motl_writers():
+    """Return a list of :class:`cryotm.formats.MotlWriter` subclasses (particle-list output formats)."""
+
+
+@hookspec
+def cryotm_motl_readers():
+    """Return a list of :class:`cryotm.formats.MotlReader` subclasses (particle-list input formats)."""
+
+
+@hookspec
+def cryotm_map_formats():
+    """Return a list of :class:`cryotm.maps.MapFormat` subclasses (volume file formats such as MRC, EM)."""

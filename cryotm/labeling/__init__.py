@@ -1,0 +1,1 @@
+"""Labelers of peak-shape evaluation: ellipsoid, central planes, central component."""
