@@ -152,8 +152,8 @@ def _plugin_name(pm: pluggy.PluginManager, plugin: object) -> str:
 def _iter_contributions(hook_name: str) -> Iterator[Contribution]:
     pm = get_plugin_manager()
     caller = getattr(pm.hook, hook_name)
-    # pluggy calls the newest registration first; reverse so built-ins come first.
-    for impl in reversed(caller.get_hookimpls()):
+    # get_hookimpls() is in registration order: built-ins first, then plugins.
+    for impl in caller.get_hookimpls():
         plugin_name = _plugin_name(pm, impl.plugin)
         try:
             result = impl.function()

@@ -22,6 +22,7 @@ __all__ = ["main", "build_parser", "COMMANDS"]
 #: Subcommand modules, in the order ``cryotm --help`` lists them.
 COMMANDS: tuple[str, ...] = (
     "demo",
+    "info",
     "plugins",
 )
 

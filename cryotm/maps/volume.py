@@ -103,6 +103,12 @@ class Volume:
         return False
 
     # -- conveniences ------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(shape={self.shape}, dtype={self.data.dtype}, "
+            f"pixel_size={self.pixel_size}, experiment_id={self.experiment_id!r}, source={self.source!r})"
+        )
+
     @property
     def shape(self) -> tuple[int, int, int]:
         """The map's shape, ``(nz, ny, nx)``."""
