@@ -24,6 +24,16 @@ COMMANDS: tuple[str, ...] = (
     "demo",
     "info",
     "plugins",
+    "convert",
+    "merge",
+    "threshold",
+    "peak-shape",
+    "batch",
+    "extract-job",
+    "compare",
+    "report",
+    "distance-maps",
+    "select",
 )
 
 

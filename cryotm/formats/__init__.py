@@ -1,15 +1,27 @@
-"""Particle-list formats: one module per format, found through the plugin manager."""
+"""Particle-list formats: one module per format, found through the plugin manager.
+
+Built-in formats (names as users type them): ``emmotl``, ``stopgap``,
+``relion30``, ``relion31``, ``relion4``, ``relion5``, ``dynamo``, ``table``;
+plugins add more through the ``cryotm_motl_writers`` / ``cryotm_motl_readers``
+hooks. Each format module documents its columns, its coordinate offset and
+its Euler-angle conversion.
+"""
 
 from .base import (
     MotlReader,
     MotlWriter,
     motl_readers,
     motl_writers,
+    option_names,
     read_particles,
+    reader_class,
     reader_for,
+    with_metadata,
     write_particles,
+    writer_class,
     writer_for,
 )
+from .merge import merge_lists
 
 __all__ = [
     "MotlWriter",
@@ -18,6 +30,11 @@ __all__ = [
     "motl_readers",
     "writer_for",
     "reader_for",
+    "writer_class",
+    "reader_class",
+    "option_names",
+    "with_metadata",
     "write_particles",
     "read_particles",
+    "merge_lists",
 ]

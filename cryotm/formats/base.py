@@ -5,11 +5,22 @@ subclasses through the ``cryotm_motl_writers`` / ``cryotm_motl_readers``
 hooks. Options of a format (a RELION version's binning, the centre
 definition, ...) are attrs fields of its class, given as keyword arguments
 to :func:`write_particles` / :func:`read_particles`.
+
+Two facts about the particles are not options of a format but metadata of
+the :class:`~cryotm.particles.ParticleList`: its ``pixel_size`` (Å) and its
+``tomogram_shape`` ``(nz, ny, nx)``. :func:`write_particles` and
+:func:`read_particles` accept them as keywords and set them on the list;
+a writer that needs one (``requires_pixel_size``,
+``requires_tomogram_shape``) refuses with an :class:`~cryotm.errors.InputError`
+naming the missing option. A reader class that declares a ``pixel_size`` or
+``tomogram_shape`` field (RELION 5 needs both to undo the centring) receives
+them as well.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,7 +39,15 @@ __all__ = [
     "read_particles",
     "motl_writers",
     "motl_readers",
+    "option_names",
+    "writer_class",
+    "reader_class",
+    "with_metadata",
+    "CONTEXT_OPTIONS",
 ]
+
+#: Options that describe the data rather than a format; each format takes those it declares.
+CONTEXT_OPTIONS: tuple[str, ...] = ("pixel_size", "tomogram_shape", "binning")
 
 
 @attrs.define
@@ -47,10 +66,23 @@ class MotlWriter:
     description: ClassVar[str] = ""
     #: True when the format cannot be written without a pixel size.
     requires_pixel_size: ClassVar[bool] = False
+    #: True when the format cannot be written without the tomogram's shape.
+    requires_tomogram_shape: ClassVar[bool] = False
 
     def write_file(self, particles: ParticleList, path: Path) -> None:
         """Write `particles` to `path` (a temporary file; the caller renames it)."""
         raise NotImplementedError
+
+    def check(self, particles: ParticleList, path: str | os.PathLike | None = None) -> None:
+        """Raise :class:`InputError` if `particles` lack metadata this format needs."""
+        if self.requires_pixel_size and not particles.pixel_size:
+            raise InputError(f"format {self.name!r} needs a pixel size (give --pixel-size / pixel_size=)", path)
+        if self.requires_tomogram_shape and particles.tomogram_shape is None:
+            raise InputError(
+                f"format {self.name!r} needs the tomogram's shape (give --tomogram-shape Z Y X, "
+                "--tomogram-size X Y Z / tomogram_shape=(nz, ny, nx))",
+                path,
+            )
 
     def write(self, particles: ParticleList, path: str | os.PathLike, overwrite: bool = False) -> None:
         """Write `particles` to `path` atomically.
@@ -59,10 +91,9 @@ class MotlWriter:
         ------
         InputError
             If `path` exists and `overwrite` is false, or the format needs a
-            pixel size the particle list lacks.
+            pixel size or tomogram shape the particle list lacks.
         """
-        if self.requires_pixel_size and not particles.pixel_size:
-            raise InputError(f"format {self.name!r} needs a pixel size (give --pixel-size)", path)
+        self.check(particles, path)
         with atomic_path(path, overwrite=overwrite) as tmp:
             self.write_file(particles, tmp)
 
@@ -99,11 +130,111 @@ def motl_readers() -> dict[str, type[MotlReader]]:
     return {name: item.obj for name, item in contributions("cryotm_motl_readers").items()}
 
 
-def _instantiate(cls: type, options: dict[str, Any], kind: str) -> Any:
+def option_names(cls: type) -> tuple[str, ...]:
+    """The options (attrs fields) a writer or reader class accepts.
+
+    Examples
+    --------
+    >>> from cryotm.formats.relion4 import Relion4Writer
+    >>> "binning" in option_names(Relion4Writer)
+    True
+    """
+    if not attrs.has(cls):
+        return ()
+    return tuple(field.name for field in attrs.fields(cls))
+
+
+def _instantiate(cls: type, options: Mapping[str, Any], kind: str) -> Any:
+    unknown = sorted(set(options) - set(option_names(cls)))
+    if unknown:
+        known = ", ".join(option_names(cls)) or "none"
+        raise CryotmError(
+            f"{kind} {cls.name!r} has no option {', '.join(map(repr, unknown))} (its options: {known})"
+        )
     try:
         return cls(**options)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise CryotmError(f"bad options for {kind} {cls.name!r}: {exc}") from None
+
+
+def _split_context(cls: type, options: dict[str, Any]) -> dict[str, Any]:
+    """Keep the context options `cls` declares, drop the others; keep every other option."""
+    accepted = set(option_names(cls))
+    return {k: v for k, v in options.items() if k not in CONTEXT_OPTIONS or k in accepted}
+
+
+def with_metadata(
+    particles: ParticleList,
+    pixel_size: float | None = None,
+    tomogram_shape: tuple[int, int, int] | None = None,
+) -> ParticleList:
+    """Return `particles` with the given pixel size / tomogram shape (z, y, x) set.
+
+    Values that are None leave the list's own metadata alone.
+    """
+    changes: dict[str, Any] = {}
+    if pixel_size is not None:
+        if not pixel_size > 0:
+            raise CryotmError(f"the pixel size must be positive, got {pixel_size}")
+        changes["pixel_size"] = float(pixel_size)
+    if tomogram_shape is not None:
+        shape = tuple(int(v) for v in tomogram_shape)
+        if len(shape) != 3 or min(shape) < 1:
+            raise CryotmError(f"the tomogram shape must be three positive sizes (z, y, x), got {tomogram_shape}")
+        changes["tomogram_shape"] = shape
+    return attrs.evolve(particles, **changes) if changes else particles
+
+
+def writer_class(path: str | os.PathLike | None = None, format: str | None = None) -> type[MotlWriter]:
+    """The writer class named `format`, else the one that writes `path`'s extension.
+
+    Raises
+    ------
+    CryotmError
+        Unknown name; no format, or several, for the extension (``.star``
+        is written by STOPGAP and every RELION version: name one).
+    """
+    writers = motl_writers()
+    if format is not None:
+        if format not in writers:
+            raise CryotmError(f"unknown particle-list format {format!r} (known: {', '.join(sorted(writers))})")
+        return writers[format]
+    if path is None:
+        raise CryotmError("give a format name or an output file with a known extension")
+    suffix = Path(path).suffix.lower()
+    candidates = [name for name, cls in writers.items() if suffix in cls.extensions]
+    if len(candidates) == 1:
+        return writers[candidates[0]]
+    if candidates:
+        raise InputError(
+            f"several particle-list formats write {suffix!r} ({', '.join(candidates)}); "
+            "choose one by name (--to / --format)",
+            path,
+        )
+    raise InputError(
+        f"no particle-list format writes {suffix or 'files without extension'!r}; "
+        f"choose one with --format ({', '.join(sorted(writers))})",
+        path,
+    )
+
+
+def reader_class(path: str | os.PathLike, format: str | None = None) -> type[MotlReader]:
+    """The reader class named `format`, else the first whose ``sniff`` accepts `path`."""
+    readers = motl_readers()
+    if format is not None:
+        if format not in readers:
+            raise CryotmError(f"unknown particle-list format {format!r} (known: {', '.join(sorted(readers))})")
+        return readers[format]
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", path)
+    for cls in readers.values():
+        if cls.sniff(path):
+            return cls
+    raise InputError(
+        f"cannot tell the particle-list format; choose one with --format ({', '.join(sorted(readers))})",
+        path,
+    )
 
 
 def writer_for(path: str | os.PathLike | None = None, format: str | None = None, **options: Any) -> MotlWriter:
@@ -112,43 +243,15 @@ def writer_for(path: str | os.PathLike | None = None, format: str | None = None,
     Raises
     ------
     CryotmError
-        Unknown format name, or no writer for the extension.
+        Unknown format name, no writer for the extension, or an option the
+        format does not have.
     """
-    writers = motl_writers()
-    if format is not None:
-        if format not in writers:
-            raise CryotmError(f"unknown particle-list format {format!r} (known: {', '.join(sorted(writers))})")
-        return _instantiate(writers[format], options, "format")
-    if path is None:
-        raise CryotmError("give a format name or an output file with a known extension")
-    suffix = Path(path).suffix.lower()
-    for cls in writers.values():
-        if suffix in cls.extensions:
-            return _instantiate(cls, options, "format")
-    raise InputError(
-        f"no particle-list format writes {suffix or 'files without extension'!r}; "
-        f"choose one with --format ({', '.join(sorted(writers))})",
-        path,
-    )
+    return _instantiate(writer_class(path, format), options, "format")
 
 
 def reader_for(path: str | os.PathLike, format: str | None = None, **options: Any) -> MotlReader:
     """Return a reader chosen by `format` name, else the first whose ``sniff`` accepts `path`."""
-    readers = motl_readers()
-    if format is not None:
-        if format not in readers:
-            raise CryotmError(f"unknown particle-list format {format!r} (known: {', '.join(sorted(readers))})")
-        return _instantiate(readers[format], options, "format")
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such file", path)
-    for cls in readers.values():
-        if cls.sniff(path):
-            return _instantiate(cls, options, "format")
-    raise InputError(
-        f"cannot tell the particle-list format; choose one with --format ({', '.join(sorted(readers))})",
-        path,
-    )
+    return _instantiate(reader_class(path, format), options, "format")
 
 
 def write_particles(
@@ -156,12 +259,78 @@ def write_particles(
     path: str | os.PathLike,
     format: str | None = None,
     overwrite: bool = False,
+    *,
+    pixel_size: float | None = None,
+    tomogram_shape: tuple[int, int, int] | None = None,
     **options: Any,
 ) -> None:
-    """Write a particle list atomically, in `format` or the format of `path`'s extension."""
-    writer_for(path, format, **options).write(particles, path, overwrite=overwrite)
+    """Write a particle list atomically, in `format` or the format of `path`'s extension.
+
+    Parameters
+    ----------
+    particles : ParticleList
+        The particles (0-based voxel positions).
+    path : str or path-like
+        Output file; an existing file is kept unless `overwrite`.
+    format : str, optional
+        A registered format name (``emmotl``, ``relion5``, ...); by default
+        chosen from the extension.
+    overwrite : bool
+        Replace an existing file.
+    pixel_size : float, optional
+        Pixel size in Å (overrides the list's own).
+    tomogram_shape : tuple of int, optional
+        ``(nz, ny, nx)`` of the tomogram (overrides the list's own).
+    **options
+        Options of the format (its attrs fields, e.g. ``binning=4``); a
+        ``binning`` the format does not use is ignored.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> from cryotm import ParticleList
+    >>> plist = ParticleList.from_arrays([[10.0, 20.0, 30.0]], orientations=[[30, 40, 50]], scores=[0.5])
+    >>> out = os.path.join(tempfile.mkdtemp(), "p.star")
+    >>> write_particles(plist, out, format="relion5", pixel_size=10.0, tomogram_shape=(100, 100, 100))
+    >>> read_particles(out, pixel_size=10.0, tomogram_shape=(100, 100, 100)).positions
+    array([[10., 20., 30.]])
+    """
+    particles = with_metadata(particles, pixel_size, tomogram_shape)
+    cls = writer_class(path, format)
+    options = {k: v for k, v in options.items() if not (k == "binning" and v is None)}
+    writer = _instantiate(cls, _split_context(cls, options), "format")
+    writer.write(particles, path, overwrite=overwrite)
 
 
-def read_particles(path: str | os.PathLike, format: str | None = None, **options: Any) -> ParticleList:
-    """Read a particle list in any registered format (detected from the file unless given)."""
-    return reader_for(path, format, **options).read(path)
+def read_particles(
+    path: str | os.PathLike,
+    format: str | None = None,
+    *,
+    pixel_size: float | None = None,
+    tomogram_shape: tuple[int, int, int] | None = None,
+    **options: Any,
+) -> ParticleList:
+    """Read a particle list in any registered format (detected from the file unless given).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file.
+    format : str, optional
+        A registered reader name; by default the file is sniffed.
+    pixel_size, tomogram_shape : optional
+        Given to readers that need them (RELION 5) and set on the result
+        (overriding what the file says).
+    **options
+        Options of the reader (its attrs fields); ``binning`` is ignored by
+        formats that do not use it.
+    """
+    cls = reader_class(path, format)
+    context = {"pixel_size": pixel_size, "tomogram_shape": tomogram_shape}
+    options = dict(options)
+    for key, value in context.items():
+        if value is not None and key in option_names(cls):
+            options[key] = value
+    options = {k: v for k, v in options.items() if not (k == "binning" and v is None)}
+    reader = _instantiate(cls, _split_context(cls, options), "format")
+    return with_metadata(reader.read(path), pixel_size, tomogram_shape)

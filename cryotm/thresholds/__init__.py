@@ -1,5 +1,6 @@
-"""Threshold strategies: one module per rule, chosen by name (``sigma:3``, ``far``, ...)."""
+"""Threshold strategies: one module per rule, chosen by name (``sigma:3``, ``far``, ``triangle``, ...)."""
 
+from .background import BackgroundFit, estimate_background
 from .base import (
     SearchStatistics,
     ThresholdResult,
@@ -8,8 +9,12 @@ from .base import (
     parse_threshold_spec,
     threshold_strategies,
 )
+from .far import FalseAlarmRateThreshold, false_alarm_cutoff
+from .gauss import GaussThreshold
+from .hard import HardThreshold
 from .manual import ManualThreshold
 from .sigma import SigmaThreshold
+from .triangle import TriangleThreshold, triangle_threshold
 
 __all__ = [
     "ThresholdStrategy",
@@ -20,4 +25,12 @@ __all__ = [
     "threshold_strategies",
     "ManualThreshold",
     "SigmaThreshold",
+    "TriangleThreshold",
+    "FalseAlarmRateThreshold",
+    "HardThreshold",
+    "GaussThreshold",
+    "BackgroundFit",
+    "estimate_background",
+    "false_alarm_cutoff",
+    "triangle_threshold",
 ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
+from ..errors import InputError
 from .base import ThresholdResult, ThresholdStrategy, _masked_values, as_array
 
 __all__ = ["SigmaThreshold"]
@@ -16,8 +17,12 @@ class SigmaThreshold(ThresholdStrategy):
 
     Without a mask the statistics are those of the whole map, computed
     exactly as cryoCAT does (``scores.mean()``, ``scores.std(ddof=1)`` in the
-    map's dtype), so the value is identical. With a mask only the voxels
-    inside it count.
+    map's dtype), so the value is the same (to float32 rounding: cryoCAT sums
+    its transposed copy in another order). With a mask only the voxels
+    inside it count; cryoCAT's ``scores_extract_particles`` instead takes the
+    statistics of ``scores * mask`` over the whole map, zeros outside the
+    mask included, which drags the mean towards 0 and inflates the std.
+    NaN/inf scores and constant maps raise :class:`~cryotm.errors.InputError`.
 
     Parameters
     ----------
@@ -40,7 +45,16 @@ class SigmaThreshold(ThresholdStrategy):
     def evaluate(self, scores, mask=None, statistics=None) -> ThresholdResult:
         values = as_array(scores) if mask is None else _masked_values(scores, mask)
         mean = float(values.mean())
-        std = float(values.std(ddof=1))
+        std = float(values.std(ddof=1)) if values.size > 1 else float("nan")
+        source = getattr(scores, "source", None)
+        if not (np.isfinite(mean) and np.isfinite(std)):
+            raise InputError(
+                f"sigma threshold: the scores' mean/std are {mean}/{std} (NaN, inf or a single value)", source
+            )
+        if std == 0:
+            raise InputError(
+                f"sigma threshold: every score equals {mean}; nothing stands out of the background", source
+            )
         return ThresholdResult(
             value=float(np.float64(mean) + self.k * np.float64(std)),
             strategy=self.name,

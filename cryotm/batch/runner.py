@@ -1,0 +1,335 @@
+"""Run a pipeline over many tomograms: in this process, in worker processes, or on a Dask cluster.
+
+Each tomogram is one task: the pipeline writes ``<output_dir>/<name><ext>``
+and then its record ``<name><ext>.cryotm.json`` (both atomically). The
+record is the done-marker: on a second run, a tomogram whose output exists
+and matches its record (size, SHA-256) and whose record was made by the same
+pipeline parameters and the same input files is skipped; any other is run
+again (a missing, partial or stale output is replaced). A tomogram that fails
+is reported with its reason and does not stop the others. At the end the
+outputs are read back and joined into one merged particle list
+(``<output_dir>/merged<ext>``), in the order of the tomograms, so the result
+does not depend on which worker finished first.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from ..errors import CryotmError
+from ..particles import ParticleList
+from ..pipeline import Pipeline, TomogramInputs
+from ..pipeline.record import (
+    expected_fingerprint,
+    output_is_valid,
+    read_record,
+    record_path_for,
+)
+from .progress import Progress
+
+__all__ = ["TaskOutcome", "BatchSummary", "run_task", "run_batch", "read_back"]
+
+
+@attrs.frozen
+class TaskOutcome:
+    """What happened to one tomogram.
+
+    Attributes
+    ----------
+    name : str
+        Tomogram name.
+    status : {'done', 'skipped', 'failed'}
+        ``skipped``: a complete, valid output of the same run was already there.
+    output : str or None
+        The particle-list file.
+    n_particles : int or None
+        Particles written.
+    seconds : float
+        Time spent on it.
+    error : str or None
+        Why it failed (one line).
+    """
+
+    name: str
+    status: str
+    output: str | None = None
+    n_particles: int | None = None
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@attrs.frozen
+class BatchSummary:
+    """The outcome of a batch: one :class:`TaskOutcome` per tomogram (in input order) and the merged list."""
+
+    outcomes: tuple[TaskOutcome, ...]
+    merged: Path | None = None
+    merged_count: int = 0
+    merge_error: str | None = None
+    seconds: float = 0.0
+
+    def by_status(self, status: str) -> list[TaskOutcome]:
+        return [o for o in self.outcomes if o.status == status]
+
+    @property
+    def failed(self) -> list[TaskOutcome]:
+        return self.by_status("failed")
+
+    @property
+    def ok(self) -> bool:
+        """True when every tomogram succeeded and the merged list was written."""
+        return not self.failed and self.merge_error is None
+
+    def format(self) -> str:
+        """The summary for people: counts, merged list, then each failure and why."""
+        done, skipped, failed = (len(self.by_status(s)) for s in ("done", "skipped", "failed"))
+        lines = [
+            f"{len(self.outcomes)} tomograms in {self.seconds:.1f} s: {done} done, "
+            f"{skipped} skipped (complete from an earlier run), {failed} failed"
+        ]
+        if self.merged is not None:
+            lines.append(f"merged list: {self.merged} ({self.merged_count} particles)")
+        if self.merge_error is not None:
+            lines.append(f"merged list not written: {self.merge_error}")
+        for outcome in self.failed:
+            lines.append(f"FAILED {outcome.name}: {outcome.error}")
+        return "\n".join(lines)
+
+
+def _error_text(exc: BaseException) -> str:
+    if isinstance(exc, CryotmError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "out of memory"
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" (at {Path(frame.filename).name}:{frame.lineno})" if frame else ""
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def run_task(pipeline: Pipeline, inputs: TomogramInputs, output_dir: str | os.PathLike) -> TaskOutcome:
+    """Run `pipeline` on one tomogram and write its output and record into `output_dir`.
+
+    Never raises for a failure of the tomogram (bad input, a bug in a
+    plugin, out of memory): the outcome says ``failed`` and why. An earlier
+    output of the same name is replaced.
+    """
+    start = time.perf_counter()
+    output = Path(output_dir) / pipeline.output_name(inputs.name)
+    try:
+        result = pipeline.run(inputs, output=output, overwrite=True)
+    except Exception as exc:  # one tomogram's failure must not stop the batch
+        return TaskOutcome(
+            name=inputs.name,
+            status="failed",
+            output=os.fspath(output),
+            seconds=time.perf_counter() - start,
+            error=_error_text(exc),
+        )
+    return TaskOutcome(
+        name=inputs.name,
+        status="done",
+        output=os.fspath(output),
+        n_particles=len(result.particles),
+        seconds=time.perf_counter() - start,
+    )
+
+
+# -- backends ---------------------------------------------------------------------------
+Job = tuple[int, TomogramInputs]
+
+
+def _in_process(pipeline: Pipeline, jobs: Sequence[Job], output_dir: Path) -> Iterator[tuple[int, TaskOutcome]]:
+    for index, inputs in jobs:
+        yield index, run_task(pipeline, inputs, output_dir)
+
+
+def _process_pool(
+    pipeline: Pipeline, jobs: Sequence[Job], output_dir: Path, workers: int
+) -> Iterator[tuple[int, TaskOutcome]]:
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = {pool.submit(run_task, pipeline, inputs, output_dir): (index, inputs) for index, inputs in jobs}
+        for future in concurrent.futures.as_completed(futures):
+            index, inputs = futures[future]
+            try:
+                outcome = future.result()
+            except Exception as exc:  # the worker died (killed, out of memory) or could not unpickle
+                reason = "a worker process died (killed or out of memory)" if isinstance(
+                    exc, concurrent.futures.process.BrokenProcessPool
+                ) else _error_text(exc)
+                outcome = TaskOutcome(name=inputs.name, status="failed", error=reason)
+            yield index, outcome
+
+
+def _backend(
+    workers: int, scheduler: Any
+) -> Callable[[Pipeline, Sequence[Job], Path], Iterator[tuple[int, TaskOutcome]]]:
+    if scheduler is not None:
+        from .dask_backend import dask_runner
+
+        return dask_runner(scheduler)
+    if workers < 1:
+        raise CryotmError(f"--workers must be at least 1, got {workers}")
+    if workers == 1:
+        return _in_process
+    return lambda pipeline, jobs, output_dir: _process_pool(pipeline, jobs, output_dir, workers)
+
+
+# -- merging ----------------------------------------------------------------------------
+def read_back(pipeline: Pipeline, output: str | os.PathLike) -> ParticleList:
+    """Read a tomogram's output again, with what its record knows (pixel size, tomogram shape).
+
+    The writer's format reader is used; its options that the writer shares
+    (binning, centre, ...) and the run's pixel size and tomogram shape are
+    passed when the reader has them.
+    """
+    from ..formats import motl_readers
+
+    output = Path(output)
+    record = read_record(record_path_for(output))
+    writer = pipeline.writer
+    assert writer is not None
+    name = type(writer).name
+    readers = motl_readers()
+    if name not in readers:
+        raise CryotmError(f"format {name!r} has no reader, so the outputs cannot be merged")
+    reader_cls = readers[name]
+    fields = {f.name for f in attrs.fields(reader_cls)} if attrs.has(reader_cls) else set()
+    options = {k: v for k, v in attrs.asdict(writer, recurse=False).items() if k in fields} if attrs.has(
+        type(writer)
+    ) else {}
+    result = record.get("result", {})
+    if "pixel_size" in fields and result.get("pixel_size"):
+        options["pixel_size"] = float(result["pixel_size"])
+    if "tomogram_shape" in fields and result.get("tomogram_shape"):
+        options["tomogram_shape"] = tuple(int(v) for v in result["tomogram_shape"])
+    particles = reader_cls(**options).read(output)
+    inputs = record.get("inputs", {})
+    data = particles.data.copy()
+    data["tomo_id"] = int(inputs.get("tomo_id", 0))
+    data["tomo_name"] = str(inputs.get("name", output.stem))
+    return attrs.evolve(
+        particles,
+        data=data,
+        experiment_id=str(inputs.get("name", "")),
+        pixel_size=particles.pixel_size or result.get("pixel_size"),
+        tomogram_shape=particles.tomogram_shape
+        or (tuple(result["tomogram_shape"]) if result.get("tomogram_shape") else None),
+    )
+
+
+def _merge(pipeline: Pipeline, outcomes: Sequence[TaskOutcome], target: Path) -> int:
+    from ..formats.merge import merge_lists
+
+    lists = [read_back(pipeline, o.output) for o in outcomes if o.status in ("done", "skipped") and o.output]
+    merged = merge_lists(lists)
+    assert pipeline.writer is not None
+    pipeline.writer.write(merged, target, overwrite=True)
+    return len(merged)
+
+
+# -- the batch --------------------------------------------------------------------------
+def run_batch(
+    pipeline: Pipeline,
+    tasks: Sequence[TomogramInputs],
+    output_dir: str | os.PathLike,
+    workers: int = 1,
+    scheduler: Any = None,
+    resume: bool = True,
+    merged: str | None = "merged",
+    progress: Progress | str | None = "auto",
+) -> BatchSummary:
+    """Run `pipeline` on every tomogram of `tasks`.
+
+    Parameters
+    ----------
+    pipeline : Pipeline
+        With a writer (the output format).
+    tasks : sequence of TomogramInputs
+        The tomograms (see :mod:`cryotm.batch.table`); names must be unique.
+    output_dir : path
+        Folder for the outputs (created if missing).
+    workers : int
+        1 runs in this process; more runs that many worker processes.
+    scheduler : str or distributed.Client, optional
+        Run on a Dask distributed cluster instead (its scheduler address,
+        e.g. ``tcp://host:8786``, or a connected client). Needs ``dask[distributed]``.
+    resume : bool
+        Skip tomograms whose output is complete and valid from an earlier run
+        of the same pipeline on the same inputs.
+    merged : str or None
+        Base name of the merged list (the writer's extension is added); None: no merged list.
+    progress : Progress, {'auto', 'bar', 'lines', 'off'} or None
+        Progress report on stderr.
+
+    Returns
+    -------
+    BatchSummary
+        Check ``summary.ok``; ``summary.format()`` says what failed and why.
+    """
+    from .table import check_unique_names
+
+    start = time.perf_counter()
+    if pipeline.writer is None:
+        raise CryotmError("a batch needs an output format (give the pipeline a writer, --format)")
+    check_unique_names(tasks)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    run = _backend(workers, scheduler)
+    if not isinstance(progress, Progress):
+        progress = Progress(len(tasks), mode="off" if progress is None else progress)
+
+    outcomes: list[TaskOutcome | None] = [None] * len(tasks)
+    jobs: list[Job] = []
+    for index, inputs in enumerate(tasks):
+        output = output_dir / pipeline.output_name(inputs.name)
+        if resume and output_is_valid(output, fingerprint=expected_fingerprint(pipeline, inputs)):
+            record = read_record(record_path_for(output))
+            outcome = TaskOutcome(
+                name=inputs.name,
+                status="skipped",
+                output=os.fspath(output),
+                n_particles=record.get("result", {}).get("n_particles"),
+            )
+            outcomes[index] = outcome
+            progress.advance(inputs.name, "skipped", "complete from an earlier run")
+        else:
+            jobs.append((index, inputs))
+    try:
+        for index, outcome in run(pipeline, jobs, output_dir):
+            outcomes[index] = outcome
+            detail = outcome.error if outcome.status == "failed" else f"{outcome.n_particles} particles, {outcome.seconds:.1f} s"
+            progress.advance(outcome.name, outcome.status, detail or "")
+    finally:
+        progress.close()
+
+    final = tuple(o for o in outcomes if o is not None)
+    merged_path = None
+    merged_count = 0
+    merge_error = None
+    if merged:
+        merged_path = output_dir / pipeline.output_name(merged)
+        if any(t.name == merged for t in tasks):
+            merge_error = f"a tomogram is named {merged!r}; choose another name for the merged list"
+            merged_path = None
+        else:
+            try:
+                merged_count = _merge(pipeline, final, merged_path)
+            except Exception as exc:
+                merge_error = _error_text(exc)
+                merged_path = None
+    return BatchSummary(
+        outcomes=final,
+        merged=merged_path,
+        merged_count=merged_count,
+        merge_error=merge_error,
+        seconds=time.perf_counter() - start,
+    )
+

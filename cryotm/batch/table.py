@@ -1,0 +1,277 @@
+"""The tomograms of a batch: from a table (CSV, TSV, STAR) or a glob pattern.
+
+A table has one row per tomogram and these columns (names are case-insensitive;
+aliases in brackets)::
+
+    name         tomogram name, used for output files   [tomo_name, tomogram, rlnTomoName]
+    scores       scores map                               [scores_map]
+    angles       angle-index map                          [angle_map, angles_map]
+    angle_list   angle list (CSV, degrees)                [angles_list]
+    mask         tomogram mask (optional)                 [tomo_mask]
+    pixel_size   Å per voxel (optional; else the maps' header)
+    tomo_id      tomogram number (optional; else the row number)
+    angles_order zxz or zzx (optional)
+    index_base   0 or 1 (optional)
+    job          a peer's job file instead of the maps (pytom-match-pick JSON,
+                 STOPGAP/GAPSTOP parameter star)
+
+Relative paths are taken from the table's folder. In a STAR table the name
+column must be ``_tomo_name`` or ``_rlnTomoName`` (``_name`` clashes with
+the block name in :mod:`starfile`). A glob pattern matches
+scores maps (their angle map is the same name with ``scores`` replaced by
+``angles``; the angle list is given once, or ``angles.csv`` beside the map)
+or peers' job files.
+"""
+
+from __future__ import annotations
+
+import glob as _glob
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import CryotmError, InputError
+from ..pipeline.inputs import TomogramInputs
+
+__all__ = ["read_table", "tasks_from_glob", "tasks_from_jobs", "check_unique_names", "COLUMN_ALIASES"]
+
+#: Accepted column names -> the field they fill.
+COLUMN_ALIASES: dict[str, str] = {
+    "name": "name",
+    "tomo_name": "name",
+    "tomogram": "name",
+    "rlntomoname": "name",
+    "scores": "scores",
+    "scores_map": "scores",
+    "angles": "angles",
+    "angle_map": "angles",
+    "angles_map": "angles",
+    "angle_list": "angle_list",
+    "angles_list": "angle_list",
+    "mask": "mask",
+    "tomo_mask": "mask",
+    "pixel_size": "pixel_size",
+    "tomo_id": "tomo_id",
+    "angles_order": "angles_order",
+    "index_base": "index_base",
+    "angle_list_format": "angle_list_format",
+    "job": "job",
+}
+_PATH_FIELDS = ("scores", "angles", "angle_list", "mask", "job")
+
+
+def _read_frame(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise InputError("no such table", path)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".star":
+            import starfile
+
+            labels = list(COLUMN_ALIASES) + ["rlnTomoName"]
+            blocks = starfile.read(path, always_dict=True, parse_as_string=labels)
+            frames = [b for b in blocks.values() if isinstance(b, pd.DataFrame)]
+            if not frames:
+                single = [b for b in blocks.values() if isinstance(b, dict)]
+                frames = [pd.DataFrame([single[0]])] if single else []
+            if not frames:
+                raise InputError("the STAR table has no data block", path)
+            frame = frames[0].astype(str)
+            if "name" in frame.columns:
+                # starfile sets DataFrame.name to the block name, which overwrites a column called 'name'
+                raise InputError("in a STAR table, call the name column _tomo_name (or _rlnTomoName)", path)
+        else:
+            sep = "\t" if suffix in (".tsv", ".tab") else None
+            frame = pd.read_csv(path, sep=sep, engine="python", dtype=str, keep_default_na=False, comment="#")
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"cannot read the tomogram table: {exc}", path) from None
+    return frame
+
+
+def _rename(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
+    renamed: dict[str, str] = {}
+    for column in frame.columns:
+        key = str(column).strip().lstrip("_").lower()
+        field = COLUMN_ALIASES.get(key)
+        if field is None:
+            raise InputError(
+                f"unknown column {column!r} (known: {', '.join(sorted(set(COLUMN_ALIASES)))})", path
+            )
+        if field in renamed.values():
+            raise InputError(f"two columns give {field!r}", path)
+        renamed[column] = field
+    return frame.rename(columns=renamed)
+
+
+def _clean(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return None if text in ("", "nan", "None", "none", "-") else text
+
+
+def read_table(
+    path: str | os.PathLike,
+    defaults: Mapping[str, Any] | None = None,
+    angle_list: str | os.PathLike | None = None,
+) -> list[TomogramInputs]:
+    """Read a tomogram table.
+
+    Parameters
+    ----------
+    path : path
+        CSV (comma or other delimiter, detected), TSV, or STAR.
+    defaults : mapping, optional
+        Values for columns a row leaves empty (``angles_order``, ``index_base``,
+        ``pixel_size``, ``angle_list_format``).
+    angle_list : path, optional
+        Angle list for rows without one.
+
+    Raises
+    ------
+    InputError
+        Unreadable table, unknown columns, rows without scores/angles maps
+        or angle list, or two rows with the same name.
+    """
+    path = Path(path)
+    frame = _rename(_read_frame(path), path)
+    if frame.empty:
+        raise InputError("the tomogram table has no rows", path)
+    defaults = dict(defaults or {})
+    tasks: list[TomogramInputs] = []
+    for number, raw in enumerate(frame.to_dict(orient="records"), start=1):
+        row = {k: _clean(v) for k, v in raw.items()}
+        for field in _PATH_FIELDS:
+            if row.get(field):
+                row[field] = os.fspath(path.parent / row[field]) if not Path(row[field]).is_absolute() else row[field]
+        if row.get("job"):
+            tasks.extend(tasks_from_jobs([row["job"]], first_tomo_id=number, names={0: row.get("name")}))
+            continue
+        if row.get("angle_list") is None and angle_list is not None:
+            row["angle_list"] = os.fspath(angle_list)
+        missing = [f for f in ("scores", "angles", "angle_list") if not row.get(f)]
+        if missing:
+            raise InputError(f"row {number} gives no {', '.join(missing)}", path)
+        options = {k: v for k, v in defaults.items() if v is not None}
+        options.update({k: row[k] for k in ("pixel_size", "angles_order", "index_base", "angle_list_format") if row.get(k)})
+        try:
+            tasks.append(
+                TomogramInputs(
+                    name=row.get("name") or Path(row["scores"]).name.split(".")[0],
+                    scores=row["scores"],
+                    angles=row["angles"],
+                    angle_list=row["angle_list"],
+                    mask=row.get("mask"),
+                    tomo_id=int(float(row["tomo_id"])) if row.get("tomo_id") else number,
+                    source=f"{path}:{number}",
+                    **options,
+                )
+            )
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"row {number}: {exc}", path) from None
+    check_unique_names(tasks, source=path)
+    return tasks
+
+
+def tasks_from_jobs(
+    paths: Sequence[str | os.PathLike],
+    angle_list: str | os.PathLike | None = None,
+    first_tomo_id: int = 1,
+    names: Mapping[int, str | None] | None = None,
+) -> list[TomogramInputs]:
+    """Inputs from peers' job files (pytom-match-pick, STOPGAP, GAPSTOP); see :mod:`cryotm.peers`.
+
+    pytom-match-pick jobs carry no tomogram number: they are numbered from
+    `first_tomo_id` in order; STOPGAP/GAPSTOP rows keep their ``tomo_num``.
+    """
+    import attrs
+
+    from ..peers import read_jobs
+
+    tasks = []
+    for index, job_path in enumerate(paths):
+        for job in read_jobs(job_path, angle_list=angle_list):
+            inputs = job.inputs
+            if job.program == "pytom-match-pick":
+                inputs = attrs.evolve(inputs, tomo_id=first_tomo_id + index)
+            if names and names.get(index):
+                inputs = attrs.evolve(inputs, name=names[index])
+            tasks.append(inputs)
+    return tasks
+
+
+def _derived_angle_map(scores: Path) -> Path:
+    name = scores.name
+    position = name.rfind("scores")
+    if position < 0:
+        return scores.with_name(f"angles_{name}")
+    return scores.with_name(name[:position] + "angles" + name[position + len("scores") :])
+
+
+def _derived_name(scores: Path) -> str:
+    stem = scores.name.split(".")[0]
+    name = stem.replace("scores", "").strip("_-. ")
+    return name or scores.parent.name or stem
+
+
+def tasks_from_glob(
+    pattern: str,
+    angle_list: str | os.PathLike | None = None,
+    defaults: Mapping[str, Any] | None = None,
+) -> list[TomogramInputs]:
+    """Inputs for every file matching `pattern` (sorted), numbered from 1.
+
+    Scores maps get the angle map with ``scores`` replaced by ``angles`` in
+    the file name (``tomo1_scores.mrc`` -> ``tomo1_angles.mrc``,
+    ``run3/scores.mrc`` -> ``run3/angles.mrc``) and `angle_list` (else
+    ``angles.csv`` beside the map); names come from the file name without
+    ``scores`` (or the folder's name). ``.json`` and ``.star`` matches are
+    read as peers' job files.
+
+    Raises
+    ------
+    CryotmError
+        If nothing matches, or two tomograms would get the same name.
+    """
+    matches = sorted(_glob.glob(pattern, recursive=True))
+    if not matches:
+        raise CryotmError(f"no file matches {pattern!r}")
+    defaults = {k: v for k, v in dict(defaults or {}).items() if v is not None}
+    tasks: list[TomogramInputs] = []
+    for number, match in enumerate(matches, start=1):
+        path = Path(match)
+        if path.suffix.lower() in (".json", ".star"):
+            tasks.extend(tasks_from_jobs([path], angle_list=angle_list, first_tomo_id=number))
+            continue
+        listed = Path(angle_list) if angle_list is not None else path.parent / "angles.csv"
+        tasks.append(
+            TomogramInputs(
+                name=_derived_name(path),
+                scores=path,
+                angles=_derived_angle_map(path),
+                angle_list=listed,
+                tomo_id=number,
+                source=pattern,
+                **defaults,
+            )
+        )
+    check_unique_names(tasks, source=pattern)
+    return tasks
+
+
+def check_unique_names(tasks: Sequence[TomogramInputs], source: str | os.PathLike | None = None) -> None:
+    """Raise :class:`InputError` if two tomograms share a name (their outputs would collide)."""
+    seen: dict[str, int] = {}
+    for index, task in enumerate(tasks):
+        if task.name in seen:
+            raise InputError(
+                f"two tomograms are named {task.name!r} (entries {seen[task.name] + 1} and {index + 1}); "
+                "give each a unique name",
+                source,
+            )
+        seen[task.name] = index

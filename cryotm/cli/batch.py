@@ -1,0 +1,105 @@
+"""``cryotm batch``: one pipeline over many tomograms (a table, a glob pattern or peers' job files)."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import sys
+from pathlib import Path
+
+from ..errors import CryotmError
+from ._pipeline_args import add_pipeline_arguments, config_from_args, pipeline_from_args
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "batch",
+        help="extract particles from many tomograms (resumable; local workers or a Dask cluster)",
+        description="Run the extraction pipeline on every tomogram of INPUT and write one particle list per "
+        "tomogram, a record of each run (<output>.cryotm.json), and a merged list into OUTDIR. INPUT is a table "
+        "(CSV/TSV/STAR with columns name, scores, angles, angle_list, and optionally mask, pixel_size, tomo_id, "
+        "angles_order, index_base, job), a glob pattern in quotes matching scores maps (the angle map is the "
+        "same name with 'scores' replaced by 'angles') or peers' job files (pytom-match-pick *_job.json, "
+        "STOPGAP/GAPSTOP parameter stars). Running again skips tomograms whose outputs are complete and "
+        "were made by the same pipeline from the same inputs, and redoes the rest. A failed tomogram does "
+        "not stop the others; the exit status is 1 if any failed.",
+    )
+    parser.add_argument("input", metavar="INPUT", help="tomogram table, glob pattern, or a peer's job file")
+    parser.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="folder for the outputs")
+    add_pipeline_arguments(parser)
+    inputs = parser.add_argument_group("inputs (defaults for rows that do not say)")
+    inputs.add_argument("--angle-list", metavar="CSV", help="angle list for every tomogram without its own")
+    inputs.add_argument("--angles-order", choices=("zxz", "zzx"), help="column order of the angle lists")
+    inputs.add_argument("--index-base", type=int, choices=(0, 1), help="angle-map value of the first angle (1 for STOPGAP)")
+    inputs.add_argument("--pixel-size", type=float, metavar="A", help="pixel size in Å (overrides the map headers)")
+    run = parser.add_argument_group("running")
+    run.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)")
+    run.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on the Dask distributed cluster at ADDRESS (tcp://host:8786) instead; needs dask[distributed]",
+    )
+    run.add_argument("--no-resume", action="store_true", help="redo every tomogram, even complete ones")
+    run.add_argument("--merged", default="merged", metavar="NAME", help="base name of the merged list (default merged)")
+    run.add_argument("--no-merged", action="store_true", help="do not write a merged list")
+    run.add_argument(
+        "--progress",
+        choices=("auto", "bar", "lines", "off"),
+        default="auto",
+        help="progress on stderr: a bar on a terminal, one line per tomogram otherwise (default auto)",
+    )
+    parser.set_defaults(func=run_command)
+
+
+def _is_pattern(text: str) -> bool:
+    return glob.has_magic(text)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from ..batch import (
+        Progress,
+        read_table,
+        run_batch,
+        tasks_from_glob,
+        tasks_from_jobs,
+    )
+    from ..peers import job_program
+    from ..pipeline import input_defaults
+
+    config = config_from_args(args)
+    pipeline = pipeline_from_args(args, config)
+    defaults = input_defaults(config)
+    for key in ("angles_order", "index_base", "pixel_size"):
+        if getattr(args, key) is not None:
+            defaults[key] = getattr(args, key)
+    if _is_pattern(args.input):
+        tasks = tasks_from_glob(args.input, angle_list=args.angle_list, defaults=defaults)
+    else:
+        source = Path(args.input)
+        if not source.is_file():
+            raise CryotmError(f"{source}: no such table, job file or matching pattern")
+        if job_program(source) is not None:
+            tasks = tasks_from_jobs([source], angle_list=args.angle_list)
+        else:
+            tasks = read_table(source, defaults=defaults, angle_list=args.angle_list)
+    if args.workers < 1:
+        raise CryotmError(f"--workers must be at least 1, got {args.workers}")
+    print(f"{len(tasks)} tomograms -> {args.output_dir}/ ({_where(args)})", file=sys.stderr)
+    summary = run_batch(
+        pipeline,
+        tasks,
+        args.output_dir,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        resume=not args.no_resume,
+        merged=None if args.no_merged else args.merged,
+        progress=Progress(len(tasks), mode=args.progress),
+    )
+    print(summary.format())
+    return 0 if summary.ok else 1
+
+
+def _where(args: argparse.Namespace) -> str:
+    if args.scheduler:
+        return f"Dask cluster at {args.scheduler}"
+    return "this process" if args.workers == 1 else f"{args.workers} worker processes"

@@ -1,0 +1,103 @@
+"""``cryotm select``: automatic, angle-consistent peak selection (cryoCAT's select_peaks)."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..errors import CryotmError
+
+
+def _edge(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected N or X,Y,Z (whole voxels), got {text!r}") from None
+    if len(values) not in (1, 3):
+        raise argparse.ArgumentTypeError(f"expected N or X,Y,Z, got {text!r}")
+    return values
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "select",
+        help="select peaks whose scores and angles are consistent (select_peaks)",
+        description="Threshold the scores map (triangle rule by default), drop small peak regions and "
+        "regions whose angular distance maps disagree, then take peaks in score order whose template "
+        "mask (rotated to the peak's orientation) or sphere holds enough consistent voxels and does not "
+        "overlap an accepted particle. Positions are written in the output format's own convention.",
+    )
+    parser.add_argument("scores", metavar="SCORES", help="scores map (.mrc, .em, ...)")
+    parser.add_argument("angles", metavar="ANGLES", help="angle-index map")
+    parser.add_argument("angle_list", metavar="ANGLE_LIST", help="angle list (CSV, degrees)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="particle list to write")
+    parser.add_argument("--format", default=None, help="particle-list format (default: from OUT's extension)")
+    parser.add_argument("--labels", metavar="MAP", help="also write the label map (particle masks) here")
+    parser.add_argument("--peak-number", type=int, metavar="N", help="at most N particles")
+    maps = parser.add_mutually_exclusive_group()
+    maps.add_argument("--dist-maps", metavar="BASE",
+                      help="read BASE_dist_all.em etc. (from cryotm distance-maps); default: compute them")
+    maps.add_argument("--write-dist-maps", metavar="BASE", help="compute the distance maps and write them to BASE")
+    parser.add_argument("--dist-maps-list", default="all,normals,inplane", metavar="NAMES",
+                        help="distance maps that must agree, comma-separated from all, normals, inplane "
+                        "(default all three)")
+    parser.add_argument("--min-peak-voxels", type=int, default=7, metavar="N",
+                        help="smallest peak region in voxels (min_peak_voxel_count, default 7)")
+    parser.add_argument("--min-angles-voxels", type=int, default=7, metavar="N",
+                        help="smallest angle-consistent region in voxels (min_angles_voxel_count, default 7)")
+    mask = parser.add_mutually_exclusive_group()
+    mask.add_argument("--template-mask", metavar="MAP", help="binary template mask, rotated to each peak")
+    mask.add_argument("--template-radius", type=float, default=2, metavar="R",
+                      help="radius of the sphere used without a template mask (default 2)")
+    parser.add_argument("--edge-masking", type=_edge, metavar="N|X,Y,Z", help="voxels to exclude at the faces")
+    parser.add_argument("--mask", metavar="MAP", help="tomogram mask (nonzero voxels are searched)")
+    parser.add_argument("--tomo-number", type=int, metavar="N", help="tomo_id written into the particle list")
+    parser.add_argument("--threshold", default="triangle", metavar="NAME[:VALUE]",
+                        help="score threshold rule (default triangle, as cryoCAT)")
+    parser.add_argument("--symmetry", default="1", metavar="N", help="C_n symmetry for computed distance maps")
+    parser.add_argument("--angles-order", choices=("zxz", "zzx"), default="zxz",
+                        help="column order of the angle list (default zxz; STOPGAP writes zzx)")
+    parser.add_argument("--index-base", type=int, choices=(0, 1), default=0,
+                        help="angle-map value of the first angle: 0 (GAPSTOP, pytom) or 1 (STOPGAP)")
+    parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from .._atomic import check_writable
+    from ..maps import write_map
+    from ..picking.select import select_peaks
+
+    if args.labels is not None:
+        check_writable(args.labels, args.overwrite)
+    names = [n.strip() for n in args.dist_maps_list.split(",") if n.strip()]
+    if not names:
+        raise CryotmError("--dist-maps-list names no distance map")
+    result = select_peaks(
+        args.scores,
+        args.angles,
+        args.angle_list,
+        peak_number=args.peak_number,
+        create_dist_maps=args.dist_maps is None,
+        dist_maps_list=names,
+        dist_maps_name_base=args.dist_maps or args.write_dist_maps,
+        write_dist_maps=args.write_dist_maps is not None,
+        min_peak_voxel_count=args.min_peak_voxels,
+        min_angles_voxel_count=args.min_angles_voxels,
+        template_mask=args.template_mask,
+        template_radius=args.template_radius,
+        edge_masking=args.edge_masking[0] if args.edge_masking and len(args.edge_masking) == 1 else args.edge_masking,
+        tomo_mask=args.mask,
+        output_motl_name=args.output,
+        tomo_number=args.tomo_number,
+        angles_order=args.angles_order,
+        index_base=args.index_base,
+        symmetry=args.symmetry,
+        threshold=args.threshold,
+        output_format=args.format,
+        overwrite=args.overwrite,
+    )
+    if args.labels is not None:
+        write_map(args.labels, result.labels, pixel_size=result.particles.pixel_size, overwrite=args.overwrite)
+    print(f"selected {len(result.particles)} particles (threshold {result.threshold:.6g}, "
+          f"{result.n_candidates} candidate voxels) -> {args.output}")
+    return 0

@@ -1,0 +1,83 @@
+"""``cryotm threshold``: the threshold one or several strategies give a scores map, and what each saw."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+import numpy as np
+
+from ..angles import AngleList
+from ..errors import InputError
+from ..maps import MaskMap, ScoresMap
+from ..thresholds import SearchStatistics, get_threshold_strategy
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "threshold",
+        help="compute thresholds of a scores map",
+        description="Print the threshold that each chosen strategy gives a scores map, with what the "
+        "strategy saw (fitted parameters, statistics). Useful for choosing a threshold before extraction. "
+        "Strategies: triangle, sigma:K, far[:N_FALSE_POSITIVES], hard[:FRACTION], gauss, manual:VALUE "
+        "or a plugin's name (see 'cryotm plugins').",
+    )
+    parser.add_argument("scores", metavar="SCORES", help="scores map (MRC, EM)")
+    parser.add_argument(
+        "-t",
+        "--threshold",
+        action="append",
+        metavar="NAME[:VALUE]",
+        help="a strategy; repeat for several (default: triangle)",
+    )
+    parser.add_argument("--mask", metavar="M", help="tomogram mask: only voxels where it is nonzero count")
+    parser.add_argument("--n-angles", type=int, metavar="N", help="rotations searched (needed by 'far')")
+    parser.add_argument("--angles", metavar="ANGLE_LIST", help="the search's angle list (gives --n-angles)")
+    parser.add_argument("--job-std", type=float, metavar="S", help="background std from the matching job ('far')")
+    parser.add_argument(
+        "--job-mean",
+        type=float,
+        metavar="M",
+        help="background mean from the matching job ('far'; default 0 with --job-std)",
+    )
+    parser.set_defaults(func=run)
+
+
+def _format(value: Any) -> str | None:
+    if isinstance(value, np.ndarray):
+        return f"array{value.shape}" if value.size > 6 else np.array2string(value, precision=6)
+    if isinstance(value, (float, np.floating)):
+        return f"{float(value):.6g}"
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(str(_format(v)) for v in value) + ")"
+    return str(value)
+
+
+def _print_details(details: dict[str, Any], indent: str = "    ") -> None:
+    for key, value in details.items():
+        if isinstance(value, dict):
+            print(f"{indent}{key}:")
+            _print_details(value, indent + "    ")
+        else:
+            print(f"{indent}{key}: {_format(value)}")
+
+
+def run(args: argparse.Namespace) -> int:
+    scores = ScoresMap.read(args.scores, mmap=True)
+    mask = None
+    if args.mask:
+        mask_map = MaskMap.read(args.mask, mmap=True)
+        scores.check_same_shape(mask_map, "mask")
+        mask = np.asarray(mask_map.data) != 0
+        if not mask.any():
+            raise InputError("the mask selects no voxel", args.mask)
+    n_angles = args.n_angles
+    if n_angles is None and args.angles:
+        n_angles = len(AngleList.read(args.angles))
+    statistics = SearchStatistics(n_angles=n_angles, mean=args.job_mean, std=args.job_std)
+    for spec in args.threshold or ["triangle"]:
+        strategy = get_threshold_strategy(spec)
+        result = strategy.evaluate(scores, mask=mask, statistics=statistics)
+        print(f"{strategy.spec()}: {result.value:.6g}")
+        _print_details(result.details)
+    return 0

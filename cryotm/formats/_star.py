@@ -1,0 +1,105 @@
+"""STAR-file plumbing shared by the STOPGAP and RELION formats (through :mod:`starfile`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+import starfile
+
+from ..errors import InputError
+
+__all__ = ["scan_star", "read_star", "write_star", "STRING_LABELS"]
+
+#: Labels that are names, never numbers (``001`` must stay ``001``).
+STRING_LABELS: list[str] = [
+    "rlnTomoName",
+    "rlnTomoParticleName",
+    "rlnMicrographName",
+    "rlnImageName",
+    "rlnOpticsGroupName",
+    "rlnCtfImage",
+    "rlnTomoImportParticleFile",
+    "halfset",
+]
+
+
+def scan_star(path: str | os.PathLike, max_lines: int = 2000) -> dict[str, list[str]]:
+    """Block names and their labels, from the head of a STAR file (no data parsed).
+
+    Reading stops at the first data row of a block other than ``optics``
+    (so a large particle list costs only its header), or after `max_lines`.
+
+    Returns
+    -------
+    dict
+        ``{block name without 'data_': [label, ...]}``; empty if the file is
+        not text or has no ``data_`` block.
+    """
+    blocks: dict[str, list[str]] = {}
+    current: str | None = None
+    try:
+        with open(path, encoding="utf-8", errors="strict") as handle:
+            for number, line in enumerate(handle):
+                if number >= max_lines:
+                    break
+                text = line.strip()
+                if not text or text.startswith("#"):
+                    continue
+                if text.startswith("data_"):
+                    current = text[5:].split()[0] if len(text) > 5 else ""
+                    blocks[current] = []
+                elif current is None:
+                    continue
+                elif text.startswith("_"):
+                    blocks[current].append(text[1:].split()[0])
+                elif text.startswith("loop_"):
+                    continue
+                elif blocks[current] and current != "optics":
+                    break
+    except (OSError, UnicodeDecodeError):
+        return {}
+    return blocks
+
+
+def read_star(path: str | os.PathLike) -> dict[str, pd.DataFrame | dict]:
+    """Every block of a STAR file, names and ``halfset`` kept as strings.
+
+    Raises
+    ------
+    InputError
+        If the file is missing or not a STAR file starfile can parse.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such file", path)
+    try:
+        blocks = starfile.read(path, always_dict=True, parse_as_string=STRING_LABELS)
+    except Exception as exc:  # starfile raises assorted errors on malformed input
+        raise InputError(f"cannot read as a STAR file: {type(exc).__name__}: {exc}", path) from None
+    if not blocks:
+        raise InputError("no data block in this STAR file", path)
+    return dict(blocks)
+
+
+def particle_block(
+    blocks: dict[str, pd.DataFrame | dict], names: tuple[str, ...], path: str | os.PathLike
+) -> pd.DataFrame:
+    """The first loop block among `names` (``""`` is RELION 3.0's ``data_``), as a DataFrame."""
+    for name in names:
+        block = blocks.get(name)
+        if isinstance(block, pd.DataFrame):
+            return block.reset_index(drop=True)
+        if isinstance(block, dict):  # a one-row block is read as a dict
+            return pd.DataFrame({k: [v] for k, v in block.items()})
+    raise InputError(
+        f"no particle block (data_{' / data_'.join(n for n in names)}) in this STAR file; "
+        f"found: {', '.join('data_' + b for b in blocks)}",
+        path,
+    )
+
+
+def write_star(blocks: dict[str, pd.DataFrame], path: str | os.PathLike) -> None:
+    """Write `blocks` (``{name: frame}``) as a STAR file, floats at full precision."""
+    starfile.write(blocks, path, float_format=None, sep="\t")

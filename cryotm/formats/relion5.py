@@ -1,0 +1,167 @@
+"""``relion5``: a RELION 5 tomography particle list (centred coordinates in Å).
+
+As :mod:`.relion4`, except that positions are
+``rlnCenteredCoordinate{X,Y,Z}Angst``, relative to the tomogram's centre:
+
+    rlnCenteredCoordinateXAngst = (x - c(nx)) * pixel_size      (same for y, z)
+    x = rlnCenteredCoordinateXAngst / pixel_size + c(nx)
+
+with x the 0-based voxel position in a tomogram of nx voxels along x and
+pixel_size its voxel size in Å, and the centre
+
+* ``centre="relion"`` (default): c(n) = n / 2, as RELION 5's C++ code puts
+  the tomogram centre (and as cryoCAT converts);
+* ``centre="pytom"``: c(n) = n / 2 - 1, as pytom-match-pick writes them.
+
+The tomogram shape is therefore needed both to write and to read (RELION
+keeps it in its tomograms star file, not in the particle list); a tomogram
+of 200 x 400 x 400 voxels (z, y, x) at 10 Å has its RELION centre at voxel
+(x, y, z) = (200, 200, 100), so a particle at voxel (210, 190, 100) is at
+(100, -100, 0) Å.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import attrs
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from ..particles import ParticleList
+from . import _relion
+from ._star import particle_block, read_star, scan_star, write_star
+from .base import MotlReader, MotlWriter
+from .relion4 import _ORIGINS_ANGST, _positive, file_binning, tomo_particles_block, tomo_pixel_size
+from .relion30 import _origins
+
+__all__ = ["Relion5Writer", "Relion5Reader", "CENTRES", "tomogram_centre"]
+
+CENTRES = ("relion", "pytom")
+_CENTRED = ("rlnCenteredCoordinateXAngst", "rlnCenteredCoordinateYAngst", "rlnCenteredCoordinateZAngst")
+
+
+def tomogram_centre(tomogram_shape: tuple[int, int, int], centre: str = "relion") -> np.ndarray:
+    """The centre (x, y, z), in 0-based voxels, of a tomogram of shape (nz, ny, nx).
+
+    Examples
+    --------
+    >>> tomogram_centre((200, 400, 400)).tolist()
+    [200.0, 200.0, 100.0]
+    >>> tomogram_centre((200, 400, 400), centre="pytom").tolist()
+    [199.0, 199.0, 99.0]
+    """
+    if centre not in CENTRES:
+        raise InputError(f"unknown centre {centre!r} (known: {', '.join(CENTRES)})")
+    size_xyz = np.asarray(tomogram_shape, dtype=np.float64)[::-1]
+    return size_xyz / 2.0 - (1.0 if centre == "pytom" else 0.0)
+
+
+def _check_centre(instance, attribute, value) -> None:
+    if value not in CENTRES:
+        raise ValueError(f"centre must be one of {', '.join(CENTRES)}, got {value!r}")
+
+
+@attrs.define
+class Relion5Writer(MotlWriter):
+    """Write a RELION 5 tomography particle star file (needs pixel size and tomogram shape).
+
+    Parameters
+    ----------
+    binning : float
+        Binning of the tomogram the positions refer to, relative to the tilt
+        series (written to the optics block).
+    centre : {'relion', 'pytom'}
+        Definition of the tomogram centre (see the module documentation).
+    score_label : str
+        Label of the score column.
+    """
+
+    name = "relion5"
+    extensions = (".star",)
+    description = "RELION 5 tomography star file (rlnCenteredCoordinate{X,Y,Z}Angst)"
+    requires_pixel_size = True
+    requires_tomogram_shape = True
+
+    binning: float = attrs.field(default=1.0, converter=float, validator=_positive)
+    centre: Literal["relion", "pytom"] = attrs.field(default="relion", validator=_check_centre)
+    score_label: str = _relion.DEFAULT_SCORE_LABEL
+
+    def write_file(self, particles: ParticleList, path: Path) -> None:
+        pixel_size = float(particles.pixel_size)
+        centre = tomogram_centre(particles.tomogram_shape, self.centre)
+        centred = (particles.positions - centre) * pixel_size
+        columns: dict[str, object] = {label: centred[:, i] for i, label in enumerate(_CENTRED)}
+        columns.update(tomo_particles_block(particles, self.score_label))
+        columns.update(_relion.extra_columns(particles, columns))
+        optics = _relion.optics_block(pixel_size, self.binning, tomo=True)
+        write_star({"optics": optics, "particles": pd.DataFrame(columns)}, path)
+
+
+@attrs.define
+class Relion5Reader(MotlReader):
+    """Read a RELION 5 tomography particle star file into 0-based voxel positions.
+
+    Parameters
+    ----------
+    tomogram_shape : tuple of int
+        ``(nz, ny, nx)`` of the tomogram the positions should refer to (required).
+    pixel_size : float, optional
+        Its voxel size in Å (default: from the optics block,
+        ``rlnTomoTiltSeriesPixelSize`` times the binning).
+    binning : float, optional
+        Binning of that tomogram (default: ``rlnTomoSubtomogramBinning``, else 1).
+    centre : {'relion', 'pytom'}
+        Definition of the tomogram centre.
+    score_label : str, optional
+        Label of the score column (default: the first known one present).
+    """
+
+    name = "relion5"
+    extensions = (".star",)
+    description = Relion5Writer.description
+
+    tomogram_shape: tuple[int, int, int] | None = attrs.field(
+        default=None, converter=lambda v: None if v is None else tuple(int(s) for s in v)
+    )
+    pixel_size: float | None = attrs.field(default=None, validator=_positive)
+    binning: float | None = attrs.field(default=None, validator=_positive)
+    centre: Literal["relion", "pytom"] = attrs.field(default="relion", validator=_check_centre)
+    score_label: str | None = None
+
+    @classmethod
+    def sniff(cls, path: Path) -> bool:
+        if Path(path).suffix.lower() not in cls.extensions:
+            return False
+        return _CENTRED[0] in scan_star(path).get("particles", [])
+
+    def read(self, path: str | os.PathLike) -> ParticleList:
+        if self.tomogram_shape is None:
+            raise InputError(
+                "reading RELION 5 centred coordinates needs the tomogram's shape "
+                "(give --tomogram-shape Z Y X / --tomogram-size X Y Z / tomogram_shape=)",
+                path,
+            )
+        blocks = read_star(path)
+        table = particle_block(blocks, ("particles",), path)
+        binning = file_binning(blocks, self.binning)
+        pixel_size = self.pixel_size or tomo_pixel_size(blocks, binning)
+        if not pixel_size:
+            raise InputError("no pixel size in the optics block (give --pixel-size / pixel_size=)", path)
+        missing = [label for label in _CENTRED if label not in table.columns]
+        if missing:
+            raise InputError(f"RELION 5 particle list lacks {', '.join(missing)}", path)
+        centred = table[list(_CENTRED)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+        if np.isnan(centred).any():
+            raise InputError("non-numeric centred coordinates", path)
+        positions = centred / pixel_size + tomogram_centre(self.tomogram_shape, self.centre)
+        shifts = -_origins(table, _ORIGINS_ANGST, pixel_size)
+        frame, experiment_id = _relion.frame_from_relion(
+            table, path, positions, shifts, "rlnTomoName", "rlnTomoParticleName", self.score_label
+        )
+        return ParticleList(
+            frame, pixel_size=pixel_size, experiment_id=experiment_id, tomogram_shape=self.tomogram_shape
+        )

@@ -1,0 +1,81 @@
+"""Other template-matching programs' outputs as cryotm inputs, read without conversion.
+
+- pytom-match-pick: its job file ``<tomo_id>_job.json``
+  (:func:`read_pytom_job`); the job's search statistics feed the ``far``
+  threshold.
+- STOPGAP: ``tm_param.star`` (:func:`read_stopgap_params`; 1-based angle
+  indices, ``zzx`` angle lists).
+- GAPSTOP(TM): ``tm_params.star`` (:func:`read_gapstop_params`; 0-based,
+  ``zxz`` by default).
+
+:func:`read_jobs` tells them apart by content. Each gives
+:class:`PeerJob` objects whose ``inputs`` a :class:`~cryotm.pipeline.Pipeline`
+runs directly.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import InputError
+from .base import PeerJob
+from .gapstop import read_gapstop_params, sniff_gapstop_params
+from .pytom_match_pick import read_pytom_angle_list, read_pytom_job, sniff_pytom_job
+from .stopgap import read_stopgap_params, sniff_stopgap_params
+
+__all__ = [
+    "PeerJob",
+    "read_jobs",
+    "read_pytom_job",
+    "read_pytom_angle_list",
+    "read_stopgap_params",
+    "read_gapstop_params",
+    "job_program",
+]
+
+
+def job_program(path: str | os.PathLike) -> str | None:
+    """``pytom-match-pick``, ``stopgap``, ``gapstop`` or None, from the file's content."""
+    if sniff_pytom_job(path):
+        return "pytom-match-pick"
+    if sniff_stopgap_params(path):
+        return "stopgap"
+    if sniff_gapstop_params(path):
+        return "gapstop"
+    return None
+
+
+def read_jobs(path: str | os.PathLike, angle_list: str | os.PathLike | None = None) -> list[PeerJob]:
+    """Read a peer's job or parameter file, whichever program wrote it.
+
+    Parameters
+    ----------
+    path : path
+        A pytom-match-pick ``*_job.json``, a STOPGAP ``tm_param.star`` or a
+        GAPSTOP ``tm_params.star``.
+    angle_list : path, optional
+        Angle list for pytom-match-pick jobs whose list cannot be found.
+
+    Raises
+    ------
+    InputError
+        If the file is missing or none of the readers recognises it.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such job file", path)
+    program = job_program(path)
+    if program == "pytom-match-pick":
+        return [read_pytom_job(path, angle_list=angle_list)]
+    if angle_list is not None:
+        raise InputError("--angle-list applies to pytom-match-pick jobs only (STOPGAP/GAPSTOP name theirs)", path)
+    if program == "stopgap":
+        return read_stopgap_params(path)
+    if program == "gapstop":
+        return read_gapstop_params(path)
+    raise InputError(
+        "not a job file cryotm knows (pytom-match-pick *_job.json, STOPGAP tm_param.star, "
+        "GAPSTOP tm_params.star)",
+        path,
+    )

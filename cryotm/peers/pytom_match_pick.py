@@ -1,0 +1,228 @@
+"""pytom-match-pick's job file (``<tomo_id>_job.json``) as cryotm inputs.
+
+pytom-match-pick (``pytom_match_template.py``) writes, into its output
+folder, the scores map ``<tomo_id>_scores.mrc``, the angle-index map
+``<tomo_id>_angles.mrc`` and a JSON job file with what it searched. The
+fields cryotm reads (others are ignored):
+
+``tomogram``, ``tomo_id``
+    The tomogram; ``tomo_id`` defaults to its file name without extension.
+``output_dir``
+    Where the maps are (relative paths are taken from the job file's folder,
+    which is also searched when the folder has moved).
+``voxel_size``
+    Pixel size in Å.
+``rotation_file`` (or ``angle_increment``)
+    The angle list: a text file of ``z1 x z2`` Euler angles in radians, or an
+    angular increment from which pytom generated the list with healpix. cryotm
+    cannot regenerate the latter; give the list (``angle_list=``).
+``rotational_symmetry``, ``pytom_tm_version_number``
+    pytom > 0.3.0 sorts the angle list before searching; the angle map
+    indexes the sorted list (0-based).
+``search_x``, ``search_y``, ``search_z``, ``tomo_shape``
+    The searched region ``[start, end)`` per axis and the tomogram's shape
+    (x, y, z): the maps cover that region, so picked positions are offset
+    by its start.
+``tomogram_mask``
+    Optional mask of the whole tomogram (cropped to the searched region).
+``job_stats``
+    ``{"search_space", "variance", "std"}`` of the background scores: they
+    feed the false-alarm-rate (``far``) threshold through
+    :class:`~cryotm.thresholds.SearchStatistics` (mean 0, as pytom assumes).
+``n_rotations``, ``particle_diameter`` (Å)
+    Size of the angular search; the particle size used for suppression.
+
+Euler angles: pytom's "anti-clockwise ZXZ" triple (z1, x, z2) in radians is
+cryotm's extrinsic zxz (phi, theta, psi) in degrees (pytom's own RELION
+export, ``ZXZ`` of the negated angles read as ``ZYZ``, equals cryotm's).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..angles import AngleList
+from ..errors import InputError
+from ..pipeline.inputs import TomogramInputs
+from ..thresholds import SearchStatistics
+from .base import PeerJob, first_existing, resolve_against
+
+__all__ = ["read_pytom_job", "read_pytom_angle_list", "pytom_statistics", "sniff_pytom_job"]
+
+PROGRAM = "pytom-match-pick"
+
+
+def read_pytom_angle_list(path: str | os.PathLike, sort: bool = True, index_base: int = 0) -> AngleList:
+    """Read pytom-match-pick's angle list: lines of ``z1 x z2`` in radians.
+
+    Parameters
+    ----------
+    sort : bool
+        Sort rows as pytom-match-pick > 0.3.0 does before its search
+        (lexicographically on the radian values).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("no such angle list", path)
+    try:
+        values = np.loadtxt(path, ndmin=2, dtype=np.float64)
+    except ValueError as exc:
+        raise InputError(f"not a pytom angle list (3 numbers per line, radians): {exc}", path) from None
+    if values.shape[1] != 3:
+        raise InputError(f"a pytom angle list needs 3 numbers per line, found {values.shape[1]}", path)
+    if sort:
+        values = values[np.lexsort(values.T[::-1])]
+    return AngleList(np.degrees(values), index_base=index_base, source=os.fspath(path))
+
+
+def pytom_statistics(job: dict[str, Any], source: str | os.PathLike | None = None) -> SearchStatistics | None:
+    """SearchStatistics from a job's ``job_stats`` (None when the job has none).
+
+    ``search_space`` = voxels x rotations; n_angles comes from ``n_rotations``
+    (the voxel count is the quotient), the background mean is 0 as pytom
+    assumes, and sigma is ``std`` (or the square root of ``variance``).
+    """
+    stats = job.get("job_stats")
+    if not stats:
+        return None
+    try:
+        search_space = float(stats["search_space"])
+        std = float(stats["std"]) if stats.get("std") is not None else float(np.sqrt(stats["variance"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(f"job_stats lacks search_space/std: {exc}", source) from None
+    n_angles = int(job.get("n_rotations") or 1)
+    n_voxels = int(round(search_space / n_angles))
+    return SearchStatistics(n_angles=n_angles, n_voxels=n_voxels, mean=0.0, std=std)
+
+
+def sniff_pytom_job(path: str | os.PathLike) -> bool:
+    """True if `path` is a JSON file with pytom-match-pick's job fields."""
+    path = Path(path)
+    if path.suffix.lower() != ".json":
+        return False
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "job_stats" in data and "output_dir" in data
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    parts = []
+    for part in str(text).split("."):
+        digits = "".join(ch for ch in part if ch.isdigit())
+        parts.append(int(digits) if digits else 0)
+    return tuple(parts)
+
+
+def read_pytom_job(
+    path: str | os.PathLike,
+    angle_list: str | os.PathLike | None = None,
+    tomo_id: int = 1,
+) -> PeerJob:
+    """Read a pytom-match-pick job file.
+
+    Parameters
+    ----------
+    path : path
+        The ``*_job.json`` file.
+    angle_list : path, optional
+        The angle list, when the job's own cannot be found (or was generated
+        from an angular increment). A ``.txt`` file is read as pytom's format
+        (radians, sorted as the job's version sorts), anything else as a CSV of
+        zxz degrees with 0-based indices.
+    tomo_id : int
+        Tomogram number for the particle list.
+
+    Raises
+    ------
+    InputError
+        Not a job file, maps or angle list not found, or bad statistics.
+    """
+    path = Path(path)
+    try:
+        job = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise InputError("no such job file", path) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"not a pytom-match-pick job file (invalid JSON: {exc})", path) from None
+    if not isinstance(job, dict) or "output_dir" not in job:
+        raise InputError("not a pytom-match-pick job file (no 'output_dir')", path)
+
+    name = str(job.get("tomo_id") or Path(str(job.get("tomogram", path.stem))).stem)
+    bases = [path.parent]
+    output_dir = Path(str(job["output_dir"]))
+    folders = resolve_against(output_dir, bases) + [path.parent]
+    scores = first_existing([f / f"{name}_scores.mrc" for f in folders], "scores map", path)
+    angles = first_existing([f / f"{name}_angles.mrc" for f in folders], "angle map", path)
+
+    version = str(job.get("pytom_tm_version_number", "0.3.0"))
+    sort = _version_tuple(version) > (0, 3, 0)
+    symmetry = int(job.get("rotational_symmetry") or 1)
+    if angle_list is not None:
+        list_path = Path(angle_list)
+        fmt = ("pytom-sorted" if sort else "pytom") if list_path.suffix.lower() == ".txt" else "csv"
+    else:
+        rotation = job.get("angle_increment", job.get("rotation_file"))
+        try:
+            increment = float(rotation)
+        except (TypeError, ValueError):
+            increment = None
+        if increment is not None:
+            raise InputError(
+                f"pytom-match-pick generated its angle list from an increment of {increment} degrees; "
+                "give that list with --angle-list (pytom_tm.angles.get_angle_list writes it)",
+                path,
+            )
+        if symmetry > 1:
+            raise InputError(
+                f"the job searched with rotational symmetry {symmetry}, which reduces pytom's angle list; "
+                "give the reduced list with --angle-list",
+                path,
+            )
+        rotation_path = Path(str(rotation))
+        list_path = first_existing(
+            resolve_against(rotation_path, bases + folders) + [path.parent / rotation_path.name],
+            "angle list",
+            path,
+        )
+        fmt = "pytom-sorted" if sort else "pytom"
+
+    origin = [int(job[k][0]) if job.get(k) else 0 for k in ("search_x", "search_y", "search_z")]
+    shape_xyz = job.get("tomo_shape")
+    mask = job.get("tomogram_mask")
+    mask_path = None
+    if mask:
+        mask_path = first_existing(
+            resolve_against(mask, bases) + [path.parent / Path(str(mask)).name], "tomogram mask", path
+        )
+    voxel = job.get("voxel_size")
+    diameter = job.get("particle_diameter")
+    inputs = TomogramInputs(
+        name=name,
+        scores=scores,
+        angles=angles,
+        angle_list=list_path,
+        mask=mask_path,
+        pixel_size=float(voxel) if voxel else None,
+        tomo_id=tomo_id,
+        angles_order="zxz",
+        index_base=0,
+        angle_list_format=fmt,
+        statistics=pytom_statistics(job, path),
+        offset=tuple(float(v) for v in origin),
+        tomogram_shape=tuple(int(v) for v in shape_xyz[::-1]) if shape_xyz else None,
+        source=os.fspath(path),
+    )
+    return PeerJob(
+        program=PROGRAM,
+        inputs=inputs,
+        particle_diameter=float(diameter) / float(voxel) if diameter and voxel else None,
+        symmetry=f"c{symmetry}",
+        source=os.fspath(path),
+    )

@@ -1,0 +1,24 @@
+"""Picking: from scores, angle map and angle list to particles.
+
+:class:`PeakPicker` is the extraction engine (cryoCAT's
+``scores_extract_particles``, also as :func:`extract_particles` with
+cryoCAT's signature): threshold, candidates, greedy suppression,
+orientations. :mod:`cryotm.picking.select` holds the automatic,
+angle-consistent selection (cryoCAT's ``select_peaks``).
+"""
+
+from .candidates import Candidates, cryocat_order, find_candidates
+from .clusters import region_sizes
+from .picker import PeakPicker, PickResult, extract_particles
+from .suppression import greedy_suppression
+
+__all__ = [
+    "PeakPicker",
+    "PickResult",
+    "extract_particles",
+    "Candidates",
+    "find_candidates",
+    "cryocat_order",
+    "greedy_suppression",
+    "region_sizes",
+]

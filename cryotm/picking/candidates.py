@@ -1,0 +1,257 @@
+"""Candidates: the voxels of a scores map above a threshold, found slab by slab.
+
+The map is read in slabs of a few planes (a memory-mapped map is never
+copied whole, and no full-size boolean or float temporary is made). The
+candidates come out in memory order (z, then y, then x), with their scores;
+:func:`cryocat_order` puts them in cryoCAT's processing order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import numpy as np
+
+from ._access import raise_non_finite
+
+__all__ = ["Candidates", "CandidateCollector", "find_candidates", "cryocat_order", "ProgressCallback"]
+
+#: ``progress(stage, fraction)``: called with a stage name and the fraction of it done (0..1).
+ProgressCallback = Callable[[str, float], None]
+
+#: Voxels per slab (4 MB of float32; rounded to whole planes).
+SLAB_VOXELS = 1 << 20
+
+
+@attrs.frozen
+class Candidates:
+    """Above-threshold voxels of a map (0-based indices) and their scores.
+
+    Attributes
+    ----------
+    z, y, x : ndarray of int64
+        Voxel indices, in memory order of the map (``data[z, y, x]``).
+    scores : ndarray
+        The value at each voxel, in the map's dtype (the product with the
+        mask when a mask multiplies the scores).
+    shape : tuple of int
+        ``(nz, ny, nx)`` of the map.
+    """
+
+    z: np.ndarray
+    y: np.ndarray
+    x: np.ndarray
+    scores: np.ndarray
+    shape: tuple[int, int, int]
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @property
+    def linear_index(self) -> np.ndarray:
+        """Flat index ``(z * ny + y) * nx + x`` of each candidate (increasing)."""
+        _, ny, nx = self.shape
+        return (self.z * ny + self.y) * nx + self.x
+
+    def take(self, rows: np.ndarray) -> Candidates:
+        """The candidates at `rows` (indices or a boolean mask), in that order."""
+        return attrs.evolve(self, z=self.z[rows], y=self.y[rows], x=self.x[rows], scores=self.scores[rows])
+
+
+def _margins(margin: Any) -> np.ndarray:
+    values = np.broadcast_to(np.asarray(margin, dtype=np.int64), (3,)).copy()
+    if np.any(values < 0):
+        raise ValueError(f"edge margin must be >= 0, got {margin}")
+    return values
+
+
+def find_candidates(
+    data: np.ndarray,
+    threshold: Any,
+    factor: np.ndarray | None = None,
+    inside: np.ndarray | None = None,
+    edge_margin: int | tuple[int, int, int] = 0,
+    slab_voxels: int = SLAB_VOXELS,
+    progress: ProgressCallback | None = None,
+    check_finite: bool = False,
+    source: str | None = None,
+) -> Candidates:
+    """Find every voxel whose score is strictly above `threshold`.
+
+    Parameters
+    ----------
+    data : ndarray, shape (nz, ny, nx)
+        The scores map (a memmap is read slab by slab).
+    threshold : float or numpy scalar
+        Voxels with ``score > threshold`` are kept. The comparison is numpy's
+        (a Python float is compared in the map's dtype, as cryoCAT does).
+    factor : ndarray, optional
+        A map multiplied into the scores first (cryoCAT's ``scores * mask``);
+        the candidates' scores are the products.
+    inside : ndarray, optional
+        Only voxels where it is nonzero can be candidates.
+    edge_margin : int or (int, int, int)
+        Voxels closer than this to the border (per axis z, y, x) are ignored.
+    slab_voxels : int
+        Voxels read at a time (rounded to whole z-planes).
+    progress : callable, optional
+        ``progress("candidates", fraction)`` after each slab.
+    check_finite : bool
+        Raise :class:`~cryotm.errors.InputError` (naming `source`) at a
+        NaN/inf score, found on the way.
+    source : str, optional
+        The map's file, for that message.
+
+    Returns
+    -------
+    Candidates
+        In memory order (z, y, x increasing).
+
+    Examples
+    --------
+    >>> data = np.zeros((4, 5, 6), np.float32)
+    >>> data[1, 2, 3] = 1.0
+    >>> c = find_candidates(data, 0.5)
+    >>> (int(c.z[0]), int(c.y[0]), int(c.x[0])), float(c.scores[0])
+    ((1, 2, 3), 1.0)
+    """
+    nz, ny, nx = data.shape
+    margin = _margins(edge_margin)
+    plane = ny * nx
+    step = max(1, int(slab_voxels) // max(plane, 1))
+    z_lo, z_hi = int(margin[0]), nz - int(margin[0])
+    flat_parts: list[np.ndarray] = []
+    score_parts: list[np.ndarray] = []
+    hits = np.empty(min(step, max(nz, 1)) * plane, dtype=bool)
+    starts = range(z_lo, z_hi, step)
+    for count, z0 in enumerate(starts):
+        z1 = min(z0 + step, z_hi)
+        values = data[z0:z1]
+        if factor is not None:
+            values = values * factor[z0:z1]
+        flat = values.reshape(-1)
+        if check_finite and not np.isfinite(np.add.reduce(flat)):
+            raise_non_finite(flat, z0 * plane, (nz, ny, nx), source)
+        above = hits[: flat.size]
+        np.greater(flat, threshold, out=above)
+        if inside is not None:
+            above &= inside[z0:z1].reshape(-1) != 0
+        index = np.flatnonzero(above)
+        if index.size:
+            score_parts.append(flat[index])
+            flat_parts.append(index + z0 * plane)
+        if progress is not None:
+            progress("candidates", (count + 1) / len(starts))
+    dtype = np.result_type(data.dtype, factor.dtype) if factor is not None else data.dtype
+    return _assemble(flat_parts, score_parts, dtype, (nz, ny, nx), margin)
+
+
+def _assemble(
+    flat_parts: list[np.ndarray],
+    score_parts: list[np.ndarray],
+    dtype: np.dtype,
+    shape: tuple[int, int, int],
+    margin: np.ndarray,
+) -> Candidates:
+    """Candidates from flat indices (increasing) and scores, without those in the edge margin."""
+    nz, ny, nx = shape
+    if flat_parts:
+        linear = np.concatenate(flat_parts)
+        scores = np.concatenate(score_parts)
+    else:
+        linear = np.empty(0, dtype=np.int64)
+        scores = np.empty(0, dtype=dtype)
+    z, rest = np.divmod(linear, ny * nx)
+    y, x = np.divmod(rest, nx)
+    if margin.any():
+        keep = (
+            (z >= margin[0]) & (z < nz - margin[0])
+            & (y >= margin[1]) & (y < ny - margin[1])
+            & (x >= margin[2]) & (x < nx - margin[2])
+        )
+        z, y, x, scores = z[keep], y[keep], x[keep], scores[keep]
+    return Candidates(z=z, y=y, x=x, scores=scores, shape=shape)
+
+
+class CandidateCollector:
+    """Gathers the voxels above a provisional threshold while another pass reads the map.
+
+    The picker's sigma threshold needs two passes over the map; the second
+    one hands its pieces to a collector with a threshold a little below the
+    final one (from the first pass's rough statistics), which saves a third
+    pass. :meth:`candidates` then keeps exactly the voxels above the final
+    threshold, the same as :func:`find_candidates` would find.
+
+    Parameters
+    ----------
+    low : float
+        Provisional threshold (values strictly above it are kept for now).
+    shape : tuple of int
+        ``(nz, ny, nx)`` of the map.
+    edge_margin : int or (int, int, int)
+        As in :func:`find_candidates`.
+    """
+
+    def __init__(self, low: float, shape: tuple[int, int, int], edge_margin: Any = 0) -> None:
+        self.low = low
+        self.shape = tuple(int(s) for s in shape)
+        self.margin = _margins(edge_margin)
+        self._flat: list[np.ndarray] = []
+        self._scores: list[np.ndarray] = []
+        self._dtype: np.dtype | None = None
+
+    def __call__(self, values: np.ndarray, start: int) -> None:
+        """Take the voxels of `values` (flat, from index `start`) above the provisional threshold."""
+        self._dtype = values.dtype
+        index = np.flatnonzero(values > self.low)
+        if index.size:
+            self._flat.append(index + start)
+            self._scores.append(values[index])
+
+    def covers(self, threshold: Any) -> bool:
+        """True if the provisional threshold is at or below `threshold` (nothing was missed)."""
+        return float(self.low) <= float(threshold)
+
+    def candidates(self, threshold: Any) -> Candidates:
+        """The collected voxels strictly above `threshold` (compared as :func:`find_candidates` does)."""
+        if not self.covers(threshold):
+            raise ValueError(f"collected above {self.low}, cannot give the candidates above {threshold}")
+        dtype = self._dtype if self._dtype is not None else np.dtype(np.float32)
+        flat_parts, score_parts = [], []
+        for linear, scores in zip(self._flat, self._scores):
+            keep = np.greater(scores, threshold)
+            flat_parts.append(linear[keep])
+            score_parts.append(scores[keep])
+        return _assemble(flat_parts, score_parts, dtype, self.shape, self.margin)
+
+
+def cryocat_order(candidates: Candidates) -> np.ndarray:
+    """The order in which cryoCAT's ``scores_extract_particles`` visits the candidates.
+
+    cryoCAT holds the map transposed (x, y, z), so ``np.where`` lists the
+    candidates with x varying slowest; it then orders them by decreasing
+    score with ``argpartition`` followed by an (unstable) ``argsort`` and a
+    stable Python sort. Equal scores therefore come in an order only that
+    sequence of calls gives; it is reproduced here call for call on the
+    same input, so ties are broken exactly as cryoCAT breaks them.
+
+    Returns
+    -------
+    ndarray of int64
+        Row numbers of `candidates`, highest score first.
+    """
+    n = len(candidates)
+    if n == 0:
+        return np.empty(0, dtype=np.int64)
+    nz, ny, _ = candidates.shape
+    # cryoCAT's np.where on the (x, y, z) array: x slowest, then y, then z
+    key = (candidates.x * ny + candidates.y) * nz + candidates.z
+    lexical = np.argsort(key)
+    values = candidates.scores[lexical]
+    k = n - 1
+    order = np.argpartition(-values, k)[: k + 1]
+    order = order[np.argsort(-values[order])]
+    # the following stable `sorted(..., key=score, reverse=True)` keeps this order: it is sorted
+    return lexical[order]

@@ -1,0 +1,178 @@
+"""A run's report: histogram with thresholds, slices with picks, peak profiles - as figures and PNG files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+
+from .._atomic import atomic_path
+from ..errors import CryotmError
+from ..maps import MaskMap, ScoresMap
+from ..particles import ParticleList
+from ..thresholds import SearchStatistics, ThresholdResult, get_threshold_strategy
+from .histogram import plot_histogram
+from .peaks import plot_peak_profiles
+from .slices import plot_slices
+
+__all__ = ["Report", "make_report", "report_run", "DEFAULT_THRESHOLDS"]
+
+#: Strategies drawn on the histogram unless told otherwise.
+DEFAULT_THRESHOLDS: tuple[str, ...] = ("far", "triangle", "sigma:3")
+
+
+@attrs.frozen(eq=False)
+class Report:
+    """The figures of a report and the files they were saved to.
+
+    Attributes
+    ----------
+    figures : dict
+        ``{"histogram", "slices", "peaks"}`` -> :class:`matplotlib.figure.Figure`.
+    thresholds : list of ThresholdResult
+        What each strategy found (in the order drawn).
+    skipped : dict
+        Strategies that could not be evaluated on this map, with the reason.
+    paths : dict
+        Figure name -> PNG file (empty when nothing was saved).
+    """
+
+    figures: dict[str, Any]
+    thresholds: list[ThresholdResult]
+    skipped: dict[str, str]
+    paths: dict[str, Path]
+
+
+def _evaluate(specs: Sequence[Any], scores: ScoresMap, mask: np.ndarray | None, statistics: SearchStatistics | None):
+    results, skipped = [], {}
+    for spec in specs:
+        try:
+            strategy = get_threshold_strategy(spec)
+            results.append(strategy.evaluate(scores, mask=mask, statistics=statistics))
+        except CryotmError as exc:
+            skipped[str(spec)] = str(exc)
+    return results, skipped
+
+
+def make_report(
+    scores: ScoresMap | np.ndarray | str | os.PathLike,
+    particles: ParticleList | None = None,
+    thresholds: Sequence[Any] = DEFAULT_THRESHOLDS,
+    mask: MaskMap | np.ndarray | None = None,
+    statistics: SearchStatistics | None = None,
+    n_angles: int | None = None,
+    position: Sequence[int] | None = None,
+    offset: Sequence[float] = (0.0, 0.0, 0.0),
+    n_peaks: int = 3,
+    output_dir: str | os.PathLike | None = None,
+    prefix: str = "",
+    overwrite: bool = False,
+    dpi: int = 120,
+) -> Report:
+    """Draw the report of a run; save the PNGs into `output_dir` when given.
+
+    Parameters
+    ----------
+    scores : ScoresMap, array or path
+        The scores map.
+    particles : ParticleList, optional
+        The picks (positions in the tomogram's voxels).
+    thresholds : sequence
+        Strategies to evaluate and draw (names, ``NAME:VALUE`` specs, numbers
+        or strategy objects, results too). Those that do not apply to this map
+        are listed in ``Report.skipped``.
+    mask : MaskMap or array, optional
+        Only voxels inside count for the histogram and thresholds.
+    statistics : SearchStatistics, optional
+        The search statistics (pytom-match-pick's), for the ``far`` rule.
+    n_angles : int, optional
+        Rotations searched, when the statistics do not say (``far`` needs it).
+    position : (z, y, x), optional
+        Where the slices cut (default: through the best pick).
+    offset : (x, y, z)
+        Position of the map's voxel 0 in the tomogram (sub-region searches).
+    n_peaks : int
+        Picks whose profiles are drawn.
+    output_dir, prefix : path, str
+        Save ``<prefix>histogram.png``, ``<prefix>slices.png``, ``<prefix>peaks.png`` there.
+
+    Returns
+    -------
+    Report
+    """
+    scores = ScoresMap.coerce(scores, mmap=True)
+    mask_array = None
+    if mask is not None:
+        mask_map = MaskMap.coerce(mask)
+        scores.check_same_shape(mask_map, "mask")
+        mask_array = mask_map.as_bool()
+    if n_angles is not None and (statistics is None or statistics.n_angles is None):
+        statistics = attrs.evolve(statistics or SearchStatistics(), n_angles=int(n_angles))
+    given = [t for t in thresholds if isinstance(t, ThresholdResult)]
+    results, skipped = _evaluate([t for t in thresholds if not isinstance(t, ThresholdResult)], scores, mask_array, statistics)
+    results = given + results
+    values = scores.data if mask_array is None else scores.data[mask_array]
+    name = scores.experiment_id or (Path(scores.source).name if scores.source else "scores map")
+    figures = {
+        "histogram": plot_histogram(values, results, title=f"{name}: scores histogram and thresholds"),
+        "slices": plot_slices(scores.data, particles, position=position, offset=offset, title=f"{name}: slices with picks"),
+        "peaks": plot_peak_profiles(scores.data, particles, n_peaks=n_peaks, offset=offset, title=f"{name}: peak profiles"),
+    }
+    paths: dict[str, Path] = {}
+    if output_dir is not None:
+        folder = Path(output_dir)
+        folder.mkdir(parents=True, exist_ok=True)
+        for key, figure in figures.items():
+            target = folder / f"{prefix}{key}.png"
+            with atomic_path(target, overwrite=overwrite) as tmp:
+                figure.savefig(tmp, format="png", dpi=dpi)
+            paths[key] = target
+    return Report(figures=figures, thresholds=results, skipped=skipped, paths=paths)
+
+
+def report_run(
+    record: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    thresholds: Sequence[Any] = DEFAULT_THRESHOLDS,
+    overwrite: bool = False,
+    **options: Any,
+) -> Report:
+    """The report of a recorded pipeline run (``<output>.cryotm.json``).
+
+    The run's own threshold (from the record) is drawn first, then `thresholds`;
+    the picks are read back from the run's output.
+    """
+    from ..batch.runner import read_back
+    from ..pipeline import TomogramInputs, pipeline_from_config, read_record
+    from ..pipeline.record import RECORD_SUFFIX
+
+    record_path = Path(record)
+    data = read_record(record_path)
+    inputs = TomogramInputs.from_description(data["inputs"])
+    particles = None
+    if data.get("output"):
+        output = record_path.with_name(record_path.name[: -len(RECORD_SUFFIX)])
+        particles = read_back(pipeline_from_config(data["pipeline"]), output)
+    own = data.get("threshold") or {}
+    recorded = ThresholdResult(
+        value=float(own["value"]), strategy=f"{own['strategy']} (run)", details=dict(own.get("details") or {})
+    ) if own else None
+    scores = inputs.read_scores()
+    n_angles = options.pop("n_angles", None) or len(inputs.read_angle_list())
+    return make_report(
+        scores,
+        particles,
+        thresholds=([recorded] if recorded else []) + list(thresholds),
+        mask=inputs.read_mask(scores.shape),
+        statistics=inputs.statistics,
+        n_angles=n_angles,
+        offset=inputs.offset,
+        output_dir=output_dir,
+        prefix=options.pop("prefix", f"{inputs.name}_"),
+        overwrite=overwrite,
+        **options,
+    )

@@ -1,0 +1,288 @@
+"""Particle-list formats: round trips, detection, metadata, errors, merging."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import starfile
+from scipy.spatial.transform import Rotation
+
+from cryotm import ParticleList
+from cryotm.errors import CryotmError, InputError
+from cryotm.formats import (
+    merge_lists,
+    motl_readers,
+    motl_writers,
+    read_particles,
+    reader_class,
+    write_particles,
+)
+
+SHAPE = (64, 120, 110)  # z, y, x
+PIXEL = 7.84
+
+#: format -> (extension, write options, read options, fields the format carries exactly)
+FORMATS = {
+    "emmotl": (".em", {}, {}, ("subtomo_id", "tomo_id", "object_id", "class")),
+    "stopgap": (".star", {}, {}, ("subtomo_id", "tomo_id", "object_id", "class")),
+    "relion30": (".star", {}, {}, ("subtomo_id", "tomo_id", "class")),
+    "relion31": (".star", {}, {}, ("subtomo_id", "tomo_id", "class")),
+    "relion4": (".star", {"binning": 4}, {}, ("subtomo_id", "tomo_id", "class")),
+    "relion5": (".star", {"binning": 2}, {"tomogram_shape": SHAPE}, ("subtomo_id", "tomo_id", "class")),
+    "dynamo": (".tbl", {}, {}, ("subtomo_id", "tomo_id", "object_id", "class")),
+    "table": (".csv", {}, {}, ("subtomo_id", "tomo_id", "object_id", "class")),
+    "table-tsv": (".tsv", {}, {}, ("subtomo_id", "tomo_id", "object_id", "class")),
+}
+STAR_FORMATS = [name for name, spec in FORMATS.items() if spec[0] == ".star"]
+
+
+def make_particles(n: int = 40, seed: int = 0, name: str = "TS_007", tomo_id: int = 7) -> ParticleList:
+    """Random particles in a 110 x 120 x 64 tomogram, with shifts, scores, classes and objects."""
+    rng = np.random.default_rng(seed)
+    positions = rng.uniform(0, 1, (n, 3)) * (np.array(SHAPE[::-1]) - 1)
+    plist = ParticleList.from_arrays(
+        positions,
+        orientations=Rotation.random(n, random_state=seed),
+        scores=rng.uniform(0.05, 0.9, n),
+        shifts=rng.normal(0, 0.4, (n, 3)),
+        tomo_id=tomo_id,
+        experiment_id=name,
+        pixel_size=PIXEL,
+        tomogram_shape=SHAPE,
+    )
+    data = plist.data
+    data["class"] = rng.integers(1, 4, n)
+    data["object_id"] = rng.integers(1, 6, n)
+    data["subtomo_id"] = np.arange(101, 101 + n)
+    return plist.with_data(data)
+
+
+def rotation_error_degrees(a: ParticleList, b: ParticleList) -> float:
+    """Largest angle between corresponding orientations (degrees)."""
+    return float(np.degrees((a.orientations * b.orientations.inv()).magnitude()).max())
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_round_trip_is_lossless(fmt, tmp_path):
+    ext, write_options, read_options, exact = FORMATS[fmt]
+    plist = make_particles()
+    path = tmp_path / f"particles{ext}"
+    write_particles(plist, path, format=fmt.split("-")[0], **write_options)
+    back = read_particles(path, **read_options)  # the format is detected from the file
+    # float32 (EM) keeps ~7 digits: 1e-4 voxel and 1e-4 degree at these magnitudes; text formats are exact
+    tol = 1e-4 if fmt == "emmotl" else 1e-9
+    assert len(back) == len(plist)
+    np.testing.assert_allclose(back.positions, plist.positions, atol=tol)
+    np.testing.assert_allclose(back.shifts, plist.shifts, atol=tol)
+    np.testing.assert_allclose(back.scores, plist.scores, atol=tol)
+    assert rotation_error_degrees(back, plist) < tol
+    for column in exact:
+        np.testing.assert_array_equal(back.data[column], plist.data[column], err_msg=column)
+    assert back.pixel_size is None or back.pixel_size == pytest.approx(PIXEL, abs=0.01)
+
+
+@pytest.mark.parametrize("fmt", STAR_FORMATS)
+def test_starfile_reads_every_star_we_write(fmt, tmp_path):
+    _, write_options, _, _ = FORMATS[fmt]
+    plist = make_particles(n=5)
+    path = tmp_path / "p.star"
+    write_particles(plist, path, format=fmt, **write_options)
+    blocks = starfile.read(path, always_dict=True)
+    frames = [b for b in blocks.values() if isinstance(b, pd.DataFrame) and len(b) == 5]
+    assert len(frames) == 1
+    if fmt.startswith("relion") and fmt != "relion30":
+        assert set(blocks) == {"optics", "particles"}
+        assert blocks["optics"]["rlnImagePixelSize"].iloc[0] == pytest.approx(PIXEL)
+
+
+@pytest.mark.parametrize("fmt", ["relion30", "relion31", "relion4", "relion5", "table"])
+def test_tomogram_names_stay_strings(fmt, tmp_path):
+    ext, write_options, read_options, _ = FORMATS[fmt]
+    plist = make_particles(n=4, name="001", tomo_id=1)
+    path = tmp_path / f"p{ext}"
+    write_particles(plist, path, format=fmt, **write_options)
+    back = read_particles(path, **read_options)
+    names = back.tomogram_names()
+    assert list(names) == ["001"] * 4
+    assert back.experiment_id == "001"
+    assert back.data["tomo_id"].tolist() == [1] * 4
+    if ext == ".star":
+        raw = starfile.read(path, always_dict=True, parse_as_string=["rlnTomoName", "rlnMicrographName"])
+        label = "rlnMicrographName" if fmt in ("relion30", "relion31") else "rlnTomoName"
+        assert raw["particles" if fmt != "relion30" else ""][label].tolist() == ["001"] * 4
+
+
+def test_several_tomograms_keep_their_names(tmp_path):
+    a = make_particles(n=3, name="TS_01", tomo_id=1)
+    b = make_particles(n=2, seed=1, name="TS_02", tomo_id=2)
+    merged = merge_lists([a, b])
+    path = tmp_path / "m.star"
+    write_particles(merged, path, format="relion4")
+    back = read_particles(path)
+    assert back.data["tomo_name"].tolist() == ["TS_01"] * 3 + ["TS_02"] * 2
+    assert back.data["tomo_id"].tolist() == [1, 1, 1, 2, 2]
+    assert back.data["subtomo_id"].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_every_builtin_format_registered_both_ways():
+    names = {"emmotl", "stopgap", "relion30", "relion31", "relion4", "relion5", "dynamo", "table"}
+    assert names <= set(motl_writers())
+    assert names <= set(motl_readers())
+
+
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_detection_picks_the_format_that_wrote_the_file(fmt, tmp_path):
+    ext, write_options, _, _ = FORMATS[fmt]
+    path = tmp_path / f"p{ext}"
+    write_particles(make_particles(n=3), path, format=fmt.split("-")[0], **write_options)
+    assert reader_class(path).name == fmt.split("-")[0]
+
+
+@pytest.mark.parametrize("fmt", ["emmotl", "stopgap", "relion30", "relion4", "dynamo", "table"])
+def test_empty_list_round_trips(fmt, tmp_path):
+    ext, write_options, _, _ = FORMATS[fmt]
+    empty = ParticleList.empty(pixel_size=PIXEL, experiment_id="TS_1")
+    path = tmp_path / f"e{ext}"
+    write_particles(empty, path, format=fmt, **write_options)
+    assert len(read_particles(path, format=fmt)) == 0
+
+
+def test_existing_output_is_kept_without_overwrite(tmp_path):
+    path = tmp_path / "p.em"
+    write_particles(make_particles(n=3), path)
+    before = path.read_bytes()
+    with pytest.raises(InputError, match="exists"):
+        write_particles(make_particles(n=5, seed=4), path)
+    assert path.read_bytes() == before
+    write_particles(make_particles(n=5, seed=4), path, overwrite=True)
+    assert len(read_particles(path)) == 5
+
+
+def test_failed_write_leaves_no_file(tmp_path):
+    plist = make_particles(n=3)
+    data = plist.data
+    data["score"] = np.nan
+    path = tmp_path / "p.em"
+    with pytest.raises(InputError, match="non-finite"):
+        write_particles(plist.with_data(data), path)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("fmt", "missing", "message"),
+    [
+        ("relion31", "pixel_size", "needs a pixel size"),
+        ("relion4", "pixel_size", "needs a pixel size"),
+        ("relion5", "pixel_size", "needs a pixel size"),
+        ("relion5", "tomogram_shape", "tomogram-shape"),
+    ],
+)
+def test_missing_metadata_is_named(fmt, missing, message, tmp_path):
+    plist = make_particles(n=2)
+    import attrs
+
+    plist = attrs.evolve(plist, **{missing: None})
+    with pytest.raises(InputError, match=message):
+        write_particles(plist, tmp_path / "p.star", format=fmt)
+    assert not (tmp_path / "p.star").exists()
+
+
+def test_relion5_reader_needs_the_tomogram_shape(tmp_path):
+    path = tmp_path / "p.star"
+    write_particles(make_particles(n=2), path, format="relion5")
+    with pytest.raises(InputError, match="tomogram's shape"):
+        read_particles(path)
+
+
+def test_ambiguous_extension_asks_for_a_name(tmp_path):
+    with pytest.raises(InputError, match="several particle-list formats write '.star'"):
+        write_particles(make_particles(n=2), tmp_path / "p.star")
+
+
+def test_unknown_format_and_option(tmp_path):
+    with pytest.raises(CryotmError, match="unknown particle-list format 'relion9'"):
+        write_particles(make_particles(n=2), tmp_path / "p.star", format="relion9")
+    with pytest.raises(CryotmError, match="has no option 'centre'"):
+        write_particles(make_particles(n=2), tmp_path / "p.em", centre="pytom")
+    with pytest.raises(CryotmError, match="centre must be one of"):
+        write_particles(make_particles(n=2), tmp_path / "p.star", format="relion5", centre="middle")
+
+
+def test_unreadable_inputs_name_the_file(tmp_path):
+    path = tmp_path / "bad.star"
+    path.write_text("data_particles\n\nloop_\n_rlnCoordinateX #1\n_rlnTomoName #2\n1.0\tTS\n")
+    with pytest.raises(InputError, match="bad.star: RELION particle list lacks rlnCoordinateY"):
+        read_particles(path)
+    table = tmp_path / "bad.csv"
+    table.write_text("a,b\n1,2\n")
+    with pytest.raises(InputError, match="needs columns x, y, z"):
+        read_particles(table)
+    with pytest.raises(InputError, match="no such file"):
+        read_particles(tmp_path / "missing.em")
+    notmotl = tmp_path / "map.em"
+    from cryotm.maps import write_em
+
+    write_em(notmotl, np.zeros((4, 5, 6), np.float32))
+    with pytest.raises(InputError, match="expected 20 x N x 1"):
+        read_particles(notmotl, format="emmotl")
+
+
+def test_relion_score_label_option(tmp_path):
+    plist = make_particles(n=3)
+    path = tmp_path / "p.star"
+    write_particles(plist, path, format="relion4", score_label="rlnLCCmax")
+    assert "rlnLCCmax" in starfile.read(path)["particles"].columns
+    np.testing.assert_allclose(read_particles(path).scores, plist.scores)
+
+
+def test_relion_extra_labels_survive_relion_to_relion(tmp_path):
+    path = tmp_path / "p.star"
+    write_particles(make_particles(n=3), path, format="relion4")
+    frame = starfile.read(path)
+    frame["particles"]["rlnRandomSubset"] = [1, 2, 1]
+    starfile.write(frame, path, overwrite=True)
+    back = read_particles(path)
+    out = tmp_path / "q.star"
+    write_particles(back, out, format="relion5", tomogram_shape=SHAPE)
+    assert starfile.read(out)["particles"]["rlnRandomSubset"].tolist() == [1, 2, 1]
+
+
+def test_table_reads_a_plain_pandas_csv(tmp_path, scene):
+    path = tmp_path / "truth.csv"
+    scene.truth.data.to_csv(path, index=False)
+    back = read_particles(path)
+    np.testing.assert_allclose(back.positions, scene.truth.positions)
+    assert rotation_error_degrees(back, scene.truth) < 1e-9
+
+
+def test_merge_renumbers_and_resolves_clashing_tomogram_ids():
+    a = make_particles(n=2, name="TS_10", tomo_id=1)
+    b = make_particles(n=3, seed=2, name="TS_20", tomo_id=1)
+    merged = merge_lists([a, b])
+    assert merged.data["subtomo_id"].tolist() == [1, 2, 3, 4, 5]
+    assert merged.data["tomo_name"].tolist() == ["TS_10"] * 2 + ["TS_20"] * 3
+    assert merged.data["tomo_id"].tolist() == [10, 10, 20, 20, 20]
+    assert merged.pixel_size == PIXEL
+    np.testing.assert_allclose(merged.positions, np.vstack([a.positions, b.positions]))
+
+
+def test_merge_keeps_consistent_tomogram_ids():
+    a = make_particles(n=2, name="alpha", tomo_id=4)
+    b = make_particles(n=1, seed=2, name="beta", tomo_id=9)
+    merged = merge_lists([a, b])
+    assert merged.data["tomo_id"].tolist() == [4, 4, 9]
+    assert merged.experiment_id == ""
+
+
+def test_poseset_in_memory_round_trip_through_a_file(tmp_path):
+    """ParticleList -> cryotypes PoseSet -> ParticleList -> RELION 5 -> ParticleList keeps poses."""
+    plist = make_particles(n=6)
+    poses = plist.to_poseset()
+    again = ParticleList.from_poseset(poses)
+    path = tmp_path / "p.star"
+    write_particles(again, path, format="relion5", tomogram_shape=SHAPE)
+    back = read_particles(path, tomogram_shape=SHAPE)
+    np.testing.assert_allclose(back.positions + back.shifts, plist.positions + plist.shifts, atol=1e-9)
+    assert rotation_error_degrees(back, plist) < 1e-9
+    assert back.experiment_id == "TS_007" and back.pixel_size == PIXEL

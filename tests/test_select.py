@@ -1,0 +1,315 @@
+"""Automatic, angle-consistent peak selection (cryoCAT's select_peaks): behaviour, quality, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage import morphology
+
+from cryotm import make_scene
+from cryotm.angles import AngleList, create_distance_maps
+from cryotm.cli import main
+from cryotm.errors import InputError
+from cryotm.evaluation import match_particles
+from cryotm.formats import read_particles
+from cryotm.maps import read_map, write_map
+from cryotm.picking.select import (
+    PeakSelector,
+    _block,
+    _Footprint,
+    _open_regions,
+    _reach,
+    edge_mask_margins,
+    rotate_template_mask,
+    select_peaks,
+    sphere_footprint,
+)
+
+
+@pytest.fixture(scope="module")
+def spaced():
+    """A scene whose peaks are well apart (checked: the generator's spacing is not guaranteed)."""
+    scene = make_scene(shape=(48, 56, 64), n_peaks=10, n_angles=100, seed=3, min_distance=14)
+    pos = scene.truth.positions
+    gaps = np.linalg.norm(pos[:, None] - pos[None], axis=2) + np.eye(len(pos)) * 1e9
+    assert gaps.min() >= 10
+    return scene
+
+
+def ellipsoid(shape, radii):
+    g = np.indices(shape).astype(float)
+    c = np.array(shape)[:, None, None, None] // 2
+    return ((((g - c) / np.array(radii)[:, None, None, None]) ** 2).sum(0) <= 1).astype(np.float32)
+
+
+# -- quality on planted truth ---------------------------------------------------------------
+def test_recall_and_precision_on_planted_truth(spaced):
+    result = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4)
+    match = match_particles(result.particles, spaced.truth, tolerance=2.0)
+    print(match.summary())
+    assert match.recall == 1.0 and match.precision == 1.0
+    assert np.all(match.angular_errors < 1e-6)  # each particle gets the angle of its voxel
+
+
+def test_small_sphere_also_picks_flanks_of_wide_peaks(spaced):
+    # cryoCAT's default radius 2 is smaller than most peaks: their flanks become extra particles
+    result = select_peaks(spaced.scores, spaced.angle_map, spaced.angles)
+    match = match_particles(result.particles, spaced.truth, tolerance=2.0)
+    assert match.recall == 1.0 and len(result.particles) > len(spaced.truth)
+
+
+def test_positions_are_zero_based_voxels_and_orientation_is_the_voxels_angle(spaced):
+    particles, labels = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4)
+    top = np.unravel_index(np.argmax(spaced.scores), spaced.scores.shape)  # (z, y, x)
+    np.testing.assert_array_equal(particles.positions[0], top[::-1])
+    assert particles.scores[0] == pytest.approx(float(spaced.scores[top]))
+    for (x, y, z), euler in zip(particles.positions.astype(int), particles.euler_angles):
+        row = int(spaced.angle_map[z, y, x])
+        np.testing.assert_array_equal(euler, spaced.angles.angles[row])
+        assert labels[z, y, x] > 0
+    assert list(particles.data["subtomo_id"]) == list(range(1, len(particles) + 1))
+    assert np.all(np.diff(particles.scores) <= 0)
+
+
+def test_label_map_holds_each_particles_sphere(spaced):
+    result = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=3)
+    ball = sphere_footprint(3)
+    assert result.labels.dtype == np.int32
+    assert set(np.unique(result.labels)) == set(range(len(result.particles) + 1))
+    for sid, (x, y, z) in zip(result.particles.data["subtomo_id"], result.particles.positions.astype(int)):
+        box = result.labels[z - 3 : z + 4, y - 3 : y + 4, x - 3 : x + 4]
+        np.testing.assert_array_equal(box == sid, ball)
+
+
+def test_peak_number_tomo_number_and_subsets(spaced):
+    full = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4)
+    capped = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, peak_number=3,
+                          tomo_number=7)
+    np.testing.assert_array_equal(capped.particles.positions, full.particles.positions[:3])
+    assert set(capped.particles.data["tomo_id"]) == {7}
+    for subset in (["_dist_normals"], ["inplane", "total"]):
+        part = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4,
+                            dist_maps_list=subset)
+        assert len(part.particles) >= len(full.particles)  # fewer maps to agree: never fewer particles
+
+
+def test_created_written_and_given_maps_select_the_same(tmp_path, spaced):
+    base = tmp_path / "dm"
+    created = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4,
+                           create_dist_maps=True, write_dist_maps=True, dist_maps_name_base=base)
+    read = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4,
+                        dist_maps_name_base=base)
+    given = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4,
+                         dist_maps=create_distance_maps(spaced.angle_map, spaced.angles))
+    for other in (read, given):
+        np.testing.assert_array_equal(other.particles.positions, created.particles.positions)
+        np.testing.assert_array_equal(other.labels, created.labels)
+
+
+def test_index_base_and_angles_order(tmp_path, spaced):
+    zero = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4)
+    path = tmp_path / "angles.csv"
+    spaced.angles.write(path, order="zzx")
+    one = select_peaks(spaced.scores, spaced.angle_map + 1, path, template_radius=4, index_base=1,
+                       angles_order="zzx")
+    np.testing.assert_array_equal(one.particles.positions, zero.particles.positions)
+    np.testing.assert_allclose(one.particles.euler_angles, zero.particles.euler_angles, atol=1e-6)
+
+
+def test_particle_at_the_first_angle_is_kept():
+    # cryoCAT labels whole-degree distances, so distance 0 is its background: a particle oriented
+    # like the first angle of the list could never be selected there. Here it is a region like any other.
+    scene = make_scene(shape=(40, 40, 40), n_peaks=1, n_angles=50, seed=1, min_distance=10)
+    row = int(scene.truth.data["angle_row"][0])
+    angles = scene.angles.angles.copy()
+    angles[[0, row]] = angles[[row, 0]]
+    amap = scene.angle_map.copy()
+    amap[scene.angle_map == 0], amap[scene.angle_map == row] = row, 0
+    result = select_peaks(scene.scores, amap, AngleList(angles), template_radius=4)
+    (x, y, z) = scene.truth.positions[0].astype(int)
+    assert amap[z, y, x] == 0
+    assert any(np.array_equal(p, (x, y, z)) for p in result.particles.positions)
+
+
+def test_template_mask_is_rotated_and_placed(spaced):
+    mask = ellipsoid((12, 10, 8), (5, 3, 2))
+    result = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_mask=mask)
+    particles = result.particles
+    assert len(particles) >= len(spaced.truth)
+    for sid, (x, y, z), euler in zip(particles.data["subtomo_id"], particles.positions.astype(int),
+                                     particles.euler_angles):
+        rotated = rotate_template_mask(mask, AngleList(euler[None]).rotations().as_matrix()[0])
+        expected = np.zeros(np.array(result.labels.shape) + 24, bool)  # margin for faces
+        start = np.array([z, y, x]) + 12 - np.array(mask.shape) // 2  # voxel shape // 2 on the peak
+        expected[tuple(slice(a, a + n) for a, n in zip(start, mask.shape))] = rotated
+        np.testing.assert_array_equal(result.labels == sid, expected[12:-12, 12:-12, 12:-12])
+
+
+def test_output_file(tmp_path, spaced):
+    out = tmp_path / "sel.em"
+    result = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4,
+                          output_motl_name=out, tomo_number=2)
+    back = read_particles(out)
+    np.testing.assert_allclose(back.positions, result.particles.positions)  # the writer's +1 is undone
+    with pytest.raises(InputError, match="exists"):
+        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, output_motl_name=out)
+
+
+# -- the pieces -------------------------------------------------------------------------------
+def test_sphere_footprint_matches_cryocat_shape():
+    ball = sphere_footprint(2)
+    assert ball.shape == (5, 5, 5) and ball.sum() == 33 and ball[2, 2, 2]
+    assert sphere_footprint(0).sum() == 1
+    with pytest.raises(InputError):
+        sphere_footprint(-1)
+
+
+def test_rotate_template_mask():
+    rod = np.zeros((9, 9, 9), bool)
+    rod[4, 4, 4:8] = True  # along +x from the centre
+    # 90 degrees about y turns +x into -z
+    turned = rotate_template_mask(rod, np.array([[0, 0, 1], [0, 1, 0], [-1, 0, 0]]))
+    np.testing.assert_array_equal(np.argwhere(turned), [[z, 4, 4] for z in (1, 2, 3, 4)])
+    np.testing.assert_array_equal(rotate_template_mask(rod, np.eye(3)), rod)
+
+
+def test_blocked_map_is_the_exact_overlap_test():
+    rng = np.random.default_rng(0)
+    shape = (20, 22, 24)
+    ball = sphere_footprint(3)
+    reach = _reach(ball)
+    fp = _Footprint(ball, (3, 3, 3))
+    for _ in range(20):
+        blocked = np.zeros(shape, bool)
+        placed = np.zeros(shape, bool)
+        for voxel in rng.integers(0, shape, size=(3, 3)):  # near the faces too
+            win, cut, _ = fp.window(tuple(voxel), shape)
+            _block(blocked, tuple(voxel), win, ball[cut], ball, reach)
+            placed[win] |= ball[cut]
+        for voxel in rng.integers(0, shape, size=(40, 3)):
+            win, cut, _ = fp.window(tuple(voxel), shape)
+            assert blocked[tuple(voxel)] == bool(np.any(placed[win] & ball[cut]))
+
+
+@pytest.mark.filterwarnings("ignore:`binary_opening` is deprecated")
+def test_opening_is_a_true_opening_per_region():
+    # a line filling its bounding box: cryoCAT opens it inside that box, where skimage's
+    # border rule keeps it; a true opening (zero outside the region) removes it
+    mask = np.zeros((6, 6, 8), bool)
+    mask[2, 2, 1:7] = True
+    bins = np.full(mask.shape, 5)
+    assert not _open_regions(mask, bins).any()
+    box = mask[2:3, 2:3, 1:7]
+    assert morphology.binary_opening(box, footprint=np.ones((2, 2, 2))).all()
+    # a 2x2x2 block of one bin survives; split over two bins it does not
+    mask[:] = False
+    mask[2:4, 2:4, 2:4] = True
+    assert np.array_equal(_open_regions(mask, bins), mask)
+    bins[2, 2, 2] = 6
+    assert not _open_regions(mask, bins).any()
+
+
+def test_edge_margins():
+    assert edge_mask_margins(None, (10, 10, 10)) is None
+    assert edge_mask_margins(np.array([1, 2, 3]), (10, 10, 10)) == (3, 2, 1)
+    for bad in ((1, 2), -1, 1.5, "a"):
+        with pytest.raises(InputError):
+            edge_mask_margins(bad, (10, 10, 10))
+
+
+def test_edge_masking_zero_masks_nothing_and_xyz_order(spaced):
+    plain = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4)
+    zero = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, edge_masking=0)
+    np.testing.assert_array_equal(zero.particles.positions, plain.particles.positions)
+    margin = (20, 0, 0)  # x only
+    edged = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4,
+                         edge_masking=margin)
+    x = edged.particles.positions[:, 0]
+    assert np.all((x >= 20) & (x < spaced.scores.shape[2] - 20))
+    kept = plain.particles.positions[:, 0]
+    assert len(edged.particles) == np.count_nonzero((kept >= 20) & (kept < spaced.scores.shape[2] - 20))
+
+
+def test_tomo_mask(spaced):
+    mask = np.zeros(spaced.scores.shape, np.float32)
+    mask[:, :, :32] = 1
+    result = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, tomo_mask=mask)
+    assert len(result.particles) > 0 and np.all(result.particles.positions[:, 0] < 32)
+
+
+def test_nothing_consistent_gives_an_empty_list(spaced):
+    result = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, min_peak_voxel_count=10**6)
+    assert len(result.particles) == 0 and not result.labels.any()
+
+
+# -- bad input ---------------------------------------------------------------------------------
+def test_dist_maps_of_the_wrong_shape(spaced):
+    maps = create_distance_maps(spaced.angle_map[:, :, :-1], spaced.angles)
+    with pytest.raises(InputError, match="distance map _dist_all has shape"):
+        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, dist_maps=maps)
+
+
+def test_missing_dist_map_files(tmp_path, spaced):
+    with pytest.raises(InputError, match="distance map not found"):
+        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, dist_maps_name_base=tmp_path / "none")
+
+
+def test_empty_threshold_mask(spaced):
+    with pytest.raises(InputError, match="threshold mask is empty"):
+        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, threshold=float(spaced.scores.max()) + 1)
+    with pytest.raises(InputError, match="threshold mask is empty"):
+        select_peaks(spaced.scores, spaced.angle_map, spaced.angles,
+                     tomo_mask=np.zeros(spaced.scores.shape, np.float32))
+
+
+def test_edge_masking_larger_than_the_map(spaced):
+    with pytest.raises(InputError, match="larger than the map"):
+        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, edge_masking=24)
+    with pytest.raises(InputError, match="along x"):
+        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, edge_masking=(32, 1, 1))
+
+
+def test_template_mask_not_binary(spaced):
+    soft = ellipsoid((8, 8, 8), (3, 3, 3)) * 0.8
+    with pytest.raises(InputError, match="template mask must be binary"):
+        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_mask=soft)
+    with pytest.raises(InputError, match="empty"):
+        PeakSelector(template_mask=np.zeros((4, 4, 4)))
+
+
+def test_other_bad_parameters(spaced):
+    for kwargs in ({"dist_maps_list": []}, {"dist_maps_list": ["_dist_cone"]},
+                   {"dist_maps_list": ["total", "_dist_all"]}, {"min_peak_voxel_count": -1},
+                   {"peak_number": 2.5}, {"symmetry": "D2"}):
+        with pytest.raises(InputError):
+            select_peaks(spaced.scores, spaced.angle_map, spaced.angles, **kwargs)
+    with pytest.raises(InputError, match="shape"):
+        select_peaks(spaced.scores, spaced.angle_map[:-1], spaced.angles)
+    with pytest.raises(InputError, match="tomogram mask"):
+        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, tomo_mask=np.ones((3, 3, 3)))
+    with pytest.raises(InputError, match="outside the angle list"):
+        select_peaks(spaced.scores, spaced.angle_map + 1, spaced.angles)
+
+
+# -- command line -------------------------------------------------------------------------------
+def test_cli_select(tmp_path, spaced, capsys):
+    paths = spaced.write(tmp_path / "scene")
+    out, labels = tmp_path / "p.em", tmp_path / "labels.mrc"
+    args = ["select", str(paths["scores"]), str(paths["angles"]), str(paths["angle_list"]), "-o", str(out),
+            "--template-radius", "4", "--labels", str(labels), "--tomo-number", "3"]
+    assert main(args) == 0
+    expected = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4)
+    back = read_particles(out)
+    np.testing.assert_allclose(back.positions, expected.particles.positions)
+    np.testing.assert_array_equal(read_map(labels)[0], expected.labels)
+    assert f"selected {len(expected.particles)} particles" in capsys.readouterr().out
+    # a soft template mask: one line on stderr, exit status 1, no output
+    soft = tmp_path / "soft.mrc"
+    write_map(soft, ellipsoid((8, 8, 8), (3, 3, 3)) * 0.5)
+    args2 = args[:5] + [str(tmp_path / "q.em"), "--template-mask", str(soft)]
+    assert main(args2) == 1
+    assert "template mask must be binary" in capsys.readouterr().err
+    assert not (tmp_path / "q.em").exists()
+    with pytest.raises(SystemExit) as exc:  # argparse: usage error
+        main(args[:5] + [str(tmp_path / "r.em"), "--edge-masking", "1,2"])
+    assert exc.value.code == 2
