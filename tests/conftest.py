@@ -21,7 +21,3 @@ def fresh_plugins():
     yield
     reset_plugin_manager()
 
-
-def cryocat_or_skip():
-    """Import cryoCAT's tmana for parity tests, or skip the test when it is not installed."""
-    return pytest.importorskip("cryocat.tmana")

@@ -31,7 +31,7 @@ from cryotm.cli import main
 from cryotm.errors import InputError
 from cryotm.maps import read_map, write_map
 
-from conftest import cryocat_or_skip
+from cryotm.testing import cryocat_or_skip
 
 TOL = 1e-4  # degrees
 

@@ -31,7 +31,7 @@ from scipy.spatial.transform import Rotation
 from cryotm import ParticleList
 from cryotm.formats import read_particles, write_particles
 
-from conftest import cryocat_or_skip
+from cryotm.testing import cryocat_or_skip
 
 pytestmark = pytest.mark.parity
 

@@ -17,7 +17,7 @@ from cryotm.maps import ScoresMap, write_map
 from cryotm.peakshape import evaluate_peak_shape, find_peak
 from cryotm.thresholds import GaussThreshold, HardThreshold, SigmaThreshold, TriangleThreshold
 
-from conftest import cryocat_or_skip
+from cryotm.testing import cryocat_or_skip
 
 pytestmark = pytest.mark.parity
 

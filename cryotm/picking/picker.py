@@ -45,8 +45,15 @@ from ..thresholds import (
     get_threshold_strategy,
 )
 from ._access import UncheckedScoresMap, angle_indices_at, check_finite, open_scores, raise_non_finite
-from ._moments import mean_std
-from .candidates import SLAB_VOXELS, Candidates, ProgressCallback, cryocat_order, find_candidates
+from ._moments import StreamingMoments
+from .candidates import (
+    SLAB_VOXELS,
+    CandidateCollector,
+    Candidates,
+    ProgressCallback,
+    cryocat_order,
+    find_candidates,
+)
 from .clusters import region_sizes
 from .suppression import greedy_suppression
 from .symmetry import parse_symmetry, phi_range_start, randomise_in_plane
@@ -96,6 +103,16 @@ def _order(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
 def _index_base(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     if value is not None and value not in (0, 1):
         raise CryotmError(f"index_base (angles_numbering) must be 0 or 1, got {value!r}")
+
+
+@attrs.frozen
+class _Threshold:
+    """A threshold, the value candidates are compared with, and what its computation left."""
+
+    result: ThresholdResult
+    value: Any
+    unchecked: bool
+    candidates: Candidates | None = None
 
 
 @attrs.frozen
@@ -248,8 +265,8 @@ class PeakPicker:
         matters for identity with cryoCAT (a float32 sigma threshold is
         compared as float32).
         """
-        result, value, _ = self._evaluate(scores, angle_list, mask, threshold, verify=False)
-        return result, value
+        outcome = self._evaluate(scores, angle_list, mask, threshold, verify=False)
+        return outcome.result, outcome.value
 
     def _evaluate(
         self,
@@ -259,38 +276,24 @@ class PeakPicker:
         threshold: str | float | ThresholdStrategy | None,
         verify: bool,
         progress: ProgressCallback | None = None,
-    ) -> tuple[ThresholdResult, Any, bool]:
+    ) -> _Threshold:
         """`evaluate_threshold`, checking the scores for NaN/inf on the way when `verify`.
 
-        Returns the result, the comparison value and whether the scores are
-        still unchecked.
+        For cryoCAT's sigma threshold, the second pass over the map also
+        collects the candidates (see :class:`CandidateCollector`).
         """
         if threshold is None and self.scores_threshold is not None:
             value = self.scores_threshold
-            return ThresholdResult(float(value), "manual", {"value": float(value)}), value, verify
+            return _Threshold(ThresholdResult(float(value), "manual", {"value": float(value)}), value, verify)
         strategy = self.strategy(threshold)
         if isinstance(strategy, ManualThreshold):
             result = strategy.evaluate(scores)
-            return result, result.value, verify
+            return _Threshold(result, result.value, verify)
         product = mask is not None and self.mask_mode == "product"
         if isinstance(strategy, SigmaThreshold) and (mask is None or product):
-            inspect = None
-            if verify:
-
-                def inspect(values: np.ndarray, start: int, total: np.generic) -> None:
-                    if not np.isfinite(total):
-                        raise_non_finite(values, start, scores.shape, scores.source)
-
-            report = None if progress is None else (lambda fraction: progress("threshold", fraction))
-            mean, std = mean_std(
-                scores.data, ddof=1, factor=mask.data if product else None, inspect=inspect, progress=report
-            )
-            if np.isfinite(mean) and np.isfinite(std) and std > 0:
-                # cryoCAT's expression: numpy scalars of the map's dtype, k a Python number
-                k = strategy.k if isinstance(strategy.k, (int, float)) else float(strategy.k)
-                value = mean + k * std
-                details = {"mean": float(mean), "std": float(std), "k": float(k), "n_voxels": int(scores.data.size)}
-                return ThresholdResult(float(value), strategy.name, details), value, False
+            outcome = self._sigma(scores, strategy, mask.data if product else None, verify, progress)
+            if outcome is not None:
+                return outcome
             # a degenerate map: let the strategy say what is wrong
         if verify:
             check_finite(scores.data, scores.source)
@@ -301,7 +304,39 @@ class PeakPicker:
             result = strategy.evaluate(_product_map(scores, mask, self.slab_voxels), statistics=statistics)
         else:
             result = strategy.evaluate(scores, mask=mask.as_bool(), statistics=statistics)
-        return result, result.value, False
+        return _Threshold(result, result.value, False)
+
+    def _sigma(
+        self,
+        scores: ScoresMap,
+        strategy: SigmaThreshold,
+        factor: np.ndarray | None,
+        verify: bool,
+        progress: ProgressCallback | None,
+    ) -> _Threshold | None:
+        """cryoCAT's ``mean + k * std`` (bit for bit), and the candidates, in two passes."""
+        # cryoCAT's expression: numpy scalars of the map's dtype, k a Python number
+        k = strategy.k if isinstance(strategy.k, (int, float)) else float(strategy.k)
+        moments = StreamingMoments(scores.data, factor)
+
+        def inspect(values: np.ndarray, start: int, total: np.generic) -> None:
+            if not np.isfinite(total):
+                raise_non_finite(values, start, scores.shape, scores.source)
+
+        report = None if progress is None else (lambda fraction: progress("threshold", fraction))
+        mean, rough_std = moments.first_pass(visit=inspect if verify else None, progress=report)
+        collector = None
+        if moments.streaming and np.isfinite(mean) and np.isfinite(rough_std):
+            # a little below mean + k * std (the rough std is good to ~1e-5): nothing is missed
+            low = float(mean) + k * rough_std - abs(k) * rough_std * 1e-3 - 1e-6 * abs(float(mean))
+            collector = CandidateCollector(low, scores.shape, self.edge_margin)
+        std = moments.second_pass(1, visit=collector, progress=report)
+        if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
+            return None
+        value = mean + k * std
+        details = {"mean": float(mean), "std": float(std), "k": float(k), "n_voxels": int(scores.data.size)}
+        candidates = collector.candidates(value) if collector is not None and collector.covers(value) else None
+        return _Threshold(ThresholdResult(float(value), strategy.name, details), value, False, candidates)
 
     def run(
         self,
@@ -370,25 +405,25 @@ class PeakPicker:
 
         clock = time.perf_counter()
         report("threshold", 0.0)
-        threshold_result, compare_value, unchecked = self._evaluate(
-            scores, angles, mask, threshold, verify=unchecked, progress=progress
-        )
+        outcome = self._evaluate(scores, angles, mask, threshold, verify=unchecked, progress=progress)
         report("threshold", 1.0)
         timings["threshold"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
         product = mask is not None and self.mask_mode == "product"
-        candidates = find_candidates(
-            scores.data,
-            compare_value,
-            factor=mask.data if product else None,
-            inside=mask.data if mask is not None and not product else None,
-            edge_margin=self.edge_margin,
-            slab_voxels=self.slab_voxels,
-            progress=progress,
-            check_finite=unchecked,
-            source=scores.source,
-        )
+        candidates = outcome.candidates
+        if candidates is None:
+            candidates = find_candidates(
+                scores.data,
+                outcome.value,
+                factor=mask.data if product else None,
+                inside=mask.data if mask is not None and not product else None,
+                edge_margin=self.edge_margin,
+                slab_voxels=self.slab_voxels,
+                progress=progress,
+                check_finite=outcome.unchecked,
+                source=scores.source,
+            )
         if self.cluster_size is not None and self.cluster_size > 1 and len(candidates):
             candidates = candidates.take(region_sizes(candidates) >= self.cluster_size)
         timings["candidates"] = time.perf_counter() - clock
@@ -403,7 +438,7 @@ class PeakPicker:
         particles = self._particles(candidates, rows, angles_map, angles, order, tomo_id, scores, pixel_size)
         report("particles", 1.0)
         timings["particles"] = time.perf_counter() - clock
-        return PickResult(particles=particles, threshold=threshold_result, n_candidates=len(candidates), timings=timings)
+        return PickResult(particles=particles, threshold=outcome.result, n_candidates=len(candidates), timings=timings)
 
     def pick(
         self,
