@@ -16,7 +16,6 @@ from pathlib import Path
 import attrs
 import numpy as np
 from scipy import ndimage
-from scipy.spatial import cKDTree
 from scipy.spatial.transform import Rotation
 
 from .angles import AngleList
@@ -89,29 +88,35 @@ class SyntheticScene:
 def _place_centres(
     rng: np.random.Generator, shape: tuple[int, int, int], n: int, min_distance: float, margin: int
 ) -> np.ndarray:
-    """Random integer (z, y, x) centres at least `min_distance` apart, `margin` from the border."""
+    """Random integer (z, y, x) centres at least `min_distance` apart, `margin` from the border.
+
+    Dart throwing on a grid of cells `min_distance` wide: a candidate is checked
+    against the accepted centres of its 27 neighbouring cells.
+    """
     lo = np.array([margin] * 3)
     hi = np.array(shape) - margin
     if np.any(hi <= lo):
         raise ValueError(f"map of shape {shape} is too small for a margin of {margin}")
+    cell = max(float(min_distance), 1.0)
+    grid: dict[tuple[int, int, int], list[np.ndarray]] = {}
     accepted: list[np.ndarray] = []
-    tree = None
-    attempts = 0
-    while len(accepted) < n and attempts < 200:
-        attempts += 1
-        batch = rng.integers(lo, hi, size=(max(64, 2 * (n - len(accepted))), 3))
-        for point in batch:
-            if tree is not None and tree.query_ball_point(point, min_distance, return_length=True) > 0:
+    offsets = [(a, b, c) for a in (-1, 0, 1) for b in (-1, 0, 1) for c in (-1, 0, 1)]
+    min_d2 = float(min_distance) ** 2
+    for _ in range(200):
+        for point in rng.integers(lo, hi, size=(max(64, 4 * (n - len(accepted))), 3)):
+            key = tuple(int(v) for v in point // cell)
+            near = [
+                q
+                for dz, dy, dx in offsets
+                for q in grid.get((key[0] + dz, key[1] + dy, key[2] + dx), ())
+            ]
+            if near and np.min(np.sum((np.array(near) - point) ** 2, axis=1)) < min_d2:
                 continue
-            if accepted and np.min(np.linalg.norm(np.array(accepted[-64:]) - point, axis=1)) < min_distance:
-                continue
+            grid.setdefault(key, []).append(point)
             accepted.append(point)
             if len(accepted) == n:
-                break
-        tree = cKDTree(np.array(accepted)) if accepted else None
-    if len(accepted) < n:
-        raise ValueError(f"could not place {n} peaks {min_distance} voxels apart in a map of shape {shape}")
-    return np.array(accepted, dtype=np.int64)
+                return np.array(accepted, dtype=np.int64)
+    raise ValueError(f"could not place {n} peaks {min_distance} voxels apart in a map of shape {shape}")
 
 
 def make_scene(

@@ -30,7 +30,6 @@ from cryotm.angles.distance_maps import distance_map_paths
 from cryotm.cli import main
 from cryotm.errors import InputError
 from cryotm.maps import read_map, write_map
-
 from cryotm.testing import cryocat_or_skip
 
 TOL = 1e-4  # degrees

@@ -20,7 +20,6 @@ import pytest
 from cryotm import make_scene
 from cryotm.angles import AngleList, compare_rotations, create_distance_maps, distance_tables
 from cryotm.picking.select import select_peaks
-
 from cryotm.testing import cryocat_or_skip
 
 pytestmark = pytest.mark.parity

@@ -27,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "convert",
     "merge",
     "threshold",
+    "extract",
     "peak-shape",
     "batch",
     "extract-job",

@@ -5,23 +5,23 @@ ny = N, nz = 1, x fastest, so each particle's 20 values are contiguous and
 the file reads as an array ``[1, N, 20]`` (cryoCAT's ``emfile.read(...)[0]``
 is the N x 20 table). The rows of the motive list (1-based, as in TOM):
 
-====  ==================  ==========================================
-row   cryoCAT column      cryotm
-====  ==================  ==========================================
-1     score               score
-2, 3  geom1, geom2        extra columns ``geom1``, ``geom2`` if any
-4     subtomo_id          subtomo_id
-5     tomo_id             tomo_id
-6     object_id           object_id
-7     subtomo_mean        extra column ``subtomo_mean`` if any
-8-10  x, y, z             x + 1, y + 1, z + 1 (**1-based** voxels)
-11-13 shift_x..z          shift_x..z (voxels)
-14-16 geom3..geom5        extra columns if any
-17    phi                 phi     (extrinsic zxz, degrees)
-18    psi                 psi
-19    theta               theta
-20    class               class
-====  ==================  ==========================================
+=====  ==================  ==========================================
+row    cryoCAT column      cryotm
+=====  ==================  ==========================================
+1      score               score
+2, 3   geom1, geom2        extra columns ``geom1``, ``geom2`` if any
+4      subtomo_id          subtomo_id
+5      tomo_id             tomo_id
+6      object_id           object_id
+7      subtomo_mean        extra column ``subtomo_mean`` if any
+8-10   x, y, z             x + 1, y + 1, z + 1 (**1-based** voxels)
+11-13  shift_x..z          shift_x..z (voxels)
+14-16  geom3..geom5        extra columns if any
+17     phi                 phi     (extrinsic zxz, degrees)
+18     psi                 psi
+19     theta               theta
+20     class               class
+=====  ==================  ==========================================
 
 The pixel size, when known, is stored in the EM header (as for maps).
 Values are float32: positions keep about 7 significant digits.

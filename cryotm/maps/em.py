@@ -4,17 +4,17 @@ Layout: a 512-byte header followed by the raw voxels, x fastest, so the data
 read into a C-ordered array of shape ``(nz, ny, nx)`` is indexed
 ``data[z, y, x]`` exactly as mrcfile returns MRC data.
 
-=========  ======  ==========================================================
-offset     type    meaning
-=========  ======  ==========================================================
-0          int8    machine coding: 6 = PC (little-endian); 0, 3, 5 = big-endian
-1, 2       int8    unused (0)
-3          int8    data type: 1 int8, 2 int16, 4 int32, 5 float32, 9 float64
-4          3 int32 nx, ny, nz
-16         80 B    comment
-96         40 int32 parameters; index 6 is the object pixel size in nm x 1000
-256        256 B   user data
-=========  ======  ==========================================================
+=========  ========  ==============================================================
+offset     type      meaning
+=========  ========  ==============================================================
+0          int8      machine coding: 6 = PC (little-endian); 0, 3, 5 = big-endian
+1, 2       int8      unused (0)
+3          int8      data type: 1 int8, 2 int16, 4 int32, 5 float32, 9 float64
+4          3 int32   nx, ny, nz
+16         80 B      comment
+96         40 int32  parameters; index 6 is the object pixel size in nm x 1000
+256        256 B     user data
+=========  ========  ==============================================================
 """
 
 from __future__ import annotations

@@ -327,8 +327,9 @@ class PeakPicker:
         mean, rough_std = moments.first_pass(visit=inspect if verify else None, progress=report)
         collector = None
         if moments.streaming and np.isfinite(mean) and np.isfinite(rough_std):
-            # a little below mean + k * std (the rough std is good to ~1e-5): nothing is missed
-            low = float(mean) + k * rough_std - abs(k) * rough_std * 1e-3 - 1e-6 * abs(float(mean))
+            # a little below mean + k * std; if the rough std was too far off after all,
+            # the candidates are searched in a pass of their own
+            low = float(mean) + k * rough_std - abs(k) * rough_std * 0.02 - 1e-6 * abs(float(mean))
             collector = CandidateCollector(low, scores.shape, self.edge_margin)
         std = moments.second_pass(1, visit=collector, progress=report)
         if not (np.isfinite(mean) and np.isfinite(std) and std > 0):

@@ -9,19 +9,24 @@ lies within the radius. cryoCAT does it with a Python loop over every
 candidate (seconds for a few hundred thousand).
 
 Here the same result is computed in rounds over a grid of cells at least
-one radius wide, so everything within the radius of a point lies in its own
-or the 26 neighbouring cells:
+one radius wide, so that everything within the radius of a point lies in its
+own or the 26 neighbouring cells. The alive candidates are kept sorted by
+cell, and within a cell by priority, so every cell is a contiguous run whose
+first member is the cell's best:
 
-1. in each cell, the first alive candidate in the order is the cell's best;
-2. a cell's best that comes before the bests of all 26 neighbouring cells
-   has no alive candidate before it within the radius: it is kept for sure
-   (no two such winners are within the radius of each other);
-3. every alive candidate within the radius of a winner is removed;
-4. repeat with the candidates still alive.
+1. a cell's best is a *winner* when no neighbouring cell can hold an alive
+   candidate ahead of it within the radius: each neighbouring cell's best is
+   behind it, or is farther than the radius and the cell's second is behind
+   it too. Nothing can remove a winner any more, so it is kept (and no two
+   winners are within the radius of each other);
+2. every alive candidate within the radius of a winner is removed; those
+   are found among the runs of the 27 cells around each winner;
+3. repeat with the candidates still alive.
 
-Each round is a handful of numpy operations over the alive candidates; on
-template-matching maps nearly all candidates go in the first rounds. The
-result (and its order) is identical to the sequential walk for any input.
+Each round is a fixed number of numpy operations over the alive candidates
+(and the pairs around the winners); on template-matching maps nearly all
+candidates go in the first two or three rounds. The kept set and its order
+are identical to the sequential walk's for any input.
 """
 
 from __future__ import annotations
@@ -94,87 +99,94 @@ def greedy_suppression(
             raise ValueError("greedy_suppression needs integer (voxel) positions")
         positions = rounded
     origin = positions.min(axis=0)
-    pos = (positions - origin).astype(np.int64)
-    extent = pos.max(axis=0)
+    extent = positions.max(axis=0) - origin
     size = _cell_size(extent, radius, n)
-    cell = pos // size + 1
-    grid = cell.max(axis=0) + 2
+    grid = extent // size + 3
     n_cells = int(np.prod(grid))
     index_dtype = np.int32 if n_cells < 2**31 and n < 2**31 else np.int64
-    strides = np.array([grid[1] * grid[2], grid[2], 1], dtype=np.int64)
-    offsets = [int(np.dot(o, strides)) for o in _OFFSETS]
-    neighbours = offsets[1:]
     coord_dtype = np.int32 if extent.max() < 2**14 else np.int64
+    strides = np.array([grid[1] * grid[2], grid[2], 1], dtype=np.int64)
+    offsets = np.array([int(np.dot(o, strides)) for o in _OFFSETS], dtype=index_dtype)
+    neighbours = offsets[1:]
+    neighbour_groups = [neighbours[:6], neighbours[6:18], neighbours[18:]]  # faces, edges, corners
     r2 = radius * radius
 
-    # alive candidates, in priority order (row numbers increase)
-    rows = np.arange(n, dtype=index_dtype)
-    a0 = pos[:, 0].astype(coord_dtype)
-    a1 = pos[:, 1].astype(coord_dtype)
-    a2 = pos[:, 2].astype(coord_dtype)
-    cells = (cell @ strides).astype(index_dtype)
+    # alive candidates sorted by cell, and within a cell by priority (their row number)
+    axes = [(positions[:, k] - origin[k]).astype(coord_dtype) for k in range(3)]
+    cells = np.zeros(n, dtype=np.int64)
+    for k in range(3):
+        cells += (axes[k] // size + 1).astype(np.int64) * int(strides[k])
+    by_cell = np.argsort(cells * n + np.arange(n)).astype(index_dtype)  # keys are unique
+    rank = by_cell
+    cells = cells[by_cell].astype(index_dtype)
+    a0, a1, a2 = axes[0][by_cell], axes[1][by_cell], axes[2][by_cell]
+    # per cell: rank of its first and second alive candidate, position of the first
     best = np.full(n_cells, n, dtype=index_dtype)
     second = np.full(n_cells, n, dtype=index_dtype)
-    winner_at = np.full(n_cells, -1, dtype=index_dtype)
+    b0 = np.zeros(n_cells, dtype=coord_dtype)
+    b1 = np.zeros(n_cells, dtype=coord_dtype)
+    b2 = np.zeros(n_cells, dtype=coord_dtype)
+    run_at = np.zeros(n_cells, dtype=index_dtype)
+    run_length = np.zeros(n_cells, dtype=index_dtype)
     kept: list[np.ndarray] = []
-    while rows.size:
-        # 1. the first alive candidate of every cell
-        slot = np.arange(rows.size, dtype=index_dtype)
-        np.minimum.at(best, cells, slot)
-        first = np.flatnonzero(best[cells] == slot)
-        first_cells = cells[first]
-        # 2. cell bests with no alive candidate ahead of them within the radius in the
-        #    neighbouring cells (checked against each cell's best; a cell whose second
-        #    candidate is ahead too counts as blocking)
-        is_first = np.zeros(rows.size, dtype=bool)
-        is_first[first] = True
-        others = np.flatnonzero(~is_first)
-        np.minimum.at(second, cells[others], others.astype(index_dtype))
-        f0, f1, f2 = a0[first], a1[first], a2[first]
-        ahead = np.ones(first.size, dtype=bool)
-        for offset in neighbours:
-            q = best[first_cells + offset]
-            check = np.flatnonzero(q < first)
-            if check.size == 0:
-                continue
-            qc = q[check]
-            d = f0[check] - a0[qc]
+    while rank.size:
+        # 1. runs of candidates in one cell: the first is the cell's best
+        change = np.flatnonzero(cells[1:] != cells[:-1]) + 1
+        starts = np.concatenate(([0], change)).astype(index_dtype)
+        lengths = np.diff(np.append(starts, rank.size)).astype(index_dtype)
+        run_cells = cells[starts]
+        first = rank[starts]
+        best[run_cells] = first
+        pairs = np.flatnonzero(lengths > 1)
+        second[run_cells[pairs]] = rank[starts[pairs] + 1]
+        f0, f1, f2 = a0[starts], a1[starts], a2[starts]
+        b0[run_cells], b1[run_cells], b2[run_cells] = f0, f1, f2
+        # 2. winners: cell bests with no alive candidate ahead of them within the radius.
+        #    A neighbouring cell blocks if its best is ahead and near, or if its second is
+        #    ahead too (not looked at closer: that waits for a later round).
+        contenders = np.arange(starts.size, dtype=index_dtype)
+        for group in neighbour_groups:
+            g = run_cells[contenders][:, None] + group[None, :]
+            check = np.flatnonzero(best[g] < first[contenders][:, None])
+            run = contenders[check // group.size]
+            g = g.ravel()[check]
+            d = f0[run] - b0[g]
             d2 = d * d
-            d = f1[check] - a1[qc]
+            d = f1[run] - b1[g]
             d2 += d * d
-            d = f2[check] - a2[qc]
+            d = f2[run] - b2[g]
             d2 += d * d
-            blocked = (d2 <= r2) | (second[first_cells[check] + offset] < first[check])
-            ahead[check[blocked]] = False
-        winners = first[ahead]
-        second[cells[others]] = n
-        best[first_cells] = n
-        kept.append(rows[winners])
-        winner_at[cells[winners]] = winners
-        # 3. remove everything within the radius of a winner (own cell first, then compact)
-        alive = np.ones(rows.size, dtype=bool)
-        sub = slot
-        s0, s1, s2, sc = a0, a1, a2, cells
-        for k, offset in enumerate(offsets):
-            if k in (1, 7):  # after the own cell, and after the faces: drop the removed ones
-                keep = alive[sub]
-                sub, s0, s1, s2, sc = sub[keep], s0[keep], s1[keep], s2[keep], sc[keep]
-            w = winner_at[sc + offset]
-            near = np.flatnonzero(w >= 0)
-            if near.size == 0:
-                continue
-            w = w[near]
-            d = s0[near] - a0[w]
-            d2 = d * d
-            d = s1[near] - a1[w]
-            d2 += d * d
-            d = s2[near] - a2[w]
-            d2 += d * d
-            alive[sub[near[d2 <= r2]]] = False
-        winner_at[cells[winners]] = -1
-        rows, a0, a1, a2, cells = rows[alive], a0[alive], a1[alive], a2[alive], cells[alive]
+            blocked = (d2 <= r2) | (second[g] < first[run])
+            ahead = np.ones(starts.size, dtype=bool)
+            ahead[run[blocked]] = False
+            contenders = contenders[ahead[contenders]]
+        ahead = np.zeros(starts.size, dtype=bool)
+        ahead[contenders] = True
+        winners = np.flatnonzero(ahead)
+        best[run_cells] = n
+        second[run_cells[pairs]] = n
+        kept.append(first[winners])
+        # 3. remove every alive candidate within the radius of a winner: the candidates of
+        #    the 27 cells around each winner are contiguous runs
+        run_at[run_cells] = starts
+        run_length[run_cells] = lengths
+        around = (run_cells[winners][:, None] + offsets[None, :]).ravel()
+        span = run_length[around]
+        owner = np.repeat(np.repeat(starts[winners], offsets.size), span)
+        total = int(span.sum())
+        member = np.arange(total, dtype=index_dtype) + np.repeat(run_at[around] - (np.cumsum(span) - span), span)
+        d = a0[member] - a0[owner]
+        d2 = d * d
+        d = a1[member] - a1[owner]
+        d2 += d * d
+        d = a2[member] - a2[owner]
+        d2 += d * d
+        alive = np.ones(rank.size, dtype=bool)
+        alive[member[d2 <= r2]] = False
+        run_length[run_cells] = 0
+        rank, a0, a1, a2, cells = rank[alive], a0[alive], a1[alive], a2[alive], cells[alive]
         if progress is not None:
-            progress("suppression", 1.0 - rows.size / n)
+            progress("suppression", 1.0 - rank.size / n)
     return np.sort(np.concatenate(kept)).astype(np.int64)
 
 

@@ -1,0 +1,129 @@
+"""``cryotm extract``: particles from a scores map, an angle map and an angle list."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import TextIO
+
+from ..errors import CryotmError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "extract",
+        help="extract particles from template-matching results",
+        description="Threshold the scores map, keep the highest peak within each particle diameter "
+        "(cryoCAT's scores_extract_particles, same particles), give each its orientation from the angle "
+        "map and write the particle list. The default threshold is the false-alarm rate 'far' (one noise "
+        "voxel expected above it in the whole search); cryoCAT's default is 'triangle'.",
+    )
+    parser.add_argument("scores", metavar="SCORES", help="scores map (MRC, EM)")
+    parser.add_argument("angles", metavar="ANGLES", help="angle-index map (MRC, EM)")
+    parser.add_argument("angle_list", metavar="ANGLE_LIST", help="angle list (CSV, degrees)")
+    parser.add_argument("-d", "--diameter", type=float, required=True, metavar="D",
+                        help="particle diameter in voxels (the suppression radius, as in cryoCAT)")
+    parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output particle list")
+    parser.add_argument("-t", "--threshold", default="far", metavar="NAME[:VALUE]",
+                        help="threshold rule: far[:N], sigma:K, triangle, manual:VALUE or a number, or a "
+                        "plugin's name (default far)")
+    parser.add_argument("--mask", metavar="M", help="tomogram mask of the maps' shape")
+    parser.add_argument("--mask-mode", choices=("product", "inside"), default="product",
+                        help="product: scores times mask before everything, as cryoCAT (default); inside: "
+                        "threshold from and picks in the masked region only")
+    parser.add_argument("-f", "--format", metavar="F",
+                        help="output format (emmotl, stopgap, relion30, relion31, relion4, relion5, dynamo, "
+                        "table, ...); default from the extension of OUT")
+    parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
+    parser.add_argument("--angles-order", choices=("zxz", "zzx"), default="zxz",
+                        help="column order of the angle list (STOPGAP writes zzx; default zxz)")
+    parser.add_argument("--index-base", type=int, choices=(0, 1), default=0,
+                        help="angle-map value of the list's first row (STOPGAP 1, GAPSTOP 0; default 0)")
+    parser.add_argument("--radius", type=float, metavar="R", help="suppression radius (default: the diameter)")
+    parser.add_argument("--n-particles", type=int, metavar="N", help="keep at most N particles (highest scores)")
+    parser.add_argument("--edge-margin", type=int, default=0, metavar="N",
+                        help="ignore voxels closer than N to the border (default 0)")
+    parser.add_argument("--cluster-size", type=int, metavar="N",
+                        help="drop above-threshold regions smaller than N voxels before suppression")
+    parser.add_argument("--symmetry", default="c1", metavar="cN",
+                        help="cyclic symmetry: random in-plane rotation by k*360/N (default c1)")
+    parser.add_argument("--seed", type=int, metavar="S", help="seed of the symmetry's random choice")
+    parser.add_argument("--tomo-id", type=int, default=1, metavar="N", help="tomogram number (default 1)")
+    parser.add_argument("--object-id", type=int, default=1, metavar="N", help="object number (default 1)")
+    parser.add_argument("--pixel-size", type=float, metavar="A", help="pixel size in Å (default: the map's header)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    parser.set_defaults(func=run)
+
+
+class ProgressLine:
+    """Progress of a long extraction on one line of `stream`, shown once a run takes over `delay` s.
+
+    Parameters
+    ----------
+    stream : file
+        Where to write (stderr).
+    delay : float
+        Seconds before anything is shown (short runs stay silent).
+    """
+
+    def __init__(self, stream: TextIO, delay: float = 1.0) -> None:
+        self.stream = stream
+        self.delay = delay
+        self.start = time.monotonic()
+        self.shown = False
+        self.last = 0.0
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        now = time.monotonic()
+        if now - self.start < self.delay or now - self.last < 0.2:
+            return
+        self.last = now
+        self.shown = True
+        end = "\r" if self.stream.isatty() else "\n"
+        self.stream.write(f"extract: {stage} {100 * min(max(fraction, 0.0), 1.0):3.0f}% "
+                          f"({now - self.start:.0f} s){end}")
+        self.stream.flush()
+
+    def close(self) -> None:
+        """End the progress line (if one was shown)."""
+        if self.shown and self.stream.isatty():
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def run(args: argparse.Namespace) -> int:
+    from .._atomic import check_writable
+    from ..formats import writer_for
+    from ..picking import PeakPicker
+
+    picker = PeakPicker(
+        particle_diameter=args.diameter,
+        threshold=args.threshold,
+        radius=args.radius,
+        cluster_size=args.cluster_size,
+        n_particles=args.n_particles,
+        edge_margin=args.edge_margin,
+        symmetry=args.symmetry,
+        seed=args.seed,
+        angles_order=args.angles_order,
+        index_base=args.index_base,
+        object_id=args.object_id,
+        mask_mode=args.mask_mode,
+    )
+    writer = writer_for(args.output, args.format)  # an unknown format fails before the work
+    check_writable(args.output, args.overwrite)
+    progress = None if args.quiet else ProgressLine(sys.stderr)
+    try:
+        result = picker.run(
+            args.scores, args.angles, args.angle_list, tomo_id=args.tomo_id, tomo_mask=args.mask,
+            pixel_size=args.pixel_size, progress=progress,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    if writer.requires_pixel_size and not result.particles.pixel_size:
+        raise CryotmError(f"format {writer.name!r} needs a pixel size: the map has none, give --pixel-size")
+    writer.write(result.particles, args.output, overwrite=args.overwrite)
+    print(f"{result.summary()}; wrote {args.output} ({writer.name})")
+    return 0
