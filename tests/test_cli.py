@@ -46,14 +46,39 @@ def test_user_error_is_one_line_and_exit_1(tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_non_finite_map_is_a_one_line_error(tmp_path):
-    data = np.zeros((3, 3, 3), np.float32)
-    data[0, 0, 0] = np.inf
-    write_map(tmp_path / "inf.mrc", data)
-    result = _run("info", str(tmp_path / "inf.mrc"))
-    assert result.returncode == 0  # info describes any map; ScoresMap rejects it:
-    with pytest.raises(cryotm.InputError, match="non-finite"):
-        cryotm.ScoresMap.read(tmp_path / "inf.mrc")
+def test_non_finite_scores_are_a_one_line_error_and_nothing_is_written(tmp_path, scene):
+    paths = scene.write(tmp_path)
+    data = scene.scores.copy()
+    data[5, 6, 7] = np.nan
+    write_map(paths["scores"], data, overwrite=True)
+    out = tmp_path / "picks.em"
+    result = _run("extract", str(paths["scores"]), str(paths["angles"]), str(paths["angle_list"]),
+                  "--diameter", "10", "-o", str(out))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(f"cryotm: error: {paths['scores']}: scores map has a non-finite value")
+    assert "z=5, y=6, x=7" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not out.exists() and not list(tmp_path.glob(".picks.em*"))
+
+
+def test_demo_writes_the_scene_and_finds_every_planted_particle(tmp_path):
+    from cryotm.evaluation import match_particles
+    from cryotm.formats import read_particles
+
+    result = _run("demo", str(tmp_path / "demo"), "--size", "64", "--peaks", "12")
+    assert result.returncode == 0, result.stderr
+    assert "precision 1.000, recall 1.000" in result.stdout
+    truth = cryotm.ParticleList(__import__("pandas").read_csv(tmp_path / "demo" / "truth.csv"))
+    assert len(truth) == 12
+    for name, options in (("particles.em", {}), ("particles.star", {"tomogram_shape": (64, 64, 64)})):
+        picks = read_particles(tmp_path / "demo" / name, **options)
+        match = match_particles(picks, truth, tolerance=0.5)
+        assert match.recall == 1.0 and match.precision == 1.0, name
+        assert np.max(match.angular_errors) < 0.01, name
+    # a second demo into the same folder refuses to overwrite, unless asked
+    again = _run("demo", str(tmp_path / "demo"), "--size", "64", "--peaks", "12")
+    assert again.returncode == 1 and "exists" in again.stderr
+    assert _run("demo", str(tmp_path / "demo"), "--size", "64", "--peaks", "12", "--overwrite").returncode == 0
 
 
 def test_usage_error_exits_2():

@@ -17,14 +17,12 @@ import attrs
 import numpy as np
 
 from ..errors import InputError, format_source
+from ._access import check_finite, values_at
 from .formats import read_map, write_map
 
 __all__ = ["Volume", "ScoresMap", "AngleMap", "MaskMap"]
 
 V = TypeVar("V", bound="Volume")
-
-_CHUNK_VOXELS = 1 << 24  # validate large (memory-mapped) maps slab by slab
-
 
 def _as_3d(data: Any, source: str | None) -> np.ndarray:
     if not isinstance(data, np.ndarray):
@@ -32,25 +30,6 @@ def _as_3d(data: Any, source: str | None) -> np.ndarray:
     if data.ndim != 3:
         raise InputError(f"expected a 3D map, got {data.ndim}D of shape {data.shape}", source)
     return data
-
-
-def _slabs(data: np.ndarray):
-    step = max(1, _CHUNK_VOXELS // max(1, data.shape[1] * data.shape[2]))
-    for start in range(0, data.shape[0], step):
-        yield start, data[start : start + step]
-
-
-def _check_finite(data: np.ndarray, source: str | None, what: str) -> None:
-    if data.dtype.kind not in "fc":
-        return
-    for start, slab in _slabs(data):
-        finite = np.isfinite(slab)
-        if not finite.all():
-            z, y, x = np.argwhere(~finite)[0]
-            raise InputError(
-                f"{what} has a non-finite value ({slab[z, y, x]}) at z={z + start}, y={y}, x={x}",
-                source,
-            )
 
 
 def _experiment_id_from(source: str | os.PathLike | None) -> str:
@@ -197,7 +176,7 @@ class ScoresMap(Volume):
     def validate(self) -> None:
         if self.data.dtype.kind not in "fiub":
             raise InputError(f"scores map has non-numeric dtype {self.data.dtype}", self.source)
-        _check_finite(self.data, self.source, "scores map")
+        check_finite(self.data, self.source, "scores map")
 
 
 @attrs.define(eq=False)
@@ -217,12 +196,15 @@ class AngleMap(Volume):
     def indices_at(self, z: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Return the integer angle indices stored at voxels ``(z, y, x)``.
 
+        Only those voxels are read from a memory-mapped file (see
+        :func:`cryotm.maps._access.values_at`).
+
         Raises
         ------
         InputError
             If a value there is not a whole number (an angle map must hold indices).
         """
-        values = np.asarray(self.data[z, y, x])
+        values = values_at(self.data, z, y, x)
         if values.dtype.kind == "f":
             rounded = np.rint(values)
             bad = ~np.isfinite(values) | (np.abs(values - rounded) > 1e-3)
@@ -243,7 +225,7 @@ class MaskMap(Volume):
     def validate(self) -> None:
         if self.data.dtype.kind not in "fiub":
             raise InputError(f"mask has non-numeric dtype {self.data.dtype}", self.source)
-        _check_finite(self.data, self.source, "mask")
+        check_finite(self.data, self.source, "mask")
 
     def is_binary(self) -> bool:
         """True if every voxel is 0 or 1."""

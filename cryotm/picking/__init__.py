@@ -10,12 +10,16 @@ angle-consistent selection (cryoCAT's ``select_peaks``).
 from .candidates import Candidates, cryocat_order, find_candidates
 from .clusters import region_sizes
 from .picker import PeakPicker, PickResult, extract_particles
+from .select import PeakSelection, PeakSelector, select_peaks
 from .suppression import greedy_suppression
 
 __all__ = [
     "PeakPicker",
     "PickResult",
     "extract_particles",
+    "PeakSelector",
+    "PeakSelection",
+    "select_peaks",
     "Candidates",
     "find_candidates",
     "cryocat_order",

@@ -44,8 +44,8 @@ from ..thresholds import (
     ThresholdStrategy,
     get_threshold_strategy,
 )
-from ._access import UncheckedScoresMap, angle_indices_at, check_finite, open_scores, raise_non_finite
-from ._moments import StreamingMoments
+from ._access import UncheckedScoresMap, check_finite, open_scores, raise_non_finite
+from ..thresholds._moments import StreamingMoments
 from .candidates import (
     SLAB_VOXELS,
     CandidateCollector,
@@ -128,7 +128,10 @@ class PickResult:
     n_candidates : int
         Voxels above the threshold (after the edge margin, mask and cluster-size filter).
     timings : dict
-        Seconds spent per stage (``threshold``, ``candidates``, ``suppression``, ``particles``).
+        Seconds spent per stage (``read``, ``threshold``, ``candidates``,
+        ``suppression``, ``particles``). With cryoCAT's sigma threshold the
+        candidates are gathered during the threshold's second pass over the
+        map, so ``candidates`` is then next to nothing.
     """
 
     particles: ParticleList
@@ -499,7 +502,7 @@ class PeakPicker:
         pixel_size: float | None,
     ) -> ParticleList:
         z, y, x = candidates.z[rows], candidates.y[rows], candidates.x[rows]
-        values = angle_indices_at(angle_map, z, y, x)
+        values = angle_map.indices_at(z, y, x)
         euler = angles.angles[angles.rows_for(values, source=angle_map.source)]
         if symmetry_order > 1:
             rng = np.random.default_rng(self.seed)

@@ -6,6 +6,7 @@ import attrs
 import numpy as np
 
 from ..errors import InputError
+from ._moments import mean_std
 from .base import ThresholdResult, ThresholdStrategy, _masked_values, as_array
 
 __all__ = ["SigmaThreshold"]
@@ -15,10 +16,10 @@ __all__ = ["SigmaThreshold"]
 class SigmaThreshold(ThresholdStrategy):
     """``mean + k * std`` of the scores (``ddof=1``, as cryoCAT).
 
-    Without a mask the statistics are those of the whole map, computed
-    exactly as cryoCAT does (``scores.mean()``, ``scores.std(ddof=1)`` in the
-    map's dtype), so the value is the same (to float32 rounding: cryoCAT sums
-    its transposed copy in another order). With a mask only the voxels
+    Without a mask the statistics are those of the whole map, bit for bit
+    as cryoCAT computes them (``scores.mean() + k * scores.std(ddof=1)`` in
+    the map's dtype), but read piece by piece, without a full-size temporary
+    (see :mod:`cryotm.thresholds._moments`). With a mask only the voxels
     inside it count; cryoCAT's ``scores_extract_particles`` instead takes the
     statistics of ``scores * mask`` over the whole map, zeros outside the
     mask included, which drags the mean towards 0 and inflates the std.
@@ -44,8 +45,11 @@ class SigmaThreshold(ThresholdStrategy):
 
     def evaluate(self, scores, mask=None, statistics=None) -> ThresholdResult:
         values = as_array(scores) if mask is None else _masked_values(scores, mask)
-        mean = float(values.mean())
-        std = float(values.std(ddof=1)) if values.size > 1 else float("nan")
+        if values.size > 1:
+            mean_, std_ = mean_std(values, ddof=1)
+        else:
+            mean_, std_ = values.mean(), np.float64("nan")
+        mean, std = float(mean_), float(std_)
         source = getattr(scores, "source", None)
         if not (np.isfinite(mean) and np.isfinite(std)):
             raise InputError(
@@ -56,7 +60,8 @@ class SigmaThreshold(ThresholdStrategy):
                 f"sigma threshold: every score equals {mean}; nothing stands out of the background", source
             )
         return ThresholdResult(
-            value=float(np.float64(mean) + self.k * np.float64(std)),
+            # cryoCAT's expression: numpy scalars of the map's dtype, k a Python number
+            value=float(mean_ + float(self.k) * std_),
             strategy=self.name,
             details={"mean": mean, "std": std, "k": self.k, "n_voxels": int(values.size)},
         )

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from cryotm import ParticleList, make_scene
-from cryotm.cli import COMMANDS, main
+from cryotm.cli import main
 from cryotm.errors import CryotmError, InputError
 from cryotm.formats import read_particles, reader_class, write_particles
 from cryotm_imod.model import OBJFLAG_OPEN, OBJFLAG_SCAT, ImodModel, ImodObject, model_bytes, read_model
@@ -141,7 +141,6 @@ def test_cryotm_convert_to_imod(picks, tmp_path, capsys):
     assert (tmp_path / "q.bin").read_bytes()[:8] == b"IMODV1.2"
 
 
-@pytest.mark.skipif("extract" not in COMMANDS, reason="the 'cryotm extract' command is not in this cryotm yet")
 def test_cryotm_extract_format_imod(tmp_path):
     scene = make_scene(shape=(48, 56, 64), n_peaks=6, n_angles=60, seed=4, min_distance=14)
     paths = scene.write(tmp_path / "scene")

@@ -7,7 +7,7 @@ import pytest
 from skimage.filters import threshold_li, threshold_otsu
 
 from cryotm import ScoresMap, make_scene
-from cryotm.cli import COMMANDS, main
+from cryotm.cli import main
 from cryotm.errors import InputError
 from cryotm.thresholds import get_threshold_strategy
 from cryotm_skimage_thresholds import LiThreshold, OtsuThreshold, sampled_scores
@@ -77,7 +77,6 @@ def test_cryotm_threshold_command(tmp_path, capsys):
     assert "li: " in out and "rule: skimage.filters.threshold_li" in out
 
 
-@pytest.mark.skipif("extract" not in COMMANDS, reason="the 'cryotm extract' command is not in this cryotm yet")
 def test_cryotm_extract_threshold_otsu(tmp_path):
     from cryotm.formats import read_particles
 
