@@ -13,10 +13,10 @@ from typing import Any
 
 import attrs
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from .errors import CryotmError
-from .evaluation import MatchResult, match_particles
+from .angles.distances import total_angle
+from .evaluation import DetectionScores, MatchResult, match_particles
 from .particles import ParticleList
 
 __all__ = ["Comparison", "TomogramComparison", "compare_particles", "angular_error_summary", "QUANTILES"]
@@ -62,7 +62,7 @@ class TomogramComparison:
 
 
 @attrs.frozen
-class Comparison:
+class Comparison(DetectionScores):
     """Picks against a reference, per tomogram and overall.
 
     Attributes
@@ -93,19 +93,6 @@ class Comparison:
     @property
     def true_positives(self) -> int:
         return sum(t.match.true_positives for t in self.tomograms)
-
-    @property
-    def precision(self) -> float:
-        return self.true_positives / self.n_picks if self.n_picks else 1.0
-
-    @property
-    def recall(self) -> float:
-        return self.true_positives / self.n_reference if self.n_reference else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
     @property
     def angular_errors(self) -> np.ndarray:
@@ -157,18 +144,6 @@ class Comparison:
         lines.append(f"tolerance {self.tolerance:g} voxels")
         lines.extend(f"note: {note}" for note in self.notes)
         return "\n".join(lines)
-
-
-def _symmetric_errors(picks: ParticleList, reference: ParticleList, pairs: np.ndarray, symmetry: int) -> np.ndarray:
-    if len(pairs) == 0:
-        return np.empty(0)
-    rp = picks.orientations[pairs[:, 0]]
-    rr = reference.orientations[pairs[:, 1]]
-    best = np.full(len(pairs), np.inf)
-    for k in range(symmetry):
-        turn = Rotation.from_euler("z", 360.0 * k / symmetry, degrees=True)
-        best = np.minimum(best, np.degrees((rp * (rr * turn).inv()).magnitude()))
-    return best
 
 
 def _has_names(particles: ParticleList) -> bool:
@@ -249,10 +224,10 @@ def compare_particles(
         sub_picks = _subset(picks, pick_keys == name)
         sub_ref = _subset(reference, ref_keys == name)
         match = match_particles(sub_picks, sub_ref, tolerance)
-        errors = (
-            match.angular_errors
-            if int(symmetry) == 1
-            else _symmetric_errors(sub_picks, sub_ref, match.pairs, int(symmetry))
-        )
+        if int(symmetry) == 1 or len(match.pairs) == 0:
+            errors = match.angular_errors
+        else:
+            pairs = match.pairs
+            errors = total_angle(sub_ref.orientations[pairs[:, 1]], sub_picks.orientations[pairs[:, 0]], int(symmetry))
         results.append(TomogramComparison(tomogram=str(name), match=match, angular_errors=np.asarray(errors)))
     return Comparison(tomograms=tuple(results), tolerance=float(tolerance), symmetry=int(symmetry), notes=tuple(notes))

@@ -5,16 +5,47 @@ from __future__ import annotations
 import attrs
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from scipy.sparse import csr_matrix
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .particles import ParticleList
 
-__all__ = ["MatchResult", "match_particles"]
+__all__ = ["DetectionScores", "MatchResult", "match_particles"]
+
+_NO_PAIR = 1e12  # cost of a pick-reference pair farther apart than the tolerance
+
+
+class DetectionScores:
+    """Precision, recall and F1 from ``true_positives``, ``n_picks`` and ``n_reference``.
+
+    A mixin for results of matching picks to a reference; empty lists count
+    as perfect (nothing was missed, nothing was wrongly picked).
+    """
+
+    true_positives: int
+    n_picks: int
+    n_reference: int
+
+    @property
+    def precision(self) -> float:
+        """Matched picks / picks (1.0 for no picks)."""
+        return self.true_positives / self.n_picks if self.n_picks else 1.0
+
+    @property
+    def recall(self) -> float:
+        """Matched reference particles / reference particles (1.0 for an empty reference)."""
+        return self.true_positives / self.n_reference if self.n_reference else 1.0
+
+    @property
+    def f1(self) -> float:
+        """Harmonic mean of precision and recall."""
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
 
 
 @attrs.frozen
-class MatchResult:
+class MatchResult(DetectionScores):
     """The outcome of matching picks to a reference.
 
     Attributes
@@ -37,22 +68,8 @@ class MatchResult:
 
     @property
     def true_positives(self) -> int:
+        """Number of matched pairs."""
         return len(self.pairs)
-
-    @property
-    def precision(self) -> float:
-        """Matched picks / picks (1.0 for no picks)."""
-        return self.true_positives / self.n_picks if self.n_picks else 1.0
-
-    @property
-    def recall(self) -> float:
-        """Matched reference particles / reference particles (1.0 for an empty reference)."""
-        return self.true_positives / self.n_reference if self.n_reference else 1.0
-
-    @property
-    def f1(self) -> float:
-        p, r = self.precision, self.recall
-        return 2 * p * r / (p + r) if p + r else 0.0
 
     def summary(self) -> str:
         """One line: counts, precision, recall, F1 and the median angular error."""
@@ -86,37 +103,22 @@ def match_particles(picks: ParticleList, reference: ParticleList, tolerance: flo
     near = cKDTree(a).sparse_distance_matrix(cKDTree(b), tolerance, output_type="coo_matrix")
     if near.nnz == 0:
         return MatchResult(empty, np.empty(0), np.empty(0), len(a), len(b))
-    # cost: distance (+ tiny offset so that zero-distance pairs are not taken as 'no edge')
-    cost = csr_matrix((near.data + 1e-9, (near.row, near.col)), shape=(len(a), len(b)))
+    # candidate pairs form small groups (connected components of the pick-reference graph);
+    # each group is a small dense assignment problem
+    graph = coo_matrix((np.ones(near.nnz), (near.row, near.col + len(a))), shape=(len(a) + len(b),) * 2)
+    _, labels = connected_components(graph, directed=False)
+    group_of_pair = labels[near.row]
+    order = np.argsort(group_of_pair, kind="stable")
+    bounds = np.flatnonzero(np.diff(group_of_pair[order])) + 1
     pairs_list = []
-    # solve each connected group of candidates separately: the dense problem stays small
-    from scipy.sparse.csgraph import connected_components
-
-    n_groups, labels = connected_components(
-        csr_matrix((np.ones(near.nnz), (near.row, near.col + len(a))), shape=(len(a) + len(b),) * 2),
-        directed=False,
-    )
-    pick_groups = labels[: len(a)]
-    ref_groups = labels[len(a) :]
-    rows_by_group: dict[int, list[int]] = {}
-    for row in np.unique(near.row):
-        rows_by_group.setdefault(int(pick_groups[row]), []).append(int(row))
-    cols_by_group: dict[int, list[int]] = {}
-    for col in np.unique(near.col):
-        cols_by_group.setdefault(int(ref_groups[col]), []).append(int(col))
-    dense = cost.tocsr()
-    for group, rows in rows_by_group.items():
-        cols = cols_by_group[group]
-        block = dense[rows][:, cols].toarray()
-        block[block == 0] = np.inf
-        if len(rows) == 1 and len(cols) == 1:
-            pairs_list.append((rows[0], cols[0]))
-            continue
-        big = np.where(np.isfinite(block), block, 1e12)
-        r, c = linear_sum_assignment(big)
-        for i, j in zip(r, c):
-            if np.isfinite(block[i, j]):
-                pairs_list.append((rows[i], cols[j]))
+    for members in np.split(order, bounds):
+        rows, row_index = np.unique(near.row[members], return_inverse=True)
+        cols, col_index = np.unique(near.col[members], return_inverse=True)
+        cost = np.full((len(rows), len(cols)), _NO_PAIR)
+        cost[row_index, col_index] = near.data[members]
+        r, c = linear_sum_assignment(cost)
+        keep = cost[r, c] < _NO_PAIR
+        pairs_list.extend(zip(rows[r[keep]], cols[c[keep]]))
     pairs = np.array(sorted(pairs_list), dtype=np.int64).reshape(-1, 2)
     distances = np.linalg.norm(a[pairs[:, 0]] - b[pairs[:, 1]], axis=1)
     relative = picks.orientations[pairs[:, 0]] * reference.orientations[pairs[:, 1]].inv()
