@@ -63,8 +63,12 @@ def scan_star(path: str | os.PathLike, max_lines: int = 2000) -> dict[str, list[
     return blocks
 
 
-def read_star(path: str | os.PathLike) -> dict[str, pd.DataFrame | dict]:
+def read_star(
+    path: str | os.PathLike, string_labels: list[str] | None = None
+) -> dict[str, pd.DataFrame | dict]:
     """Every block of a STAR file, names and ``halfset`` kept as strings.
+
+    `string_labels` replaces :data:`STRING_LABELS` (labels read as text).
 
     Raises
     ------
@@ -75,7 +79,8 @@ def read_star(path: str | os.PathLike) -> dict[str, pd.DataFrame | dict]:
     if not path.is_file():
         raise InputError("no such file", path)
     try:
-        blocks = starfile.read(path, always_dict=True, parse_as_string=STRING_LABELS)
+        labels = STRING_LABELS if string_labels is None else string_labels
+        blocks = starfile.read(path, always_dict=True, parse_as_string=labels)
     except Exception as exc:  # starfile raises assorted errors on malformed input
         raise InputError(f"cannot read as a STAR file: {type(exc).__name__}: {exc}", path) from None
     if not blocks:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import starfile
 
 from ..errors import InputError
+from ..formats._star import read_star, scan_star
 
 __all__ = ["read_param_rows", "star_block_names"]
 
@@ -23,17 +22,8 @@ _STRING_FIELDS = [
 
 
 def star_block_names(path: str | os.PathLike) -> list[str]:
-    """Names of the ``data_`` blocks of a STAR file (empty if it cannot be read as text)."""
-    names = []
-    try:
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                text = line.strip()
-                if text.startswith("data_"):
-                    names.append(text[5:].split()[0] if len(text) > 5 else "")
-    except (OSError, UnicodeDecodeError):
-        return []
-    return names
+    """Names of the ``data_`` blocks at the head of a STAR file (empty if it is not one)."""
+    return list(scan_star(path))
 
 
 def read_param_rows(path: str | os.PathLike) -> tuple[str, list[dict[str, Any]]]:
@@ -44,22 +34,12 @@ def read_param_rows(path: str | os.PathLike) -> tuple[str, list[dict[str, Any]]]
     InputError
         If the file is missing, not a STAR file, or holds no rows.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such parameter file", path)
-    try:
-        blocks = starfile.read(path, always_dict=True, parse_as_string=_STRING_FIELDS)
-    except Exception as exc:  # starfile raises many kinds on malformed input
-        raise InputError(f"not a readable STAR file: {exc}", path) from None
-    if not blocks:
-        raise InputError("the STAR file has no data block", path)
+    blocks = read_star(path, string_labels=_STRING_FIELDS)
     name, block = next(iter(blocks.items()))
     if isinstance(block, pd.DataFrame):
         rows = block.to_dict(orient="records")
-    elif isinstance(block, dict):
+    else:  # a one-row block is read as a dict
         rows = [dict(block)]
-    else:  # pragma: no cover - starfile returns one of the two
-        raise InputError(f"unexpected STAR block {name!r}", path)
     if not rows:
         raise InputError(f"data block {name!r} has no rows", path)
     cleaned = [{str(k): (v.strip() if isinstance(v, str) else v) for k, v in row.items()} for row in rows]
