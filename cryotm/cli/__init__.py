@@ -21,20 +21,24 @@ __all__ = ["main", "build_parser", "COMMANDS"]
 
 #: Subcommand modules, in the order ``cryotm --help`` lists them.
 COMMANDS: tuple[str, ...] = (
+    # the main job
+    "extract",
+    "extract-job",
+    "batch",
+    "select",
+    # looking closer
+    "threshold",
+    "peak-shape",
+    "distance-maps",
+    "report",
+    "compare",
+    # particle lists
+    "convert",
+    "merge",
+    # about cryotm and the data
     "demo",
     "info",
     "plugins",
-    "convert",
-    "merge",
-    "threshold",
-    "extract",
-    "peak-shape",
-    "batch",
-    "extract-job",
-    "compare",
-    "report",
-    "distance-maps",
-    "select",
 )
 
 
