@@ -30,14 +30,13 @@ Values are float32: positions keep about 7 significant digits.
 from __future__ import annotations
 
 import os
-import struct
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..maps.em import HEADER_SIZE, read_em, write_em
+from ..maps.em import read_em, read_em_dims, write_em
 from ..particles import ParticleList
 from .base import MotlReader, MotlWriter
 
@@ -120,31 +119,14 @@ class EmMotlWriter(MotlWriter):
 
     def write_file(self, particles: ParticleList, path: Path) -> None:
         table = to_em_array(particles)
-        if len(table) == 0:
-            _write_empty(path)
-            return
         write_em(path, table[np.newaxis], pixel_size=particles.pixel_size, overwrite=True)
-
-
-def _write_empty(path: Path) -> None:
-    """An EM header of dimensions 20 x 0 x 1 (an empty motive list), little-endian float32."""
-    header = bytearray(HEADER_SIZE)
-    header[0] = 6  # PC, little-endian
-    header[3] = 5  # float32
-    header[4:16] = struct.pack("<3i", 20, 0, 1)
-    Path(path).write_bytes(bytes(header))
 
 
 def _dims(path: Path) -> tuple[int, int, int] | None:
     try:
-        with open(path, "rb") as handle:
-            head = handle.read(16)
-    except OSError:
+        return read_em_dims(path)
+    except (OSError, InputError):
         return None
-    if len(head) < 16 or head[0] not in (0, 1, 2, 3, 5, 6):
-        return None
-    endian = "<" if head[0] in (1, 6) else ">"
-    return struct.unpack(f"{endian}3i", head[4:16])
 
 
 class EmMotlReader(MotlReader):

@@ -27,7 +27,7 @@ import numpy as np
 from .._atomic import atomic_path
 from ..errors import InputError
 
-__all__ = ["read_em", "write_em", "EM_DTYPES"]
+__all__ = ["read_em", "read_em_dims", "write_em", "EM_DTYPES"]
 
 HEADER_SIZE = 512
 #: EM data-type code -> numpy dtype (without byte order)
@@ -77,17 +77,7 @@ def read_em(path: str | os.PathLike, mmap: bool = False) -> tuple[np.ndarray, fl
         or its size does not match its header.
     """
     path = Path(path)
-    raw = _read_head(path)
-    if len(raw) < HEADER_SIZE:
-        raise InputError(f"not an EM file: {len(raw)} bytes, shorter than the 512-byte header", path)
-    machine = raw[0]
-    if machine in _LITTLE:
-        endian = "<"
-    elif machine in _BIG:
-        endian = ">"
-    else:
-        raise InputError(f"not an EM file: unknown machine code {machine} in byte 0", path)
-    header = np.frombuffer(raw, dtype=_header_dtype(endian), count=1)[0]
+    header, endian = _read_header(path)
     code = int(header["dtype"])
     if code not in EM_DTYPES:
         raise InputError(f"unsupported EM data type code {code} (known: {sorted(EM_DTYPES)})", path)
@@ -114,9 +104,33 @@ def read_em(path: str | os.PathLike, mmap: bool = False) -> tuple[np.ndarray, fl
     return data, pixel_size
 
 
-def _read_head(path: Path) -> bytes:
+def _read_header(path: Path) -> tuple[np.void, str]:
+    """The parsed 512-byte header of an EM file and its byte order ('<' or '>')."""
     with open(path, "rb") as handle:
-        return handle.read(HEADER_SIZE)
+        raw = handle.read(HEADER_SIZE)
+    if len(raw) < HEADER_SIZE:
+        raise InputError(f"not an EM file: {len(raw)} bytes, shorter than the 512-byte header", path)
+    machine = raw[0]
+    if machine in _LITTLE:
+        endian = "<"
+    elif machine in _BIG:
+        endian = ">"
+    else:
+        raise InputError(f"not an EM file: unknown machine code {machine} in byte 0", path)
+    return np.frombuffer(raw, dtype=_header_dtype(endian), count=1)[0], endian
+
+
+def read_em_dims(path: str | os.PathLike) -> tuple[int, int, int]:
+    """The dimensions ``(nx, ny, nz)`` in the header of an EM file, without reading its data.
+
+    Raises
+    ------
+    InputError
+        If the file is not an EM file.
+    """
+    header, _ = _read_header(Path(path))
+    nx, ny, nz = (int(v) for v in header["dims"])
+    return nx, ny, nz
 
 
 def write_em(
@@ -132,7 +146,8 @@ def write_em(
     path : str or path-like
         Output file; written atomically.
     data : ndarray
-        2D or 3D; dtype int8, int16, int32, float32 or float64 (bool and
+        2D or 3D (an axis may be empty: a motive list of no particle is
+        20 x 0 x 1); dtype int8, int16, int32, float32 or float64 (bool and
         uint8 are stored as int8, other types as float32).
     pixel_size : float, optional
         Pixel size in Å, stored in the header (nm x 1000).
