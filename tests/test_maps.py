@@ -188,3 +188,9 @@ def test_em_written_by_cryocat_reads_identically(tmp_path):
     np.testing.assert_array_equal(cryomap.read(str(tmp_path / "ours.em")), xyz)
     write_map(tmp_path / "ours.mrc", ours)
     np.testing.assert_array_equal(cryomap.read(str(tmp_path / "ours.mrc")), xyz)
+
+
+def test_repr_is_short_whatever_the_map_size():
+    for cls in (ScoresMap, AngleMap, MaskMap):
+        text = repr(cls.from_array(np.zeros((40, 50, 60), dtype=np.float32), pixel_size=5.0, experiment_id="TS_1"))
+        assert text == f"{cls.__name__}(shape=(40, 50, 60), dtype=float32, pixel_size=5.0, experiment_id='TS_1', source=None)"

@@ -308,3 +308,19 @@ def test_user_labeler_by_name(fresh_plugins, tmp_path, capsys):
     assert main(["peak-shape", str(tmp_path / "peak.mrc"), "-t", "hard", "-l", "box"]) == 0
     s = result.sizes
     assert f"box size (voxels): x {s.x:.2f}, y {s.y:.2f}, z {s.z:.2f}" in capsys.readouterr().out
+
+
+def test_plane_labeler_on_a_one_voxel_wide_component_labels_the_line_without_warnings():
+    import warnings
+
+    from cryotm.labeling.plane import PlaneLabeler
+
+    above = np.zeros((9, 9, 9), dtype=bool)
+    above[4, 4, 2:7] = True  # a line of five voxels along x
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        labeling = PlaneLabeler().label(above, (4, 4, 4))
+    assert labeling.mask.sum() == 5 and labeling.mask[4, 4, 2:7].all()
+    # moment length along x: 4 * sqrt(var) of 5 unit-spaced voxels = 4 * sqrt(2); zero across
+    assert labeling.sizes.x == pytest.approx(4 * np.sqrt(2))
+    assert labeling.sizes.y == 0.0 and labeling.sizes.z == 0.0

@@ -149,6 +149,9 @@ class AngleList:
     def __len__(self) -> int:
         return len(self.angles)
 
+    def __repr__(self) -> str:
+        return f"AngleList({len(self)} angles, index_base={self.index_base}, source={self.source!r})"
+
     @property
     def label(self) -> str:
         """Where the list came from, for messages."""

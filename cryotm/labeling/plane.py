@@ -48,12 +48,18 @@ def fit_plane_ellipse(above_2d: np.ndarray, peak_rc: tuple[int, int]) -> dict:
     component = labels == labels[peak_rc]
     props = measure.regionprops(component.astype(np.uint8))[0]
     major, minor, orientation = float(props.axis_major_length), float(props.axis_minor_length), float(props.orientation)
-    rr, cc = draw.ellipse(
-        props.centroid[0], props.centroid[1], major * 0.5, minor * 0.5, shape=above_2d.shape, rotation=orientation
-    )
-    mask = np.zeros(above_2d.shape, dtype=bool)
-    mask[rr, cc] = True
-    mask[peak_rc] = True  # a one-pixel component draws an empty ellipse; the peak belongs to its label
+    # a component one pixel wide has a zero moment axis (its moment ellipse is a line): skimage
+    # then divides by zero and draws nothing, so the label is the component itself
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rr, cc = draw.ellipse(
+            props.centroid[0], props.centroid[1], major * 0.5, minor * 0.5, shape=above_2d.shape, rotation=orientation
+        )
+    if minor > 0:
+        mask = np.zeros(above_2d.shape, dtype=bool)
+        mask[rr, cc] = True
+        mask[peak_rc] = True  # the peak always belongs to its label
+    else:
+        mask = component.copy()
     along_rows = abs(orientation) <= np.pi / 4
     return {
         "centroid": (float(props.centroid[0]), float(props.centroid[1])),

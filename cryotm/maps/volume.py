@@ -38,7 +38,7 @@ def _experiment_id_from(source: str | os.PathLike | None) -> str:
     return Path(source).name.split(".")[0]
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, repr=False)
 class Volume:
     """A 3D map with its metadata (base of :class:`ScoresMap`, :class:`AngleMap`, :class:`MaskMap`).
 
@@ -166,7 +166,7 @@ class Volume:
             )
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, repr=False)
 class ScoresMap(Volume):
     """The best cross-correlation score per voxel, from template matching.
 
@@ -179,7 +179,7 @@ class ScoresMap(Volume):
         check_finite(self.data, self.source, "scores map")
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, repr=False)
 class AngleMap(Volume):
     """Per voxel, the index of the best angle in the angle list.
 
@@ -218,7 +218,7 @@ class AngleMap(Volume):
         return values.astype(np.int64)
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, repr=False)
 class MaskMap(Volume):
     """A binary or soft mask (tomogram mask, template mask); nonzero means 'inside'."""
 

@@ -19,7 +19,7 @@ from ..maps._access import check_finite, raise_non_finite
 __all__ = ["UncheckedScoresMap", "check_finite", "raise_non_finite", "open_scores"]
 
 
-@attrs.define(eq=False)
+@attrs.define(eq=False, repr=False)
 class UncheckedScoresMap(ScoresMap):
     """A scores map whose NaN/inf check is left to the code that reads all of it.
 
