@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 
 from .errors import CryotmError
-from .angles.distances import total_angle
+from .angles.distances import parse_symmetry, total_angle
 from .evaluation import DetectionScores, MatchResult, match_particles
 from .particles import ParticleList
 
@@ -164,7 +164,7 @@ def compare_particles(
     picks: ParticleList,
     reference: ParticleList,
     tolerance: float,
-    symmetry: int = 1,
+    symmetry: int | str = 1,
     per_tomogram: bool = True,
 ) -> Comparison:
     """Match `picks` to `reference` tomogram by tomogram.
@@ -176,9 +176,9 @@ def compare_particles(
         differ, the reference positions are rescaled to the picks' voxels.
     tolerance : float
         Largest distance (voxels) at which a pick counts as a reference particle.
-    symmetry : int
-        C_n symmetry of the particle about its z axis: the angular error is the
-        smallest over the n equivalent orientations.
+    symmetry : int or str
+        C_n symmetry of the particle about its z axis (``6`` or ``"C6"``): the
+        angular error is the smallest over the n equivalent orientations.
     per_tomogram : bool
         Split by tomogram: by name when both lists name their tomograms
         (``tomo_name`` column or experiment id), else by ``tomo_id``. Two
@@ -195,8 +195,7 @@ def compare_particles(
     """
     if not tolerance > 0:
         raise CryotmError(f"the tolerance must be positive, got {tolerance}")
-    if int(symmetry) < 1:
-        raise CryotmError(f"symmetry must be C1 or higher, got C{symmetry}")
+    symmetry = parse_symmetry(symmetry)
     notes: list[str] = []
     if picks.pixel_size and reference.pixel_size and not np.isclose(picks.pixel_size, reference.pixel_size):
         factor = reference.pixel_size / picks.pixel_size
@@ -224,10 +223,10 @@ def compare_particles(
         sub_picks = _subset(picks, pick_keys == name)
         sub_ref = _subset(reference, ref_keys == name)
         match = match_particles(sub_picks, sub_ref, tolerance)
-        if int(symmetry) == 1 or len(match.pairs) == 0:
+        if symmetry == 1 or len(match.pairs) == 0:
             errors = match.angular_errors
         else:
             pairs = match.pairs
-            errors = total_angle(sub_ref.orientations[pairs[:, 1]], sub_picks.orientations[pairs[:, 0]], int(symmetry))
+            errors = total_angle(sub_ref.orientations[pairs[:, 1]], sub_picks.orientations[pairs[:, 0]], symmetry)
         results.append(TomogramComparison(tomogram=str(name), match=match, angular_errors=np.asarray(errors)))
-    return Comparison(tomograms=tuple(results), tolerance=float(tolerance), symmetry=int(symmetry), notes=tuple(notes))
+    return Comparison(tomograms=tuple(results), tolerance=float(tolerance), symmetry=symmetry, notes=tuple(notes))

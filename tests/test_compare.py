@@ -124,3 +124,30 @@ def test_cli_compares_lists_in_different_formats(tmp_path, capsys):
     assert figures["angular_error"]["max"] == pytest.approx(20.0, abs=1e-3)
     assert main(["compare", os.fspath(tmp_path / "picks.star"), os.fspath(tmp_path / "nope.em"), "--tolerance", "1"]) == 1
     assert "nope.em" in capsys.readouterr().err
+
+
+def test_demo_relion5_output_is_compared_with_its_truth(tmp_path, capsys):
+    from cryotm.formats import reader_class
+
+    demo = tmp_path / "demo"
+    assert main(["demo", os.fspath(demo), "--size", "48", "--peaks", "5"]) == 0
+    assert reader_class(demo / "truth.csv").name == "table"
+    capsys.readouterr()
+    star, truth = os.fspath(demo / "particles.star"), os.fspath(demo / "truth.csv")
+    assert main(["compare", star, truth, "--tolerance", "2"]) == 1
+    assert "--tomogram-shape" in capsys.readouterr().err  # the option the error names exists
+    for shape in (["--tomogram-shape", "48", "48", "48"], ["--tomogram-size", "48", "48", "48"]):
+        assert main(["compare", star, truth, "--tolerance", "2", "--json", "-", *shape]) == 0
+        figures = json.loads(capsys.readouterr().out)
+        assert figures["matched"] == 5 and figures["precision"] == 1.0 and figures["recall"] == 1.0
+        assert figures["angular_error"]["max"] < 1e-3
+    # --pixel-size reaches the reader too: the wrong one moves the picks away from their particles
+    assert main(["compare", star, truth, "--tolerance", "2", "--json", "-", "--tomogram-shape", "48", "48", "48",
+                 "--pixel-size", "5"]) == 0
+    assert json.loads(capsys.readouterr().out)["matched"] < 5
+    # --binning reaches the RELION 5 reader: 20 Å voxels instead of the file's 10 Å
+    assert main(["compare", star, truth, "--tolerance", "2", "--json", "-", "--tomogram-shape", "48", "48", "48",
+                 "--binning", "2", "--reference-format", "table"]) == 0
+    assert json.loads(capsys.readouterr().out)["matched"] == 0
+    assert main(["compare", os.fspath(demo / "particles.em"), truth, "--tolerance", "2", "--binning", "2"]) == 1
+    assert "--binning is not used by the format(s) emmotl, table" in capsys.readouterr().err

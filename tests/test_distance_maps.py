@@ -111,6 +111,29 @@ def test_parse_symmetry():
         total_angle(np.eye(3), Rotation.identity())
 
 
+def test_one_symmetry_parser_for_every_caller(small_scene):
+    import cryotm.picking.symmetry
+    from cryotm.comparison import compare_particles
+    from cryotm.picking import PeakPicker, PeakSelector
+
+    assert parse_symmetry(None) == 1 and parse_symmetry("4") == 4 and parse_symmetry("C 4") == 4
+    assert not hasattr(cryotm.picking.symmetry, "parse_symmetry")  # no second parser
+    amap, angles = small_scene.angle_map, small_scene.angles
+    picks = small_scene.truth
+    for spelling in (4, "4", "c4", " C4 ", np.int64(4)):
+        assert PeakSelector(symmetry=spelling).symmetry == 4
+        PeakPicker(10, symmetry=spelling)
+        assert create_distance_maps(amap, angles, symmetry=spelling).symmetry == 4
+        assert compare_particles(picks, picks, tolerance=1, symmetry=spelling).symmetry == 4
+    assert PeakSelector(symmetry=None).symmetry == 1
+    for bad in ("D2", "O", 0, 2.5, True):
+        for call in (lambda: PeakSelector(symmetry=bad), lambda: PeakPicker(10, symmetry=bad),
+                     lambda: create_distance_maps(amap, angles, symmetry=bad),
+                     lambda: compare_particles(picks, picks, tolerance=1, symmetry=bad)):
+            with pytest.raises(InputError, match="symmetry"):
+                call()
+
+
 # -- maps ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("symmetry", [1, 3])
 def test_maps_match_direct_per_voxel_computation(small_scene, symmetry):

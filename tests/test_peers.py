@@ -218,7 +218,7 @@ def test_stopgap_folder_that_moved_is_found_from_the_param_file(tmp_path):
         read_stopgap_params(tmp_path / "new" / "params" / "tm_param.star")
 
 
-def _gapstop_project(root, scene, order="zxz"):
+def _gapstop_project(root, scene, order="zxz", symmetry="C1"):
     (root / "results").mkdir(parents=True)
     write_map(root / "results" / "scores_0_1.em", scene.scores)
     write_map(root / "results" / "angles_0_1.em", scene.angle_map)
@@ -226,7 +226,7 @@ def _gapstop_project(root, scene, order="zxz"):
     row = {
         "rootdir": os.fspath(root) + "/", "outputdir": "results/", "vol_ext": ".em", "tomo_name": "TS_01.mrc",
         "tomo_num": 1, "wedgelist_name": "wedges.star", "tmpl_name": "../reference.mrc", "mask_name": "../mask.mrc",
-        "symmetry": "C1", "anglist_order": order, "anglist_name": "angles_10_C1.txt", "smap_name": "scores",
+        "symmetry": symmetry, "anglist_order": order, "anglist_name": "angles_10_C1.txt", "smap_name": "scores",
         "omap_name": "angles", "lp_rad": 20.0, "hp_rad": 1.0, "binning": 8, "tiling": "new",
     }
     path = root / "tm_params.star"
@@ -293,3 +293,72 @@ def test_unknown_job_files_are_refused(tmp_path):
     broken.write_text("{not json")
     with pytest.raises(InputError, match="invalid JSON"):
         read_pytom_job(broken)
+
+
+def _star_lines(path):
+    return [line for line in path.read_text().splitlines() if not line.startswith("#")]
+
+
+def test_batch_and_extract_job_apply_the_jobs_symmetry_alike(tmp_path, capsys):
+    scene = make_scene(shape=SHAPE, n_peaks=5, n_angles=40, seed=42, min_distance=12)
+    path = _gapstop_project(tmp_path / "gs", scene, symmetry="C4")
+    common = ["--diameter", "10", "--threshold", "sigma:3", "--format", "stopgap"]
+    assert main(["extract-job", os.fspath(path), "-o", os.fspath(tmp_path / "one.star"), *common]) == 0
+    assert "symmetry from the job file: c4 (seed 0)" in capsys.readouterr().err
+    single = read_record(record_path_for(tmp_path / "one.star"))
+    assert single["pipeline"]["picker"]["parameters"]["symmetry"] == "c4"
+    assert single["pipeline"]["picker"]["parameters"]["seed"] == 0
+
+    table = tmp_path / "tomos.csv"
+    table.write_text(f"name,job\nTS_01,{path}\n")
+    for source, out in ((path, "from_job"), (table, "from_table")):
+        assert main(["batch", os.fspath(source), "-o", os.fspath(tmp_path / out), "--progress", "off", *common]) == 0
+        record = read_record(record_path_for(tmp_path / out / "TS_01.star"))
+        assert record["pipeline"] == single["pipeline"]
+        assert _star_lines(tmp_path / out / "TS_01.star") == _star_lines(tmp_path / "one.star")
+
+    picks = read_particles(tmp_path / "one.star", format="stopgap")
+    assert compare_particles(picks, scene.truth, tolerance=1.5, symmetry=4).recall == 1.0
+    assert np.max(compare_particles(picks, scene.truth, tolerance=1.5, symmetry=4).angular_errors) < 1e-3
+    assert np.max(compare_particles(picks, scene.truth, tolerance=1.5).angular_errors) > 45  # turned by k*90
+
+
+def test_the_users_symmetry_wins_and_a_non_cyclic_one_must_be_replaced(tmp_path, capsys):
+    scene = make_scene(shape=SHAPE, n_peaks=4, n_angles=30, seed=43, min_distance=12)
+    path = _gapstop_project(tmp_path / "gs", scene, symmetry="D2")
+    common = ["--diameter", "10", "--threshold", "sigma:3", "--format", "emmotl"]
+    assert main(["extract-job", os.fspath(path), "-o", os.fspath(tmp_path / "a.em"), *common]) == 1
+    assert main(["batch", os.fspath(path), "-o", os.fspath(tmp_path / "b"), *common]) == 1
+    for message in capsys.readouterr().err.strip().splitlines():
+        assert "'d2' is not cyclic" in message and "--symmetry c1" in message
+    assert main(["extract-job", os.fspath(path), "-o", os.fspath(tmp_path / "a.em"), *common, "--symmetry", "c1"]) == 0
+    record = read_record(record_path_for(tmp_path / "a.em"))
+    assert record["pipeline"]["picker"]["parameters"]["symmetry"] == "c1"
+    assert record["pipeline"]["picker"]["parameters"]["seed"] is None
+
+
+def test_batch_takes_the_particle_diameter_of_pytom_jobs(pytom_scene, tmp_path, capsys):
+    for i in range(2):
+        _pytom_job(tmp_path / f"job{i}", pytom_scene)
+    first = tmp_path / "job0" / "tomo7_job.json"
+    assert main(["batch", os.fspath(first), "-o", os.fspath(tmp_path / "out"), "--progress", "off"]) == 0
+    assert "particle diameter from the job file: 10 voxels" in capsys.readouterr().err
+    assert main(["extract-job", os.fspath(first), "-o", os.fspath(tmp_path / "tomo7.star")]) == 0
+    batch_record = read_record(record_path_for(tmp_path / "out" / "tomo7.star"))
+    assert batch_record["pipeline"] == read_record(record_path_for(tmp_path / "tomo7.star"))["pipeline"]
+    assert batch_record["pipeline"]["picker"]["parameters"]["particle_diameter"] == 10
+
+    second = tmp_path / "job1" / "tomo7_job.json"
+    job = json.loads(second.read_text())
+    job["particle_diameter"] = 120.0
+    second.write_text(json.dumps(job))
+    table = tmp_path / "tomos.csv"
+    table.write_text(f"name,job\nA,{first}\nB,{second}\n")
+    capsys.readouterr()
+    assert main(["batch", os.fspath(table), "-o", os.fspath(tmp_path / "two"), "--progress", "off"]) == 1
+    err = capsys.readouterr().err
+    assert "different particle diameters (10 voxels for A; 12 voxels for B)" in err and "--diameter" in err
+    assert main(["batch", os.fspath(table), "-o", os.fspath(tmp_path / "two"), "--progress", "off",
+                 "--diameter", "11"]) == 0
+    record = read_record(record_path_for(tmp_path / "two" / "B.star"))
+    assert record["pipeline"]["picker"]["parameters"]["particle_diameter"] == 11

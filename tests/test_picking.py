@@ -9,6 +9,7 @@ import pytest
 
 from cryotm import AngleList, InputError, ParticleList, ScoresMap, make_scene, write_map
 from cryotm.errors import CryotmError
+from cryotm.formats import read_particles
 from cryotm.evaluation import match_particles
 from cryotm.picking import PeakPicker, extract_particles, find_candidates, greedy_suppression
 from cryotm.maps._access import values_at
@@ -16,7 +17,8 @@ from cryotm.thresholds._moments import StreamingMoments, mean_std, pairwise_sum
 from cryotm.picking.candidates import CandidateCollector, cryocat_order
 from cryotm.picking.clusters import region_sizes
 from cryotm.picking.suppression import greedy_suppression_reference
-from cryotm.picking.symmetry import parse_symmetry, randomise_in_plane
+from cryotm.angles import parse_symmetry
+from cryotm.picking.symmetry import randomise_in_plane
 
 
 def pick_quality(particles: ParticleList, truth: ParticleList, tolerance: float = 2.0) -> dict:
@@ -133,7 +135,7 @@ def test_find_candidates_matches_numpy_with_margin_and_slabs(scene):
     threshold = 0.08
     for margin in (0, 3, (2, 0, 5)):
         c = find_candidates(scene.scores, threshold, edge_margin=margin, slab_voxels=1000)
-        m = np.broadcast_to(np.asarray(margin), (3,))
+        m = np.broadcast_to(np.asarray(margin), (3,))[::-1]  # given (x, y, z); array axes are (z, y, x)
         inner = np.zeros(scene.shape, bool)
         inner[m[0] : scene.shape[0] - m[0], m[1] : scene.shape[1] - m[1], m[2] : scene.shape[2] - m[2]] = True
         z, y, x = np.nonzero((scene.scores > threshold) & inner)
@@ -260,6 +262,30 @@ def test_edge_margin_drops_border_peaks(scene):
     inside = np.all((inner >= margin + 10) & (inner < np.array(scene.shape) - margin - 10), axis=1)
     # peaks well inside are unaffected by the margin
     assert {tuple(p) for p in plain.positions[inside]} <= {tuple(p) for p in picked.positions}
+
+
+def test_per_axis_edge_margin_is_x_y_z_like_select_peaks_edge_masking(scene):
+    margin = (14, 0, 0)  # x only
+    picked = PeakPicker(10, threshold="sigma:3", edge_margin=margin).pick(scene.scores, scene.angle_map, scene.angles)
+    plain = PeakPicker(10, threshold="sigma:3").pick(scene.scores, scene.angle_map, scene.angles)
+    nx = scene.shape[2]
+    x = picked.positions[:, 0]
+    assert len(picked) > 0 and np.all((x >= 14) & (x < nx - 14))
+    # peaks near a z face (and a diameter away from the x margins) are kept
+    near_z_face = plain.positions[:, 2] < 14
+    keep_x = (plain.positions[:, 0] >= 24) & (plain.positions[:, 0] < nx - 24)
+    assert np.any(near_z_face & keep_x)
+    assert {tuple(p) for p in plain.positions[near_z_face & keep_x]} <= {tuple(p) for p in picked.positions}
+    # the same three numbers exclude the same voxels in find_candidates and in select_peaks' edge_masking
+    from cryotm.picking.select import _apply_edge_mask, edge_mask_margins
+
+    for given in ((3, 8, 5), (0, 2, 7), 4):
+        found = find_candidates(scene.scores, -np.inf, edge_margin=given)
+        kept = np.zeros(scene.shape, bool)
+        kept[found.z, found.y, found.x] = True
+        inner = np.ones(scene.shape, bool)
+        _apply_edge_mask(inner, edge_mask_margins(given, scene.shape))
+        np.testing.assert_array_equal(kept, inner)
 
 
 def test_n_particles_keeps_the_highest(scene):
@@ -432,6 +458,20 @@ def test_cli_extract(tmp_path, files, capsys):
     printed = capsys.readouterr().out
     assert status == 0 and out.is_file()
     assert "threshold sigma" in printed and "4 particles" in printed
+    # --edge-margin X,Y,Z (x, y, z order, as select's --edge-masking)
+    edged = tmp_path / "edged.em"
+    assert main(["extract", os.fspath(files["scores"]), os.fspath(files["angles"]), os.fspath(files["angle_list"]),
+                 "--diameter", "10", "-o", os.fspath(edged), "--threshold", "sigma:3", "--edge-margin", "20,0,0"]) == 0
+    expected = PeakPicker(10, threshold="sigma:3", edge_margin=(20, 0, 0)).pick(
+        files["scores"], files["angles"], files["angle_list"], tomo_id=1)
+    back = read_particles(edged)
+    np.testing.assert_allclose(back.positions, expected.positions)
+    assert len(back) > 0 and np.all((back.positions[:, 0] >= 20) & (back.positions[:, 0] < 64 - 20))
+    capsys.readouterr()
+    for bad in ("1,2", "-1", "a"):
+        with pytest.raises(SystemExit):
+            main(["extract", os.fspath(files["scores"]), os.fspath(files["angles"]), os.fspath(files["angle_list"]),
+                  "--diameter", "10", "-o", os.fspath(tmp_path / "x.em"), "--edge-margin", bad])
     assert main(["extract", os.fspath(files["scores"]), os.fspath(files["angles"]), os.fspath(files["angle_list"]),
                  "--diameter", "10", "-o", os.fspath(out), "-f", "relion5"]) == 1
     assert "exists" in capsys.readouterr().err

@@ -303,3 +303,29 @@ def test_any_picker_object_gets_the_pipelines_threshold_value(scene_files):
     assert len(result.particles) == 1 and result.particles.scores[0] == pytest.approx(scene.scores.max())
     empty = Pipeline(picker, threshold=10.0).pick(scene.scores, scene.angle_map, scene.angles)
     assert len(empty.particles) == 0
+
+
+def test_record_holds_only_the_threshold_the_run_used(scene_files, tmp_path):
+    _, inputs = scene_files
+    out = tmp_path / "used.star"
+    result = Pipeline(_picker(), threshold="sigma:3", writer="relion5").run(inputs, output=out)
+    record = read_record(record_path_for(out))
+    picker = record["pipeline"]["picker"]["parameters"]
+    assert picker["particle_diameter"] == 10
+    assert not {"threshold", "scores_threshold", "sigma_threshold"} & set(picker)
+    assert record["pipeline"]["threshold"]["name"] == "sigma" and record["threshold"]["strategy"] == "sigma"
+    assert repeat_run(record).threshold.value == result.threshold.value
+
+
+@pytest.mark.parametrize(
+    "field, value", [("threshold", "sigma:3"), ("sigma_threshold", 3.0), ("scores_threshold", 0.2)]
+)
+def test_a_picker_threshold_the_pipeline_would_ignore_is_refused(field, value, tmp_path):
+    from cryotm.picking import PeakPicker
+
+    with pytest.raises(CryotmError, match=f"picker's {field} would not be used"):
+        Pipeline(PeakPicker(particle_diameter=10, **{field: value}), threshold="far")
+    config = tmp_path / "p.toml"
+    config.write_text(f"[picker]\nparticle_diameter = 10\n{field} = {json.dumps(value)}\n")
+    with pytest.raises(CryotmError, match=r"\[threshold\] in a config"):
+        load_pipeline(config)

@@ -129,3 +129,33 @@ def test_report_of_a_recorded_run_and_the_command(picked, tmp_path, capsys):
     far_line = next(line for line in text.splitlines() if line.startswith("far: "))
     assert float(far_line.split()[1]) > run.threshold.value  # the run used far:2; far:1 allows fewer false alarms
     assert (tmp_path / "map" / "scores_slices.png").is_file()
+
+
+def test_report_reads_a_relion5_list_with_the_scores_maps_shape(tmp_path, capsys, monkeypatch):
+    import cryotm.report
+    from cryotm.formats import read_particles
+
+    demo = tmp_path / "demo"
+    assert main(["demo", os.fspath(demo), "--size", "48", "--peaks", "5"]) == 0
+    drawn = []
+    real = cryotm.report.make_report
+
+    def spy(scores, particles, **options):
+        drawn.append(particles)
+        return real(scores, particles, **options)
+
+    monkeypatch.setattr(cryotm.report, "make_report", spy)
+    command = ["report", os.fspath(demo / "scores.mrc"), "--particles", os.fspath(demo / "particles.star"),
+               "--n-angles", "500", "--thresholds", "sigma:3"]
+    assert main([*command, "-o", os.fspath(tmp_path / "figs")]) == 0
+    assert (tmp_path / "figs" / "scores_slices.png").read_bytes().startswith(PNG)
+    expected = read_particles(demo / "particles.em")
+    assert drawn[0].tomogram_shape == (48, 48, 48) and drawn[0].pixel_size == pytest.approx(10.0)
+    assert np.allclose(drawn[0].positions, expected.positions)
+    # the options override the map's: a shape 8 voxels larger moves the picks by 4
+    assert main([*command, "-o", os.fspath(tmp_path / "moved"), "--tomogram-shape", "56", "56", "56"]) == 0
+    assert np.allclose(drawn[1].positions, expected.positions + 4)
+    capsys.readouterr()
+    record_only = ["report", os.fspath(demo / "x.cryotm.json"), "-o", os.fspath(tmp_path / "r"), "--pixel-size", "3"]
+    assert main(record_only) == 1
+    assert "reading options" in capsys.readouterr().err

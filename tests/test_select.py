@@ -12,7 +12,9 @@ from cryotm.cli import main
 from cryotm.errors import InputError
 from cryotm.evaluation import match_particles
 from cryotm.formats import read_particles
-from cryotm.maps import read_map, write_map
+from cryotm.maps import ScoresMap, read_map, write_map
+from cryotm.picking import filter_distance_maps as exported_filter
+from cryotm.picking import select as select_module
 from cryotm.picking.select import (
     PeakSelector,
     _block,
@@ -20,10 +22,13 @@ from cryotm.picking.select import (
     _open_regions,
     _reach,
     edge_mask_margins,
+    filter_distance_maps,
     rotate_template_mask,
     select_peaks,
     sphere_footprint,
 )
+from cryotm.testing import cryocat_or_skip
+from cryotm.thresholds import FalseAlarmRateThreshold, SearchStatistics, TriangleThreshold
 
 
 @pytest.fixture(scope="module")
@@ -313,3 +318,168 @@ def test_cli_select(tmp_path, spaced, capsys):
     with pytest.raises(SystemExit) as exc:  # argparse: usage error
         main(args[:5] + [str(tmp_path / "r.em"), "--edge-masking", "1,2"])
     assert exc.value.code == 2
+
+
+# -- threshold rules: far gets the number of rotations; every rule sees the whole map ----------
+def test_far_threshold_gets_the_number_of_rotations(spaced):
+    result = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, threshold="far")
+    statistics = SearchStatistics(n_angles=len(spaced.angles))
+    assert result.threshold == pytest.approx(FalseAlarmRateThreshold().compute(spaced.scores, statistics=statistics))
+    match = match_particles(result.particles, spaced.truth, tolerance=2.0)
+    assert len(result.particles) > 0 and match.precision == 1.0  # far is strict: no noise pick
+    more = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, threshold="far:1000")
+    assert more.threshold < result.threshold
+    value, _ = PeakSelector(threshold="far").threshold_mask(ScoresMap.from_array(spaced.scores),
+                                                            statistics=statistics)
+    assert value == pytest.approx(result.threshold)
+
+
+def test_threshold_is_computed_on_the_whole_map_whatever_the_tomogram_mask(spaced):
+    mask = np.zeros(spaced.scores.shape, np.float32)
+    mask[:, :, :32] = 1
+    for rule, expected in (("triangle", TriangleThreshold().compute(spaced.scores)),
+                           ("far", FalseAlarmRateThreshold().compute(
+                               spaced.scores, statistics=SearchStatistics(n_angles=len(spaced.angles))))):
+        masked = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, threshold=rule,
+                              tomo_mask=mask)
+        assert masked.threshold == pytest.approx(expected)
+        assert np.all(masked.particles.positions[:, 0] < 32)
+
+
+def test_cli_select_far_threshold(tmp_path, spaced, capsys):
+    paths = spaced.write(tmp_path / "scene")
+    out = tmp_path / "far.em"
+    args = ["select", str(paths["scores"]), str(paths["angles"]), str(paths["angle_list"]), "-o", str(out),
+            "--template-radius", "4", "--threshold", "far"]
+    assert main(args) == 0
+    expected = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, threshold="far")
+    assert f"selected {len(expected.particles)} particles (threshold {expected.threshold:.6g}" in capsys.readouterr().out
+    np.testing.assert_allclose(read_particles(out).positions, expected.particles.positions)
+    # an impossible threshold: one line that names only what select has
+    assert main(args[:5] + [str(tmp_path / "none.em"), "--threshold", "manual:99"]) == 1
+    err = capsys.readouterr().err
+    assert "threshold mask is empty" in err and "--n-angles" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_select_edge_masking_is_x_y_z(tmp_path, spaced, capsys):
+    paths = spaced.write(tmp_path / "scene")
+    out = tmp_path / "edged.em"
+    assert main(["select", str(paths["scores"]), str(paths["angles"]), str(paths["angle_list"]), "-o", str(out),
+                 "--template-radius", "4", "--edge-masking", "20,0,0"]) == 0
+    expected = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4,
+                            edge_masking=(20, 0, 0))
+    np.testing.assert_allclose(read_particles(out).positions, expected.particles.positions)
+    x = expected.particles.positions[:, 0]
+    assert len(x) and np.all((x >= 20) & (x < spaced.scores.shape[2] - 20))
+
+
+# -- filter_distance_maps: cryoCAT's filter_dist_maps ----------------------------------------------
+def blocks_maps():
+    """Two small distance maps with regions of known sizes, and a threshold mask."""
+    total = np.zeros((6, 8, 10), np.float32)
+    total[:, :, 5:] = 30.7                      # two halves: 240 voxels each
+    total[2:4, 2:4, 1:3] = 12.2                 # an 8-voxel block inside the first half
+    inplane = np.full((6, 8, 10), 5.0, np.float32)
+    inplane[0, 0, :4] = 0.5                     # a 4-voxel strip below 1 degree
+    inplane[3:6, 5:8, 6:9] = 0.25               # a 27-voxel block below 1 degree
+    mask = np.ones((6, 8, 10), bool)
+    mask[:, 7, :] = False
+    return total, inplane, mask
+
+
+def test_filter_distance_maps_drops_small_regions_map_after_map():
+    total, inplane, mask = blocks_maps()
+    maps, kept = filter_distance_maps([total, inplane], mask, 10)
+    expected = mask.copy()
+    expected[2:4, 2:4, 1:3] = False             # 8 voxels of 12 degrees in 'total'
+    expected[0, 0, :4] = False                  # 4 voxels of 0 degrees in 'inplane'
+    np.testing.assert_array_equal(kept, expected)
+    assert kept[4, 5, 7] and maps[1][4, 5, 7] == np.float32(0.25)  # below 1 degree: a region like any other
+    assert isinstance(maps, list) and len(maps) == 2
+    for given, out in zip((total, inplane), maps):
+        assert out.dtype == given.dtype
+        np.testing.assert_array_equal(out, np.where(expected, given, 0))
+    # nothing is modified in place; the count 0 keeps everything inside the mask
+    np.testing.assert_array_equal((total, inplane, mask), blocks_maps())
+    np.testing.assert_array_equal(filter_distance_maps([total], mask, 0)[1], mask)
+
+
+def test_filter_distance_maps_starts_each_map_from_the_mask_the_previous_one_left():
+    first = np.zeros((1, 3, 12), np.float32)
+    first[0, 1, 5] = 50.0                       # a 1-voxel region inside a 35-voxel one
+    second = np.full((1, 3, 12), 3.0, np.float32)
+    second[0, 1, :] = 9.0                       # a 12-voxel line through that voxel
+    mask = np.ones((1, 3, 12), bool)
+    alone = [filter_distance_maps([m], mask, 6)[1] for m in (first, second)]
+    assert alone[1].all() and np.count_nonzero(~alone[0]) == 1
+    _, kept = filter_distance_maps([first, second], mask, 6)
+    # dropping the voxel splits the line into 5 + 6 voxels; the 5 go too
+    expected = np.ones((1, 3, 12), bool)
+    expected[0, 1, :6] = False
+    np.testing.assert_array_equal(kept, expected)
+
+
+def test_filter_distance_maps_inputs_and_bad_input(spaced):
+    maps = create_distance_maps(spaced.angle_map, spaced.angles)
+    above = spaced.scores >= TriangleThreshold().compute(spaced.scores)
+    by_name, kept = filter_distance_maps(maps, above, 7)
+    assert set(by_name) == {"total", "normals", "inplane"} and kept.dtype == bool
+    listed, kept_list = filter_distance_maps([maps.total, maps.normals, maps.inplane], above, 7)
+    np.testing.assert_array_equal(kept, kept_list)
+    np.testing.assert_array_equal(by_name["normals"], listed[1])
+    stacked, kept_stacked = filter_distance_maps(np.stack([maps.total, maps.normals, maps.inplane]), above, 7)
+    np.testing.assert_array_equal(kept, kept_stacked)
+    one, kept_one = filter_distance_maps(maps.total, above, 7)  # a single 3D map
+    np.testing.assert_array_equal(kept_one, filter_distance_maps({"total": maps.total}, above, 7)[1])
+    assert exported_filter is filter_distance_maps
+    with pytest.raises(InputError, match="shape"):
+        filter_distance_maps([maps.total[:, :, :-1]], above, 7)
+    with pytest.raises(InputError, match="non-finite"):
+        bad = maps.total.copy()
+        bad[np.argwhere(above)[0][0], np.argwhere(above)[0][1], np.argwhere(above)[0][2]] = np.nan
+        filter_distance_maps([bad], above, 7)
+    for count in (-1, 2.5):
+        with pytest.raises(InputError, match="min_angles_voxel_count"):
+            filter_distance_maps([maps.total], above, count)
+    with pytest.raises(InputError, match="at least one"):
+        filter_distance_maps([], above, 7)
+
+
+def test_the_selector_filters_with_filter_distance_maps(spaced, monkeypatch):
+    calls = []
+    original = select_module.filter_distance_maps
+
+    def spy(dist_maps, threshold_mask, min_angles_voxel_count):
+        calls.append(len(dist_maps))
+        return original(dist_maps, threshold_mask, min_angles_voxel_count)
+
+    expected = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4)
+    monkeypatch.setattr(select_module, "filter_distance_maps", spy)
+    result = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4)
+    np.testing.assert_array_equal(result.particles.positions, expected.particles.positions)
+    assert 3 in calls and 1 in calls  # all maps before the opening, one map at a time after it
+    monkeypatch.setattr(select_module, "filter_distance_maps",
+                        lambda maps, mask, count: (maps, np.zeros_like(np.asarray(mask), dtype=bool)))
+    assert len(select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4).particles) == 0
+
+
+@pytest.mark.parity
+def test_filter_distance_maps_matches_cryocat_above_one_degree(spaced):
+    tmana = cryocat_or_skip()
+    maps = create_distance_maps(spaced.angle_map, spaced.angles)
+    noisy = spaced.scores * 0.5  # lower peaks: noise clusters reach the threshold too
+    above = noisy >= TriangleThreshold().compute(noisy)
+    listed = [maps.total + 1.0, maps.normals + 1.0, maps.inplane + 1.0]  # every distance at least 1 degree
+    for count in (3, 7, 20):
+        ours, kept = filter_distance_maps(listed, above, count)
+        stack = np.stack([m.astype(np.float64) for m in listed], axis=-1)
+        theirs, their_mask = tmana.filter_dist_maps(stack, above.astype(np.float64), count)
+        np.testing.assert_array_equal(kept, their_mask > 0)
+        for j in range(3):
+            np.testing.assert_allclose(ours[j], theirs[..., j], rtol=1e-6)
+    # below 1 degree cryoCAT sees background and drops the voxels; cryotm keeps a large region
+    total, inplane, mask = blocks_maps()
+    stack = np.stack([total, inplane], axis=-1).astype(np.float64)
+    _, their_mask = tmana.filter_dist_maps(stack, mask.astype(np.float64), 10)
+    _, kept = filter_distance_maps([total, inplane], mask, 10)
+    assert kept[4, 5, 7] and their_mask[4, 5, 7] == 0

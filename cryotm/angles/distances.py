@@ -54,25 +54,34 @@ __all__ = [
 _Z_AXIS = np.array([0.0, 0.0, 1.0])
 
 
-def parse_symmetry(symmetry: int | str) -> int:
-    """The order ``n`` of a cyclic symmetry given as ``n``, ``"n"`` or ``"Cn"``.
+def parse_symmetry(symmetry: int | str | None) -> int:
+    """The order ``n`` of a cyclic symmetry given as ``n``, ``"n"``, ``"Cn"``/``"cn"`` or None (C1).
+
+    The one parser of symmetries in cryotm: picking, selection, distance
+    maps and comparisons all read their `symmetry` through it.
 
     Raises
     ------
     InputError
-        For anything that is not a positive cyclic symmetry (``"D2"``, ``0``, ...).
+        For anything that is not a positive cyclic symmetry (``"D2"``,
+        ``"O"``, ``0``, ``2.5``, ...).
 
     Examples
     --------
-    >>> parse_symmetry("C3"), parse_symmetry(1), parse_symmetry("c6")
-    (3, 1, 6)
+    >>> parse_symmetry("C3"), parse_symmetry(1), parse_symmetry("c6"), parse_symmetry("4"), parse_symmetry(None)
+    (3, 1, 6, 4, 1)
     """
+    if symmetry is None:
+        return 1
     if isinstance(symmetry, (int, np.integer)) and not isinstance(symmetry, bool):
         order = int(symmetry)
     else:
         match = re.fullmatch(r"\s*[cC]?\s*(\d+)\s*", str(symmetry))
         if match is None:
-            raise InputError(f"symmetry must be cyclic, given as N or CN (e.g. 'C3'), got {symmetry!r}")
+            raise InputError(
+                f"symmetry {symmetry!r} is not supported: only cyclic symmetries, given as N or CN "
+                "(e.g. 3 or 'C3')"
+            )
         order = int(match.group(1))
     if order < 1:
         raise InputError(f"the order of a C_n symmetry must be at least 1, got {symmetry!r}")

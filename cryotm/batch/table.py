@@ -31,12 +31,22 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pandas as pd
 
 from ..errors import CryotmError, InputError
+from ..peers.base import PeerJob
 from ..pipeline.inputs import TomogramInputs
 
-__all__ = ["read_table", "tasks_from_glob", "tasks_from_jobs", "check_unique_names", "COLUMN_ALIASES"]
+__all__ = [
+    "read_tasks",
+    "BatchInputs",
+    "read_table",
+    "tasks_from_glob",
+    "tasks_from_jobs",
+    "check_unique_names",
+    "COLUMN_ALIASES",
+]
 
 #: Accepted column names -> the field they fill.
 COLUMN_ALIASES: dict[str, str] = {
@@ -120,7 +130,7 @@ def read_table(
     defaults: Mapping[str, Any] | None = None,
     angle_list: str | os.PathLike | None = None,
 ) -> list[TomogramInputs]:
-    """Read a tomogram table.
+    """Read a tomogram table (rows with a ``job`` column give that job's tomograms).
 
     Parameters
     ----------
@@ -138,7 +148,15 @@ def read_table(
         Unreadable table, unknown columns, rows without scores/angles maps
         or angle list, or two rows with the same name.
     """
-    path = Path(path)
+    return _read_table(Path(path), defaults, angle_list, found=[])
+
+
+def _read_table(
+    path: Path,
+    defaults: Mapping[str, Any] | None,
+    angle_list: str | os.PathLike | None,
+    found: list[PeerJob],
+) -> list[TomogramInputs]:
     frame = _rename(_read_frame(path), path)
     if frame.empty:
         raise InputError("the tomogram table has no rows", path)
@@ -150,7 +168,7 @@ def read_table(
             if row.get(field):
                 row[field] = os.fspath(path.parent / row[field]) if not Path(row[field]).is_absolute() else row[field]
         if row.get("job"):
-            tasks.extend(tasks_from_jobs([row["job"]], first_tomo_id=number, names={0: row.get("name")}))
+            tasks.extend(_tasks_from_jobs([row["job"]], None, number, {0: row.get("name")}, found))
             continue
         if row.get("angle_list") is None and angle_list is not None:
             row["angle_list"] = os.fspath(angle_list)
@@ -189,8 +207,17 @@ def tasks_from_jobs(
     pytom-match-pick jobs carry no tomogram number: they are numbered from
     `first_tomo_id` in order; STOPGAP/GAPSTOP rows keep their ``tomo_num``.
     """
-    import attrs
+    return _tasks_from_jobs(paths, angle_list, first_tomo_id, names, found=[])
 
+
+def _tasks_from_jobs(
+    paths: Sequence[str | os.PathLike],
+    angle_list: str | os.PathLike | None,
+    first_tomo_id: int,
+    names: Mapping[int, str | None] | None,
+    found: list[PeerJob],
+) -> list[TomogramInputs]:
+    """:func:`tasks_from_jobs`, appending each job (with its numbered, renamed inputs) to `found`."""
     from ..peers import read_jobs
 
     tasks = []
@@ -201,6 +228,7 @@ def tasks_from_jobs(
                 inputs = attrs.evolve(inputs, tomo_id=first_tomo_id + index)
             if names and names.get(index):
                 inputs = attrs.evolve(inputs, name=names[index])
+            found.append(attrs.evolve(job, inputs=inputs))
             tasks.append(inputs)
     return tasks
 
@@ -238,6 +266,15 @@ def tasks_from_glob(
     CryotmError
         If nothing matches, or two tomograms would get the same name.
     """
+    return _tasks_from_glob(pattern, angle_list, defaults, found=[])
+
+
+def _tasks_from_glob(
+    pattern: str,
+    angle_list: str | os.PathLike | None,
+    defaults: Mapping[str, Any] | None,
+    found: list[PeerJob],
+) -> list[TomogramInputs]:
     matches = sorted(_glob.glob(pattern, recursive=True))
     if not matches:
         raise CryotmError(f"no file matches {pattern!r}")
@@ -246,7 +283,7 @@ def tasks_from_glob(
     for number, match in enumerate(matches, start=1):
         path = Path(match)
         if path.suffix.lower() in (".json", ".star"):
-            tasks.extend(tasks_from_jobs([path], angle_list=angle_list, first_tomo_id=number))
+            tasks.extend(_tasks_from_jobs([path], angle_list, number, None, found))
             continue
         listed = Path(angle_list) if angle_list is not None else path.parent / "angles.csv"
         tasks.append(
@@ -275,3 +312,71 @@ def check_unique_names(tasks: Sequence[TomogramInputs], source: str | os.PathLik
                 source,
             )
         seen[task.name] = index
+
+
+@attrs.frozen
+class BatchInputs:
+    """The tomograms of a batch and the peers' jobs among them.
+
+    Attributes
+    ----------
+    tasks : list of TomogramInputs
+        One per tomogram, in order.
+    jobs : list of PeerJob
+        The peers' jobs the tasks came from (empty for maps given directly):
+        their picker parameters (:func:`cryotm.peers.picker_parameters`)
+        complete the pipeline.
+    """
+
+    tasks: list[TomogramInputs]
+    jobs: list[PeerJob]
+
+
+def read_tasks(
+    source: str | os.PathLike,
+    angle_list: str | os.PathLike | None = None,
+    defaults: Mapping[str, Any] | None = None,
+) -> BatchInputs:
+    """The tomograms of `source`: a glob pattern, a peer's job file or a tomogram table.
+
+    Parameters
+    ----------
+    source : str or path
+        A pattern with ``*``, ``?`` or ``[...]`` (see :func:`tasks_from_glob`), a
+        pytom-match-pick job or STOPGAP/GAPSTOP parameter file
+        (:func:`tasks_from_jobs`), else a table (:func:`read_table`).
+    angle_list : path, optional
+        Angle list for tomograms without one.
+    defaults : mapping, optional
+        Reading options for table rows and glob matches that do not say.
+
+    Raises
+    ------
+    CryotmError
+        No such file, nothing matches, or any error of the readers.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from cryotm import make_scene
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = make_scene(shape=(24, 24, 24), n_peaks=1, n_angles=10, seed=0).write(folder / "tomo1")
+    >>> found = read_tasks(str(folder / "*" / "scores.mrc"))
+    >>> [task.name for task in found.tasks], found.jobs
+    (['tomo1'], [])
+    """
+    from ..peers import job_program
+
+    found: list[PeerJob] = []
+    text = os.fspath(source)
+    if _glob.has_magic(text):
+        tasks = _tasks_from_glob(text, angle_list, defaults, found)
+    else:
+        path = Path(text)
+        if not path.is_file():
+            raise CryotmError(f"{path}: no such table, job file or matching pattern")
+        if job_program(path) is not None:
+            tasks = _tasks_from_jobs([path], angle_list, 1, None, found)
+        else:
+            tasks = _read_table(path, defaults, angle_list, found)
+    return BatchInputs(tasks=tasks, jobs=found)

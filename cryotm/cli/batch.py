@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import glob
 import sys
-from pathlib import Path
 
 from ..errors import CryotmError
-from ._pipeline_args import add_pipeline_arguments, config_from_args, pipeline_from_args
+from ._pipeline_args import add_pipeline_arguments, config_from_args, pipeline_for_jobs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,8 +18,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(CSV/TSV/STAR with columns name, scores, angles, angle_list, and optionally mask, pixel_size, tomo_id, "
         "angles_order, index_base, job), a glob pattern in quotes matching scores maps (the angle map is the "
         "same name with 'scores' replaced by 'angles') or peers' job files (pytom-match-pick *_job.json, "
-        "STOPGAP/GAPSTOP parameter stars). Running again skips tomograms whose outputs are complete and "
-        "were made by the same pipeline from the same inputs, and redoes the rest. A failed tomogram does "
+        "STOPGAP/GAPSTOP parameter stars, whose particle diameter and symmetry are used unless --diameter, "
+        "--symmetry or the config give them, as extract-job does). Running again skips tomograms whose "
+        "outputs are complete and were made by the same pipeline from the same inputs, and redoes the "
+        "rest. A failed tomogram does "
         "not stop the others; the exit status is 1 if any failed.",
     )
     parser.add_argument("input", metavar="INPUT", help="tomogram table, glob pattern, or a peer's job file")
@@ -51,37 +51,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run_command)
 
 
-def _is_pattern(text: str) -> bool:
-    return glob.has_magic(text)
-
-
 def run_command(args: argparse.Namespace) -> int:
-    from ..batch import (
-        Progress,
-        read_table,
-        run_batch,
-        tasks_from_glob,
-        tasks_from_jobs,
-    )
-    from ..peers import job_program
+    from ..batch import Progress, read_tasks, run_batch
     from ..pipeline import input_defaults
 
     config = config_from_args(args)
-    pipeline = pipeline_from_args(args, config)
     defaults = input_defaults(config)
     for key in ("angles_order", "index_base", "pixel_size"):
         if getattr(args, key) is not None:
             defaults[key] = getattr(args, key)
-    if _is_pattern(args.input):
-        tasks = tasks_from_glob(args.input, angle_list=args.angle_list, defaults=defaults)
-    else:
-        source = Path(args.input)
-        if not source.is_file():
-            raise CryotmError(f"{source}: no such table, job file or matching pattern")
-        if job_program(source) is not None:
-            tasks = tasks_from_jobs([source], angle_list=args.angle_list)
-        else:
-            tasks = read_table(source, defaults=defaults, angle_list=args.angle_list)
+    found = read_tasks(args.input, angle_list=args.angle_list, defaults=defaults)
+    tasks = found.tasks
+    pipeline = pipeline_for_jobs(args, config, found.jobs)
     if args.workers < 1:
         raise CryotmError(f"--workers must be at least 1, got {args.workers}")
     print(f"{len(tasks)} tomograms -> {args.output_dir}/ ({_where(args)})", file=sys.stderr)

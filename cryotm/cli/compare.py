@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..errors import CryotmError
+from ._options import add_data_arguments, read_list, shared_options
 
 
 def _symmetry(text: str) -> int:
@@ -34,37 +34,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--from", dest="picks_format", metavar="F", help="format of PICKS (default: detected)")
     parser.add_argument("--reference-format", metavar="F", help="format of REFERENCE (default: detected)")
     parser.add_argument("--symmetry", type=_symmetry, default=1, metavar="Cn", help="C_n symmetry for angular errors (default C1)")
-    parser.add_argument("--pixel-size", type=float, metavar="A", help="pixel size in Å for lists stored in Å (RELION)")
     parser.add_argument("--all-together", action="store_true", help="ignore tomogram names/ids: compare as one tomogram")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE ('-' for stdout)")
+    add_data_arguments(parser.add_argument_group(
+        "reading the lists (RELION 5 lists need the tomogram shape; both lists get these)"))
     parser.set_defaults(func=run)
-
-
-def _read(path: str, fmt: str | None, pixel_size: float | None):
-    from ..formats import read_particles, reader_for
-
-    if pixel_size is None:
-        return read_particles(path, format=fmt)
-    reader = reader_for(path, fmt)
-    try:
-        import attrs
-
-        if attrs.has(type(reader)) and "pixel_size" in attrs.fields_dict(type(reader)):
-            reader = attrs.evolve(reader, pixel_size=pixel_size)
-    except (TypeError, ValueError) as exc:
-        raise CryotmError(f"--pixel-size: {exc}") from None
-    particles = reader.read(path)
-    if particles.pixel_size is None:
-        particles = attrs.evolve(particles, pixel_size=pixel_size)
-    return particles
 
 
 def run(args: argparse.Namespace) -> int:
     from .._atomic import atomic_path
     from ..comparison import compare_particles
+    from ..formats import reader_class
 
-    picks = _read(args.picks, args.picks_format, args.pixel_size)
-    reference = _read(args.reference, args.reference_format, args.pixel_size)
+    picks_reader = reader_class(args.picks, args.picks_format)
+    reference_reader = reader_class(args.reference, args.reference_format)
+    read_options, _ = shared_options(args, [picks_reader, reference_reader])
+    picks = read_list(args.picks, picks_reader.name, args, reader_options=read_options)
+    reference = read_list(args.reference, reference_reader.name, args, reader_options=read_options)
     result = compare_particles(
         picks, reference, tolerance=args.tolerance, symmetry=args.symmetry, per_tomogram=not args.all_together
     )

@@ -8,6 +8,7 @@ import time
 from typing import TextIO
 
 from ..errors import CryotmError
+from ._margins import edge_margins
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,8 +43,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="angle-map value of the list's first row (STOPGAP 1, GAPSTOP 0; default 0)")
     parser.add_argument("--radius", type=float, metavar="R", help="suppression radius (default: the diameter)")
     parser.add_argument("--n-particles", type=int, metavar="N", help="keep at most N particles (highest scores)")
-    parser.add_argument("--edge-margin", type=int, default=0, metavar="N",
-                        help="ignore voxels closer than N to the border (default 0)")
+    parser.add_argument("--edge-margin", type=edge_margins, default=0, metavar="N|X,Y,Z",
+                        help="ignore voxels closer than N to the border, or X,Y,Z per axis (x, y, z order; "
+                        "default 0)")
     parser.add_argument("--cluster-size", type=int, metavar="N",
                         help="drop above-threshold regions smaller than N voxels before suppression")
     parser.add_argument("--symmetry", default="c1", metavar="cN",

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 from ..errors import CryotmError
-from ._pipeline_args import add_pipeline_arguments, config_from_args, pipeline_from_args
+from ._pipeline_args import add_pipeline_arguments, config_from_args, pipeline_for_jobs
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Read a peer's job or parameter file - pytom-match-pick's <tomo_id>_job.json, STOPGAP's "
         "tm_param.star or GAPSTOP(TM)'s tm_params.star - find its scores map, angle map and angle list, and "
         "extract the particles with cryotm's pipeline. The index base and angle order of each program are "
-        "applied, and pytom-match-pick's search statistics (std, search space) feed the 'far' threshold. "
+        "applied, pytom-match-pick's search statistics (std, search space) feed the 'far' threshold, and the "
+        "job's particle diameter and symmetry are used unless --diameter, --symmetry or the config give them. "
         "A parameter file with several tomograms gives one output per tomogram (named after each).",
     )
     parser.add_argument("job", metavar="JOB", help="job or parameter file")
@@ -43,12 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from ..peers import read_jobs
 
     jobs = read_jobs(args.job, angle_list=args.angle_list)
-    config = config_from_args(args)
-    diameters = {job.particle_diameter for job in jobs if job.particle_diameter}
-    fallback = diameters.pop() if len(diameters) == 1 else None
-    if args.diameter is None and config.get("picker") is None and fallback is not None:
-        print(f"particle diameter from the job file: {fallback:g} voxels", file=sys.stderr)
-    pipeline = pipeline_from_args(args, config, diameter=fallback)
+    pipeline = pipeline_for_jobs(args, config_from_args(args), jobs)
     output = Path(args.output)
     if len(jobs) > 1:
         output.mkdir(parents=True, exist_ok=True)

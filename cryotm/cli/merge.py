@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import CryotmError
-from .convert import add_metadata_arguments, options_for, shared_options, tomogram_shape
+from ._options import add_metadata_arguments, options_for, shared_options, tomogram_shape
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

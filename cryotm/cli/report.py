@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..errors import CryotmError
+from ._options import add_data_arguments, read_list, shared_options, tomogram_shape
 
 
 def _triple(text: str) -> tuple[int, int, int]:
@@ -26,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "strategy's line and the fitted background Gaussian, orthogonal slices of the scores map with the picks "
         "drawn on them, and profiles through the best picks with their Gaussian fits. INPUT is a run record "
         "(<output>.cryotm.json, written by extract-job and batch: its maps, picks and threshold are used) or a "
-        "scores map (then give --particles for picks and --n-angles or --angle-list for the far threshold). "
+        "scores map (then give --particles for picks and --n-angles or --angle-list for the far threshold; the "
+        "picks are read with the scores map's shape and pixel size unless --tomogram-shape/--pixel-size say "
+        "otherwise, so RELION 5 lists need no more). "
         "Needs matplotlib (pip install 'cryotm[plot]').",
     )
     parser.add_argument("input", metavar="INPUT", help="run record (*.cryotm.json) or scores map")
@@ -46,7 +49,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--peaks", type=int, default=3, metavar="N", help="profiles of the N best picks (default 3)")
     parser.add_argument("--prefix", default=None, metavar="TEXT", help="prefix of the file names")
     parser.add_argument("--overwrite", action="store_true", help="replace existing figures")
+    add_data_arguments(
+        parser.add_argument_group("reading --particles (scores map input; shape and pixel size default to the map's)"),
+        defaults_from="the scores map",
+    )
     parser.set_defaults(func=run)
+
+
+def _read_particles(args: argparse.Namespace, scores):
+    """--particles, with the tomogram shape and pixel size of the scores map unless the options give them."""
+    from ..formats import reader_class
+
+    reader = reader_class(args.particles, args.particles_format)
+    read_options, _ = shared_options(args, [reader])
+    return read_list(
+        args.particles, reader.name, args, reader_options=read_options,
+        pixel_size=scores.pixel_size, shape=tuple(scores.shape),
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -55,21 +74,26 @@ def run(args: argparse.Namespace) -> int:
     thresholds = [t.strip() for t in args.thresholds.split(",") if t.strip()]
     options = {"position": args.slice, "n_peaks": args.peaks}
     if args.input.endswith(".json"):
-        if args.particles or args.mask or args.n_angles or args.angle_list:
-            raise CryotmError("a run record names its own picks, mask and angles; give only -o and the drawing options")
+        reading = (args.pixel_size, tomogram_shape(args), args.binning, args.centre, args.particles_format)
+        if args.particles or args.mask or args.n_angles or args.angle_list or any(v is not None for v in reading):
+            raise CryotmError(
+                "a run record names its own picks, mask, angles and their reading options; "
+                "give only -o and the drawing options"
+            )
         if args.prefix is not None:
             options["prefix"] = args.prefix
         report = report_run(args.input, args.output_dir, thresholds=thresholds, overwrite=args.overwrite, **options)
     else:
         from ..angles import AngleList
-        from ..formats import read_particles
+        from ..maps import ScoresMap
 
-        particles = read_particles(args.particles, format=args.particles_format) if args.particles else None
+        scores = ScoresMap.read(args.input, mmap=True)
+        particles = _read_particles(args, scores) if args.particles else None
         n_angles = args.n_angles
         if n_angles is None and args.angle_list:
             n_angles = len(AngleList.read(args.angle_list))
         report = make_report(
-            args.input,
+            scores,
             particles,
             thresholds=thresholds,
             mask=args.mask,

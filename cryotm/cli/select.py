@@ -5,16 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import CryotmError
-
-
-def _edge(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",")]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected N or X,Y,Z (whole voxels), got {text!r}") from None
-    if len(values) not in (1, 3):
-        raise argparse.ArgumentTypeError(f"expected N or X,Y,Z, got {text!r}")
-    return values
+from ._margins import edge_margins
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,11 +39,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mask.add_argument("--template-mask", metavar="MAP", help="binary template mask, rotated to each peak")
     mask.add_argument("--template-radius", type=float, default=2, metavar="R",
                       help="radius of the sphere used without a template mask (default 2)")
-    parser.add_argument("--edge-masking", type=_edge, metavar="N|X,Y,Z", help="voxels to exclude at the faces")
+    parser.add_argument("--edge-masking", type=edge_margins, metavar="N|X,Y,Z",
+                        help="voxels to exclude at the faces: N on every axis, or X,Y,Z per axis")
     parser.add_argument("--mask", metavar="MAP", help="tomogram mask (nonzero voxels are searched)")
     parser.add_argument("--tomo-number", type=int, metavar="N", help="tomo_id written into the particle list")
     parser.add_argument("--threshold", default="triangle", metavar="NAME[:VALUE]",
-                        help="score threshold rule (default triangle, as cryoCAT)")
+                        help="score threshold rule, computed on the whole scores map: triangle (default, as "
+                        "cryoCAT), far[:N] (rotations from ANGLE_LIST), sigma:K, gauss, manual:VALUE or a "
+                        "number, or a plugin's name")
     parser.add_argument("--symmetry", default="1", metavar="N", help="C_n symmetry for computed distance maps")
     parser.add_argument("--angles-order", choices=("zxz", "zzx"), default="zxz",
                         help="column order of the angle list (default zxz; STOPGAP writes zzx)")
@@ -85,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
         min_angles_voxel_count=args.min_angles_voxels,
         template_mask=args.template_mask,
         template_radius=args.template_radius,
-        edge_masking=args.edge_masking[0] if args.edge_masking and len(args.edge_masking) == 1 else args.edge_masking,
+        edge_masking=args.edge_masking,
         tomo_mask=args.mask,
         output_motl_name=args.output,
         tomo_number=args.tomo_number,

@@ -10,7 +10,9 @@
 
 :func:`read_jobs` tells them apart by content. Each gives
 :class:`PeerJob` objects whose ``inputs`` a :class:`~cryotm.pipeline.Pipeline`
-runs directly.
+runs directly; :func:`picker_parameters` gives the picker parameters a job
+states (particle diameter, symmetry), so that ``cryotm extract-job`` and
+``cryotm batch`` pick a peer's tomogram the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from pathlib import Path
 from ..errors import InputError
 from .base import PeerJob
 from .gapstop import read_gapstop_params, sniff_gapstop_params
+from .parameters import picker_parameters
 from .pytom_match_pick import read_pytom_angle_list, read_pytom_job, sniff_pytom_job
 from .stopgap import read_stopgap_params, sniff_stopgap_params
 
@@ -32,6 +35,7 @@ __all__ = [
     "read_stopgap_params",
     "read_gapstop_params",
     "job_program",
+    "picker_parameters",
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
 import attrs
 
@@ -38,6 +39,12 @@ class PeerJob:
     particle_diameter: float | None = None
     symmetry: str = "c1"
     source: str = ""
+
+    def picker_parameters(self) -> dict[str, Any]:
+        """The picker parameters this job states (see :func:`cryotm.peers.picker_parameters`)."""
+        from .parameters import picker_parameters
+
+        return picker_parameters([self])
 
 
 def resolve_against(path: str | os.PathLike, bases: Iterable[Path]) -> list[Path]:

@@ -46,7 +46,7 @@ from typing import Any
 
 import numpy as np
 
-from ..angles import AngleList
+from ..angles import AngleList, parse_symmetry
 from ..errors import InputError
 from ..pipeline.inputs import TomogramInputs
 from ..thresholds import SearchStatistics
@@ -163,7 +163,10 @@ def read_pytom_job(
 
     version = str(job.get("pytom_tm_version_number", "0.3.0"))
     sort = _version_tuple(version) > (0, 3, 0)
-    symmetry = int(job.get("rotational_symmetry") or 1)
+    try:
+        symmetry = parse_symmetry(job.get("rotational_symmetry"))
+    except InputError as exc:
+        raise InputError(f"rotational_symmetry: {exc.problem}", path) from None
     if angle_list is not None:
         list_path = Path(angle_list)
         fmt = ("pytom-sorted" if sort else "pytom") if list_path.suffix.lower() == ".txt" else "csv"

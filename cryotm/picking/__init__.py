@@ -4,13 +4,15 @@
 ``scores_extract_particles``, also as :func:`extract_particles` with
 cryoCAT's signature): threshold, candidates, greedy suppression,
 orientations. :mod:`cryotm.picking.select` holds the automatic,
-angle-consistent selection (cryoCAT's ``select_peaks``).
+angle-consistent selection (cryoCAT's ``select_peaks``) and its filter of
+the angular distance maps (:func:`filter_distance_maps`, cryoCAT's
+``filter_dist_maps``).
 """
 
 from .candidates import Candidates, cryocat_order, find_candidates
 from .clusters import region_sizes
 from .picker import PeakPicker, PickResult, extract_particles
-from .select import PeakSelection, PeakSelector, select_peaks
+from .select import PeakSelection, PeakSelector, filter_distance_maps, select_peaks
 from .suppression import greedy_suppression
 
 __all__ = [
@@ -20,6 +22,7 @@ __all__ = [
     "PeakSelector",
     "PeakSelection",
     "select_peaks",
+    "filter_distance_maps",
     "Candidates",
     "find_candidates",
     "cryocat_order",

@@ -61,7 +61,8 @@ class Candidates:
 
 
 def _margins(margin: Any) -> np.ndarray:
-    values = np.broadcast_to(np.asarray(margin, dtype=np.int64), (3,)).copy()
+    """Margins per array axis (z, y, x) from one number or three in (x, y, z) order."""
+    values = np.broadcast_to(np.asarray(margin, dtype=np.int64), (3,))[::-1].copy()
     if np.any(values < 0):
         raise ValueError(f"edge margin must be >= 0, got {margin}")
     return values
@@ -93,7 +94,8 @@ def find_candidates(
     inside : ndarray, optional
         Only voxels where it is nonzero can be candidates.
     edge_margin : int or (int, int, int)
-        Voxels closer than this to the border (per axis z, y, x) are ignored.
+        Voxels closer than this to the border are ignored: one number for
+        every axis, or three in (x, y, z) order (the order of positions).
     slab_voxels : int
         Voxels read at a time (rounded to whole z-planes).
     progress : callable, optional

@@ -32,7 +32,7 @@ from typing import Any, Literal
 import attrs
 import numpy as np
 
-from ..angles import AngleList
+from ..angles import AngleList, parse_symmetry
 from ..errors import CryotmError
 from ..maps import AngleMap, MaskMap, ScoresMap
 from ..particles import ParticleList
@@ -56,7 +56,7 @@ from .candidates import (
 )
 from .clusters import region_sizes
 from .suppression import greedy_suppression
-from .symmetry import parse_symmetry, phi_range_start, randomise_in_plane
+from .symmetry import phi_range_start, randomise_in_plane
 
 __all__ = ["PeakPicker", "PickResult", "extract_particles"]
 
@@ -87,7 +87,7 @@ def _count(minimum: int) -> Any:
 def _margin(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     values = np.atleast_1d(np.asarray(value))
     if values.size not in (1, 3) or values.dtype.kind not in "iu" or np.any(values < 0):
-        raise CryotmError(f"edge_margin must be a whole number >= 0 (or one per axis z, y, x), got {value!r}")
+        raise CryotmError(f"edge_margin must be a whole number >= 0 (or three, x, y, z), got {value!r}")
 
 
 def _mask_mode(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
@@ -177,8 +177,10 @@ class PeakPicker:
     n_particles : int, optional
         Keep at most this many particles (the highest scores).
     edge_margin : int or (int, int, int)
-        Voxels closer than this to the border (per axis z, y, x) are neither
-        picked nor suppress others, as pytom-match-pick's edge masking.
+        Voxels closer than this to the border are neither picked nor
+        suppress others, as pytom-match-pick's edge masking: one number for
+        every axis, or three in (x, y, z) order (the order of positions and
+        of :func:`~cryotm.picking.select_peaks`' `edge_masking`).
     symmetry : str or int
         Cyclic symmetry ``"c1"``, ``"c4"``, ...: each particle's phi gets a
         random multiple of ``360 / n`` (reproducible with `seed`), wrapped

@@ -4,16 +4,17 @@ A true particle leaves a compact peak in the scores map whose voxels also
 agree on the orientation. The selection keeps a peak only if both hold:
 
 1. **threshold**: voxels with ``score >= threshold`` (cryoCAT's triangle rule
-   on the whole map by default), inside the tomogram mask and away from the
-   edges (`edge_masking`);
+   by default; any rule is computed on the whole map), inside the tomogram
+   mask and away from the edges (`edge_masking`);
 2. **peak size**: face-connected regions of that mask smaller than
    `min_peak_voxel_count` are dropped;
 3. **angular consistency**: in each angular distance map (see
    :mod:`cryotm.angles.distance_maps`), voxels are grouped into
    face-connected regions of the same whole-degree distance (``floor`` of the
    distance, as cryoCAT's integer labelling does); regions smaller than
-   `min_angles_voxel_count` are dropped, map after map; each region is opened
-   with a 2 x 2 x 2 cube; the size filter is applied again;
+   `min_angles_voxel_count` are dropped, map after map
+   (:func:`filter_distance_maps`, cryoCAT's ``filter_dist_maps``); each
+   region is opened with a 2 x 2 x 2 cube; the size filter is applied again;
 4. **selection**: the remaining voxels, highest score first, become
    particles if the template mask (rotated to the voxel's orientation) or a
    sphere of `template_radius`, centred on the voxel, does not overlap an
@@ -80,12 +81,13 @@ from ..errors import InputError
 from ..maps import AngleMap, MaskMap, ScoresMap, Volume
 from ..particles import ParticleList
 from ..thresholds import get_threshold_strategy
-from ..thresholds.base import ThresholdStrategy
+from ..thresholds.base import SearchStatistics, ThresholdStrategy
 
 __all__ = [
     "PeakSelection",
     "PeakSelector",
     "select_peaks",
+    "filter_distance_maps",
     "sphere_footprint",
     "rotate_template_mask",
     "edge_mask_margins",
@@ -318,7 +320,7 @@ def _read_distance_maps(
 
 
 # ----------------------------------------------------------------------------------------
-# region filters (cryoCAT's filter_dist_maps and the opening), inside one box
+# region filters (cryoCAT's filter_dist_maps and the opening)
 # ----------------------------------------------------------------------------------------
 def _size_filter(mask: np.ndarray, bins: np.ndarray, min_count: int) -> np.ndarray:
     """Keep face-connected regions of equal bin inside `mask` with at least `min_count` voxels."""
@@ -331,6 +333,122 @@ def _size_filter(mask: np.ndarray, bins: np.ndarray, min_count: int) -> np.ndarr
     keep = counts >= min_count
     keep[0] = False
     return keep[labels]
+
+
+def _whole_degrees(values: np.ndarray, mask: np.ndarray, source: str | None) -> np.ndarray:
+    """Whole-degree bins (``floor``) of a distance map; integer maps are taken as they are."""
+    if values.dtype.kind in "iub":
+        return values
+    if values.dtype.kind != "f":
+        raise InputError(f"a distance map must hold numbers, got dtype {values.dtype}", source)
+    if not np.isfinite(values[mask]).all():
+        raise InputError("distance map holds a non-finite value", source)
+    return np.floor(np.where(mask, values, 0)).astype(np.int64)
+
+
+def _distance_map_list(dist_maps: Any) -> tuple[list[str] | None, list[np.ndarray], list[str | None]]:
+    """(names or None, arrays, sources) of the maps given to :func:`filter_distance_maps`."""
+    if isinstance(dist_maps, list) and dist_maps and all(type(v) is np.ndarray for v in dist_maps):
+        return None, dist_maps, [None] * len(dist_maps)  # the selector's case, per region: no copies
+    if isinstance(dist_maps, DistanceMaps):
+        dist_maps = dist_maps.as_dict()
+    if isinstance(dist_maps, Mapping):
+        names: list[str] | None = list(dist_maps)
+        values = list(dist_maps.values())
+    elif isinstance(dist_maps, (np.ndarray, Volume)) and np.ndim(getattr(dist_maps, "data", dist_maps)) == 3:
+        names, values = None, [dist_maps]
+    else:
+        names, values = None, list(dist_maps)
+    if not values:
+        raise InputError("filter_distance_maps needs at least one distance map")
+    arrays = [np.asarray(v.data if isinstance(v, Volume) else v) for v in values]
+    sources = [v.source if isinstance(v, Volume) else None for v in values]
+    return names, arrays, sources
+
+
+def filter_distance_maps(
+    dist_maps: DistanceMaps | Mapping[str, Any] | Sequence[Any] | np.ndarray,
+    threshold_mask: np.ndarray | MaskMap,
+    min_angles_voxel_count: int,
+) -> tuple[list[np.ndarray] | dict[str, np.ndarray], np.ndarray]:
+    """Drop the small regions of equal angular distance (cryoCAT's ``filter_dist_maps``).
+
+    Map after map, the voxels of `threshold_mask` are grouped into
+    face-connected regions (connectivity 1) of the same whole-degree distance
+    (``floor`` of the distance, the integer value cryoCAT's labelling sees);
+    regions with fewer than `min_angles_voxel_count` voxels leave the mask,
+    which the next map starts from. :class:`PeakSelector` runs this filter
+    on each above-threshold region, before and after opening the regions.
+
+    Parameters
+    ----------
+    dist_maps : DistanceMaps, mapping, sequence of arrays or ndarray
+        The distance maps (degrees, indexed ``[z, y, x]``), in the order they
+        are filtered: a :class:`~cryotm.angles.DistanceMaps` (total, normals,
+        in-plane), a mapping name -> array, a sequence of arrays (an array
+        ``[n, z, y, x]`` is n maps), or one 3D array. Integer maps are taken
+        as whole degrees already.
+    threshold_mask : ndarray or MaskMap
+        The voxels to consider (nonzero), same shape as every map.
+    min_angles_voxel_count : int
+        Smallest region kept, in voxels.
+
+    Returns
+    -------
+    maps : list of ndarray, or dict for a mapping or DistanceMaps input
+        Each map with the voxels outside the returned mask set to 0, as cryoCAT
+        returns them (a kept voxel may be 0 too: use the mask, not the value).
+    mask : ndarray of bool
+        The voxels that lie in a large enough region of every map.
+
+    Raises
+    ------
+    InputError
+        For maps whose shape differs from the mask's, a non-finite distance
+        inside the mask, or a negative or non-integer count.
+
+    Notes
+    -----
+    Differences from cryoCAT 0.7.1: a distance below 1 degree (whole-degree
+    value 0) forms a region like any other, where cryoCAT's labelling takes it
+    for background and drops it; the maps are not modified in place; the maps
+    are indexed ``[z, y, x]`` and given as separate arrays instead of one
+    ``[x, y, z, n]`` array.
+
+    Examples
+    --------
+    >>> total = np.zeros((1, 4, 6)); total[0, :, 3:] = 40.5   # two regions: 12 voxels each
+    >>> inplane = np.zeros((1, 4, 6)); inplane[0, 0, :] = 7.0  # a 6-voxel strip and the rest
+    >>> above = np.ones((1, 4, 6), bool); above[0, 3, 0] = False
+    >>> maps, mask = filter_distance_maps([total, inplane], above, 10)
+    >>> mask.astype(int)[0]
+    array([[0, 0, 0, 0, 0, 0],
+           [1, 1, 1, 1, 1, 1],
+           [1, 1, 1, 1, 1, 1],
+           [0, 1, 1, 1, 1, 1]])
+    >>> float(maps[0][0, 1, 4]), float(maps[0][0, 0, 4])
+    (40.5, 0.0)
+    """
+    count = _validate_count(min_angles_voxel_count, "min_angles_voxel_count")
+    names, arrays, sources = _distance_map_list(dist_maps)
+    mask = np.asarray(threshold_mask.data if isinstance(threshold_mask, Volume) else threshold_mask)
+    mask = mask if mask.dtype == bool else mask != 0
+    if mask.ndim != 3:
+        raise InputError(f"the threshold mask must be a 3D map, got shape {mask.shape}")
+    for values, source in zip(arrays, sources):
+        if values.shape != mask.shape:
+            raise InputError(
+                f"distance map has shape {values.shape} (z, y, x) but the threshold mask has {mask.shape}",
+                source,
+            )
+    for values, source in zip(arrays, sources):
+        if not mask.any():
+            break
+        mask = _size_filter(mask, _whole_degrees(values, mask, source), count)
+    filtered = [np.where(mask, values, values.dtype.type(0)) for values in arrays]
+    if names is not None:
+        return dict(zip(names, filtered)), mask
+    return filtered, mask
 
 
 def _open_regions(mask: np.ndarray, bins: np.ndarray) -> np.ndarray:
@@ -368,15 +486,13 @@ def _consistent_region(local: np.ndarray, bins: list[np.ndarray], min_angles: in
 
     `local` is the region in its bounding box, `bins` the distance bins there.
     """
-    mask = local
-    for b in bins:
-        mask = _size_filter(mask, b, min_angles)
-        if not mask.any():
-            return mask
+    _, mask = filter_distance_maps(bins, local, min_angles)
+    if not mask.any():
+        return mask
     padded = _pad1(mask)
     opened = [_open_regions(padded, _pad1(b))[1:-1, 1:-1, 1:-1] for b in bins]
-    for b, o in zip(bins, opened):
-        mask = _size_filter(mask & o, b, min_angles)
+    for b, o in zip(bins, opened):  # cryoCAT's second filter_dist_maps on the opened maps
+        _, mask = filter_distance_maps([b], mask & o, min_angles)
     return mask
 
 
@@ -496,7 +612,9 @@ class PeakSelector:
         three in (x, y, z) order as cryoCAT takes them.
     threshold : str, float or ThresholdStrategy
         Score threshold (voxels ``>=`` it pass), any strategy by name;
-        ``"triangle"`` (cryoCAT's rule, on the whole map) by default.
+        ``"triangle"`` (cryoCAT's rule) by default. Every rule is computed on
+        the whole scores map, as cryoCAT's triangle; ``far`` counts the
+        whole map times the angle list as its search space.
     symmetry : int or str
         C_n symmetry used when the distance maps are created here.
     """
@@ -525,9 +643,26 @@ class PeakSelector:
 
     # -- the steps -------------------------------------------------------------------
     def threshold_mask(
-        self, scores: ScoresMap, tomo_mask: MaskMap | None = None
+        self,
+        scores: ScoresMap,
+        tomo_mask: MaskMap | None = None,
+        statistics: SearchStatistics | None = None,
     ) -> tuple[float, np.ndarray]:
         """The threshold and the voxels ``>=`` it, inside the tomogram mask and edge margins.
+
+        The threshold rule sees the whole scores map, as cryoCAT computes its
+        triangle threshold; the tomogram mask and the edge margins only
+        restrict which voxels pass it.
+
+        Parameters
+        ----------
+        scores : ScoresMap
+            The scores map.
+        tomo_mask : MaskMap, optional
+            Nonzero voxels are searched.
+        statistics : SearchStatistics, optional
+            What the search knew (:meth:`select` gives ``n_angles``, the size
+            of the angle list, which the false-alarm rate ``far`` needs).
 
         Raises
         ------
@@ -535,7 +670,7 @@ class PeakSelector:
             If no voxel is left.
         """
         strategy = get_threshold_strategy(self.threshold)
-        value = float(strategy.compute(scores))
+        value = float(strategy.compute(scores, statistics=statistics))
         mask = np.asarray(scores.data) >= value
         if tomo_mask is not None:
             mask &= tomo_mask.as_bool()
@@ -554,7 +689,9 @@ class PeakSelector:
         """The candidate voxels and the angle-consistent voxels (bool maps).
 
         Candidates lie in a peak region of at least `min_peak_voxel_count`
-        voxels and in angle-consistent regions of every used map.
+        voxels and in angle-consistent regions of every used map: each
+        above-threshold region goes through :func:`filter_distance_maps`,
+        the opening, and :func:`filter_distance_maps` again.
         """
         shape = above.shape
         labels, _ = ndimage.label(above, structure=_FACE)
@@ -618,7 +755,7 @@ class PeakSelector:
             maps = _read_distance_maps(self.dist_maps_list, None, dist_maps, scores.shape)
             bins = _BinSource(self.dist_maps_list, amap, angles, maps=maps)
 
-        value, above = self.threshold_mask(scores, mask)
+        value, above = self.threshold_mask(scores, mask, SearchStatistics(n_angles=len(angles)))
         candidates, consistent = self.consistent_voxels(above, bins)
         del above
         particles, labels = self._greedy(scores, amap, angles, candidates, consistent, bins, tomo_number)

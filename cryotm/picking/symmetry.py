@@ -7,46 +7,14 @@ is the rotation about the particle's own z axis), so that averaging does
 not inherit the bias of the angle list; it uses the global numpy random
 state and can leave phi above 360. Here the draw comes from a seeded
 generator (reproducible) and phi is wrapped back into the angle list's range.
+The symmetry itself is read by :func:`cryotm.angles.parse_symmetry`.
 """
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
-from ..errors import CryotmError
-
-__all__ = ["parse_symmetry", "randomise_in_plane", "phi_range_start"]
-
-
-def parse_symmetry(symmetry: str | int | None) -> int:
-    """The order n of a cyclic symmetry given as ``"c4"``, ``"C4"``, ``4`` or None (1).
-
-    Raises
-    ------
-    CryotmError
-        For a non-cyclic symmetry (``"d2"``, ``"o"``, ...) or n < 1.
-
-    Examples
-    --------
-    >>> parse_symmetry("C6"), parse_symmetry(None), parse_symmetry(2)
-    (6, 1, 2)
-    """
-    if symmetry is None:
-        return 1
-    if isinstance(symmetry, (int, np.integer)) and not isinstance(symmetry, bool):
-        order = int(symmetry)
-    else:
-        match = re.fullmatch(r"\s*[cC]\s*(\d+)\s*", str(symmetry))
-        if match is None:
-            raise CryotmError(
-                f"symmetry {symmetry!r} is not supported: only cyclic symmetries C1, C2, ... (c4, C6, ...)"
-            )
-        order = int(match.group(1))
-    if order < 1:
-        raise CryotmError(f"symmetry order must be at least 1, got {symmetry!r}")
-    return order
+__all__ = ["randomise_in_plane", "phi_range_start"]
 
 
 def phi_range_start(phi: np.ndarray) -> float:

@@ -97,7 +97,8 @@ class Pipeline:
     picker : PeakPicker or object with ``pick``
         Extracts particles above the threshold. A
         :class:`~cryotm.picking.PeakPicker` is run with the pipeline's
-        strategy (its own ``threshold`` field is not used); any other object is
+        strategy (so its own ``threshold``, ``scores_threshold`` and
+        ``sigma_threshold`` must be left unset); any other object is
         called as ``picker.pick(scores, angle_map, angle_list, tomo_id=...,
         threshold=ManualThreshold(value), tomo_mask=mask)``.
     threshold : str, float or ThresholdStrategy
@@ -113,11 +114,30 @@ class Pipeline:
 
     Examples
     --------
-    >>> from cryotm.pipeline import Pipeline, MinScore
-    >>> from cryotm.picking import PeakPicker  # doctest: +SKIP
-    >>> pipe = Pipeline(PeakPicker(particle_diameter=12), threshold="sigma:3",
-    ...                 filters=[MinScore(0.2)], writer="relion5")  # doctest: +SKIP
-    >>> result = pipe.run(inputs, output="tomo1.star")  # doctest: +SKIP
+    A small synthetic tomogram with four planted particles, written as a
+    template-matching program would leave it:
+
+    >>> import os, tempfile
+    >>> from cryotm import make_scene
+    >>> from cryotm.picking import PeakPicker
+    >>> from cryotm.pipeline import MinScore, Pipeline, TomogramInputs
+    >>> folder = tempfile.mkdtemp()
+    >>> scene = make_scene(shape=(32, 40, 48), n_peaks=4, n_angles=30, seed=2, min_distance=12)
+    >>> paths = scene.write(folder)
+    >>> inputs = TomogramInputs("tomo1", paths["scores"], paths["angles"], paths["angle_list"])
+
+    ``sigma:3`` lets noise peaks through; a minimum score drops them:
+
+    >>> pipe = Pipeline(PeakPicker(particle_diameter=10), threshold="sigma:3",
+    ...                 filters=[MinScore(0.2)], writer="relion5")
+    >>> len(Pipeline(PeakPicker(particle_diameter=10), threshold="sigma:3").pick(
+    ...     scene.scores, scene.angle_map, scene.angles).particles)
+    12
+    >>> result = pipe.run(inputs, output=os.path.join(folder, "tomo1.star"))
+    >>> len(result.particles), result.threshold.strategy, result.record["output"]["format"]
+    (4, 'sigma', 'relion5')
+    >>> sorted(name for name in os.listdir(folder) if name.startswith("tomo1"))
+    ['tomo1.star', 'tomo1.star.cryotm.json']
     """
 
     picker: Any
@@ -128,6 +148,7 @@ class Pipeline:
     def __attrs_post_init__(self) -> None:
         if not callable(getattr(self.picker, "pick", None)):
             raise CryotmError(f"picker {self.picker!r} has no pick() method")
+        _check_unused_threshold(self.picker)
 
     # -- running ------------------------------------------------------------------------
     def evaluate_threshold(
@@ -254,12 +275,16 @@ class Pipeline:
     def describe(self) -> dict[str, Any]:
         """The pipeline's full parameters as plain data (the ``pipeline`` part of a record).
 
+        Only what the run uses is described: the threshold is the pipeline's
+        strategy, so a :class:`~cryotm.picking.PeakPicker`'s own threshold
+        fields are left out.
+
         The same dictionary, given to :func:`~cryotm.pipeline.config.pipeline_from_config`,
         rebuilds an equal pipeline.
         """
         return {
             "threshold": describe(self.threshold),
-            "picker": describe(self.picker),
+            "picker": _describe_picker(self.picker),
             "filters": [describe(f) for f in self.filters],
             "writer": describe(self.writer) if self.writer is not None else None,
         }
@@ -270,6 +295,39 @@ class Pipeline:
             raise CryotmError("the pipeline has no writer (give a format)")
         extension = type(self.writer).extensions[0] if type(self.writer).extensions else ""
         return f"{name}{extension}"
+
+
+#: PeakPicker fields a pipeline does not use: its own threshold strategy finds the threshold.
+PICKER_THRESHOLD_FIELDS: tuple[str, ...] = ("threshold", "scores_threshold", "sigma_threshold")
+
+
+def _check_unused_threshold(picker: Any) -> None:
+    """Refuse a PeakPicker whose threshold fields are set: the pipeline would silently ignore them."""
+    from ..picking import PeakPicker
+
+    if not isinstance(picker, PeakPicker):
+        return
+    fields = attrs.fields_dict(type(picker))
+    changed = [
+        name for name in PICKER_THRESHOLD_FIELDS if name in fields and getattr(picker, name) != fields[name].default
+    ]
+    if changed:
+        raise CryotmError(
+            f"the picker's {', '.join(changed)} would not be used: a pipeline finds the threshold with its own "
+            "strategy; give it there (Pipeline(picker, threshold=...), [threshold] in a config, --threshold)"
+        )
+
+
+def _describe_picker(picker: Any) -> dict[str, Any]:
+    """The picker's description, without the PeakPicker threshold fields a pipeline does not use."""
+    from ..picking import PeakPicker
+
+    described = describe(picker)
+    if isinstance(picker, PeakPicker):
+        described["parameters"] = {
+            k: v for k, v in described["parameters"].items() if k not in PICKER_THRESHOLD_FIELDS
+        }
+    return described
 
 
 def _with_angle_count(statistics: SearchStatistics | None, n_angles: int) -> SearchStatistics:

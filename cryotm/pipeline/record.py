@@ -5,7 +5,7 @@ A record is a small JSON file ``<output>.cryotm.json``::
     {
       "cryotm_version": "0.1.0",
       "created": "2025-01-01T12:00:00+00:00",
-      "pipeline": {...},            # Pipeline.describe(): every parameter
+      "pipeline": {...},            # Pipeline.describe(): every parameter the run used
       "fingerprint": "...",         # hash of pipeline + inputs (changes when either does)
       "inputs": {...},              # TomogramInputs.describe(): files, sizes, options
       "threshold": {"value": ..., "strategy": ..., "details": {...}},

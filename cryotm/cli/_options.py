@@ -1,0 +1,184 @@
+"""Command-line options that describe the data a particle list refers to.
+
+Shared by every command that reads or writes particle lists (``convert``,
+``merge``, ``compare``, ``report``), so that they speak the same words:
+``--pixel-size``, ``--tomogram-shape Z Y X`` / ``--tomogram-size X Y Z``,
+``--binning``, ``--centre`` (and, for writers, ``--option KEY=VALUE``).
+RELION 5 lists cannot be read without the tomogram's shape, and their reader's
+error message names these options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import CryotmError
+
+__all__ = [
+    "add_data_arguments",
+    "add_metadata_arguments",
+    "tomogram_shape",
+    "parse_options",
+    "shared_options",
+    "options_for",
+    "read_list",
+]
+
+
+def add_data_arguments(parser: argparse._ActionsContainer, defaults_from: str | None = None) -> None:
+    """Add the options that describe the data: pixel size, tomogram shape, binning, centre.
+
+    Parameters
+    ----------
+    parser : argparse.ArgumentParser or argument group
+        Where the options go.
+    defaults_from : str, optional
+        What the pixel size and the tomogram shape default to, for the help
+        text (for example ``"the scores map"``).
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_data_arguments(parser)
+    >>> tomogram_shape(parser.parse_args(["--tomogram-size", "64", "48", "32"]))
+    (32, 48, 64)
+    """
+    default = f" (default: {defaults_from}'s)" if defaults_from else ""
+    parser.add_argument("--pixel-size", type=float, metavar="A", help="voxel size in Å of the tomogram the "
+                        f"positions refer to (needed by RELION 3.1/4/5 unless the file has it){default}")
+    shape = parser.add_mutually_exclusive_group()
+    shape.add_argument("--tomogram-shape", type=int, nargs=3, metavar=("Z", "Y", "X"),
+                       help=f"tomogram size in voxels, z y x (needed by RELION 5){default}")
+    shape.add_argument("--tomogram-size", type=int, nargs=3, metavar=("X", "Y", "Z"),
+                       help="the same, given x y z")
+    parser.add_argument("--binning", type=float, metavar="B",
+                        help="binning of the tomogram relative to the tilt series (RELION 4/5)")
+    parser.add_argument("--centre", choices=("relion", "pytom"),
+                        help="RELION 5 tomogram centre: size/2 (relion, default) or size/2 - 1 (pytom)")
+
+
+def add_metadata_arguments(parser: argparse.ArgumentParser) -> None:
+    """:func:`add_data_arguments` plus ``--option KEY=VALUE`` for the output format (convert, merge)."""
+    add_data_arguments(parser)
+    parser.add_argument("--option", "-O", action="append", default=[], metavar="KEY=VALUE",
+                        help="an option of the output format (e.g. score_label=rlnLCCmax); repeatable")
+
+
+def tomogram_shape(args: argparse.Namespace) -> tuple[int, int, int] | None:
+    """(nz, ny, nx) from --tomogram-shape or --tomogram-size (None when neither is given)."""
+    if getattr(args, "tomogram_shape", None):
+        shape = tuple(args.tomogram_shape)
+    elif getattr(args, "tomogram_size", None):
+        shape = tuple(reversed(args.tomogram_size))
+    else:
+        return None
+    if min(shape) < 1:
+        raise CryotmError(f"tomogram sizes must be positive, got {shape}")
+    return shape  # type: ignore[return-value]
+
+
+def _value(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def parse_options(pairs: list[str]) -> dict[str, Any]:
+    """``["key=value", ...]`` -> ``{"key": value}`` (numbers converted).
+
+    Examples
+    --------
+    >>> parse_options(["binning=4", "score-label=rlnLCCmax"])
+    {'binning': 4, 'score_label': 'rlnLCCmax'}
+    """
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise CryotmError(f"--option needs KEY=VALUE, got {pair!r}")
+        options[key.strip().replace("-", "_")] = _value(value.strip())
+    return options
+
+
+def shared_options(
+    args: argparse.Namespace, reader_classes: Sequence[type], writer_class: type | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split --binning/--centre between the reader(s) and the writer (each gets what it declares).
+
+    Returns ``(read_options, write_options)``; the write options start from
+    ``--option`` when the command has it.
+
+    Raises
+    ------
+    CryotmError
+        If no reader (nor the writer) uses a given option.
+    """
+    from ..formats import option_names
+
+    classes = [*reader_classes, *([writer_class] if writer_class is not None else [])]
+    given = {
+        key: getattr(args, key) for key in ("binning", "centre") if getattr(args, key, None) is not None
+    }
+    read_options: dict[str, Any] = {}
+    write_options = parse_options(getattr(args, "option", None) or [])
+    for key, value in given.items():
+        if not any(key in option_names(cls) for cls in classes):
+            names = sorted({cls.name for cls in classes})
+            raise CryotmError(f"--{key} is not used by the format(s) {', '.join(names)}")
+        if any(key in option_names(cls) for cls in reader_classes):
+            read_options[key] = value
+        if writer_class is not None and key in option_names(writer_class):
+            write_options[key] = value
+    return read_options, write_options
+
+
+def options_for(cls: type, options: dict[str, Any]) -> dict[str, Any]:
+    """The subset of `options` that the reader/writer class `cls` declares."""
+    from ..formats import option_names
+
+    return {k: v for k, v in options.items() if k in option_names(cls)}
+
+
+def read_list(
+    path: str | os.PathLike,
+    format: str | None,
+    args: argparse.Namespace,
+    *,
+    reader_options: dict[str, Any] | None = None,
+    pixel_size: float | None = None,
+    shape: tuple[int, int, int] | None = None,
+):
+    """Read a particle list with the data options of `args` (see :func:`add_data_arguments`).
+
+    Parameters
+    ----------
+    path, format
+        The file and its format name (None: detected).
+    args : argparse.Namespace
+        Parsed options: ``--pixel-size``, ``--tomogram-shape``/``--tomogram-size``
+        and, through `reader_options`, ``--binning``/``--centre``.
+    reader_options : dict, optional
+        From :func:`shared_options`; each is given if the reader declares it.
+    pixel_size, shape : optional
+        Defaults for ``--pixel-size`` and the tomogram shape ``(nz, ny, nx)``
+        when the options do not give them (``report`` takes them from the
+        scores map).
+    """
+    from ..formats import read_particles, reader_class
+
+    cls = reader_class(path, format)
+    given_pixel = getattr(args, "pixel_size", None)
+    given_shape = tomogram_shape(args)
+    return read_particles(
+        path,
+        cls.name,
+        pixel_size=given_pixel if given_pixel is not None else pixel_size,
+        tomogram_shape=given_shape if given_shape is not None else shape,
+        **options_for(cls, reader_options or {}),
+    )
