@@ -5,18 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 
+from ..angles import parse_symmetry
+from ..errors import CryotmError
 from ._options import add_data_arguments, read_list, shared_options
 
 
 def _symmetry(text: str) -> int:
-    value = text.strip().lower().lstrip("c")
     try:
-        number = int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"symmetry must be like C1, C6 or 6, got {text!r}") from None
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"symmetry must be C1 or higher, got {text!r}")
-    return number
+        return parse_symmetry(text)
+    except CryotmError as exc:
+        raise argparse.ArgumentTypeError(exc.problem) from None
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

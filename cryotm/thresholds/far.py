@@ -90,7 +90,7 @@ class FalseAlarmRateThreshold(ThresholdStrategy):
         n_angles = statistics.n_angles if statistics.n_angles is not None else self.n_angles
         if n_angles is None:
             raise CryotmError(
-                "far needs the number of rotations searched: give n_angles (on the command line --n-angles or --angles)"
+                "far needs the number of rotations searched: give the angle list or the number of angles (n_angles)"
             )
         if int(n_angles) < 1:
             raise CryotmError(f"far: n_angles must be at least 1, got {n_angles}")
