@@ -458,7 +458,7 @@ def test_cli_extract(tmp_path, files, capsys):
     printed = capsys.readouterr().out
     assert status == 0 and out.is_file()
     assert "threshold sigma" in printed and "4 particles" in printed
-    # --edge-margin X,Y,Z (x, y, z order, as select's --edge-masking)
+    # --edge-margin X,Y,Z (x, y, z order, as in select)
     edged = tmp_path / "edged.em"
     assert main(["extract", os.fspath(files["scores"]), os.fspath(files["angles"]), os.fspath(files["angle_list"]),
                  "--diameter", "10", "-o", os.fspath(edged), "--threshold", "sigma:3", "--edge-margin", "20,0,0"]) == 0

@@ -301,7 +301,7 @@ def test_cli_select(tmp_path, spaced, capsys):
     paths = spaced.write(tmp_path / "scene")
     out, labels = tmp_path / "p.em", tmp_path / "labels.mrc"
     args = ["select", str(paths["scores"]), str(paths["angles"]), str(paths["angle_list"]), "-o", str(out),
-            "--template-radius", "4", "--labels", str(labels), "--tomo-number", "3"]
+            "--template-radius", "4", "--labels", str(labels), "--tomo-id", "3"]
     assert main(args) == 0
     expected = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4)
     back = read_particles(out)
@@ -316,7 +316,7 @@ def test_cli_select(tmp_path, spaced, capsys):
     assert "template mask must be binary" in capsys.readouterr().err
     assert not (tmp_path / "q.em").exists()
     with pytest.raises(SystemExit) as exc:  # argparse: usage error
-        main(args[:5] + [str(tmp_path / "r.em"), "--edge-masking", "1,2"])
+        main(args[:5] + [str(tmp_path / "r.em"), "--edge-margin", "1,2"])
     assert exc.value.code == 2
 
 
@@ -365,7 +365,7 @@ def test_cli_select_edge_masking_is_x_y_z(tmp_path, spaced, capsys):
     paths = spaced.write(tmp_path / "scene")
     out = tmp_path / "edged.em"
     assert main(["select", str(paths["scores"]), str(paths["angles"]), str(paths["angle_list"]), "-o", str(out),
-                 "--template-radius", "4", "--edge-masking", "20,0,0"]) == 0
+                 "--template-radius", "4", "--edge-margin", "20,0,0"]) == 0
     expected = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4,
                             edge_masking=(20, 0, 0))
     np.testing.assert_allclose(read_particles(out).positions, expected.particles.positions)

@@ -301,7 +301,7 @@ def test_threshold_command_prints_values_and_details(scene, tmp_path, capsys):
     mask[4:44] = 1
     write_map(tmp_path / "mask.mrc", mask)
     argv = ["threshold", str(paths["scores"]), "-t", "triangle", "-t", "far", "-t", "sigma:2.5"]
-    assert main(argv + ["--angles", str(paths["angle_list"]), "--mask", str(tmp_path / "mask.mrc")]) == 0
+    assert main(argv + ["--angle-list", str(paths["angle_list"]), "--mask", str(tmp_path / "mask.mrc")]) == 0
     out = capsys.readouterr().out
     triangle = TriangleThreshold().compute(scene.scores, mask=mask != 0)
     far = FalseAlarmRateThreshold(n_angles=len(scene.angles)).compute(scene.scores, mask=mask != 0)

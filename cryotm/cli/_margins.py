@@ -1,4 +1,4 @@
-"""The per-axis edge option of ``extract`` (``--edge-margin``) and ``select`` (``--edge-masking``).
+"""The per-axis edge option ``--edge-margin`` of ``extract`` and ``select``.
 
 Both take one number (the same on every axis) or three in ``X,Y,Z`` order,
 the order of particle positions (and of cryoCAT's ``edge_masking``).

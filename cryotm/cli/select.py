@@ -39,10 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mask.add_argument("--template-mask", metavar="MAP", help="binary template mask, rotated to each peak")
     mask.add_argument("--template-radius", type=float, default=2, metavar="R",
                       help="radius of the sphere used without a template mask (default 2)")
-    parser.add_argument("--edge-masking", type=edge_margins, metavar="N|X,Y,Z",
+    parser.add_argument("--edge-margin", type=edge_margins, metavar="N|X,Y,Z",
                         help="voxels to exclude at the faces: N on every axis, or X,Y,Z per axis")
     parser.add_argument("--mask", metavar="MAP", help="tomogram mask (nonzero voxels are searched)")
-    parser.add_argument("--tomo-number", type=int, metavar="N", help="tomo_id written into the particle list")
+    parser.add_argument("--tomo-id", type=int, metavar="N", help="tomo_id written into the particle list")
     parser.add_argument("--threshold", default="triangle", metavar="NAME[:VALUE]",
                         help="score threshold rule, computed on the whole scores map: triangle (default, as "
                         "cryoCAT), far[:N] (rotations from ANGLE_LIST), sigma:K, gauss, manual:VALUE or a "
@@ -79,10 +79,10 @@ def run(args: argparse.Namespace) -> int:
         min_angles_voxel_count=args.min_angles_voxels,
         template_mask=args.template_mask,
         template_radius=args.template_radius,
-        edge_masking=args.edge_masking,
+        edge_masking=args.edge_margin,
         tomo_mask=args.mask,
         output_motl_name=args.output,
-        tomo_number=args.tomo_number,
+        tomo_number=args.tomo_id,
         angles_order=args.angles_order,
         index_base=args.index_base,
         symmetry=args.symmetry,

@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--mask", metavar="M", help="tomogram mask: only voxels where it is nonzero count")
     parser.add_argument("--n-angles", type=int, metavar="N", help="rotations searched (needed by 'far')")
-    parser.add_argument("--angles", metavar="ANGLE_LIST", help="the search's angle list (gives --n-angles)")
+    parser.add_argument("--angle-list", metavar="CSV", help="the search's angle list (gives --n-angles)")
     parser.add_argument("--job-std", type=float, metavar="S", help="background std from the matching job ('far')")
     parser.add_argument(
         "--job-mean",
@@ -72,8 +72,8 @@ def run(args: argparse.Namespace) -> int:
         if not mask.any():
             raise InputError("the mask selects no voxel", args.mask)
     n_angles = args.n_angles
-    if n_angles is None and args.angles:
-        n_angles = len(AngleList.read(args.angles))
+    if n_angles is None and args.angle_list:
+        n_angles = len(AngleList.read(args.angle_list))
     statistics = SearchStatistics(n_angles=n_angles, mean=args.job_mean, std=args.job_std)
     for spec in args.threshold or ["triangle"]:
         strategy = get_threshold_strategy(spec)
