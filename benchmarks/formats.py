@@ -23,6 +23,7 @@ from scipy.spatial.transform import Rotation
 
 from cryotm import ParticleList
 from cryotm.formats import read_particles, write_particles
+from cryotm.testing import Pandas2ToNumeric
 
 SHAPE = (200, 500, 500)
 
@@ -31,20 +32,6 @@ def timed(func: Callable[[], object]) -> float:
     start = time.perf_counter()
     func()
     return time.perf_counter() - start
-
-
-class _Pandas2ToNumeric:
-    def __getattr__(self, name):
-        return getattr(pd, name)
-
-    @staticmethod
-    def to_numeric(arg, errors="raise", **kwargs):
-        if errors == "ignore":
-            try:
-                return pd.to_numeric(arg, **kwargs)
-            except (ValueError, TypeError):
-                return arg
-        return pd.to_numeric(arg, errors=errors, **kwargs)
 
 
 def main() -> None:
@@ -62,7 +49,7 @@ def main() -> None:
         import cryocat.cryomotl as cm
         import cryocat.starfileio as sio
 
-        sio.pd = _Pandas2ToNumeric()
+        sio.pd = Pandas2ToNumeric()
     except ImportError:
         cm = None
     folder = tempfile.mkdtemp()

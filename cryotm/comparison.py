@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 
 from .errors import CryotmError
-from .angles.distances import parse_symmetry, total_angle
+from .angles.distances import parse_symmetry
 from .evaluation import DetectionScores, MatchResult, match_particles
 from .particles import ParticleList
 
@@ -25,6 +25,11 @@ __all__ = ["Comparison", "TomogramComparison", "compare_particles", "angular_err
 QUANTILES: tuple[float, ...] = (0.25, 0.5, 0.75, 0.9, 0.95)
 
 
+def _quantile_key(q: float) -> str:
+    """``"q90"`` for 0.9: the key of a quantile in :func:`angular_error_summary`."""
+    return f"q{int(round(q * 100))}"
+
+
 def angular_error_summary(errors: np.ndarray) -> dict[str, float]:
     """Count, mean, quantiles (q25 ... q95, median = q50) and max of angular errors (degrees)."""
     errors = np.asarray(errors, dtype=float)
@@ -32,7 +37,7 @@ def angular_error_summary(errors: np.ndarray) -> dict[str, float]:
         return {"count": 0}
     summary: dict[str, float] = {"count": int(errors.size), "mean": float(errors.mean())}
     for q, value in zip(QUANTILES, np.quantile(errors, QUANTILES)):
-        summary[f"q{int(round(q * 100))}"] = float(value)
+        summary[_quantile_key(q)] = float(value)
     summary["median"] = summary["q50"]
     summary["max"] = float(errors.max())
     return summary
@@ -136,7 +141,7 @@ class Comparison(DetectionScores):
         lines = ["  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(r, widths))) for r in rows]
         stats = angular_error_summary(self.angular_errors)
         if stats["count"]:
-            quantiles = ", ".join(f"q{int(q * 100)} {stats[f'q{int(round(q * 100))}']:.2f}" for q in QUANTILES)
+            quantiles = ", ".join(f"{_quantile_key(q)} {stats[_quantile_key(q)]:.2f}" for q in QUANTILES)
             lines.append(
                 f"angular error (deg, C{self.symmetry}) over {stats['count']} matched pairs: mean {stats['mean']:.2f}, "
                 f"{quantiles}, max {stats['max']:.2f}"
@@ -222,11 +227,6 @@ def compare_particles(
     for name in names:
         sub_picks = _subset(picks, pick_keys == name)
         sub_ref = _subset(reference, ref_keys == name)
-        match = match_particles(sub_picks, sub_ref, tolerance)
-        if symmetry == 1 or len(match.pairs) == 0:
-            errors = match.angular_errors
-        else:
-            pairs = match.pairs
-            errors = total_angle(sub_ref.orientations[pairs[:, 1]], sub_picks.orientations[pairs[:, 0]], symmetry)
-        results.append(TomogramComparison(tomogram=str(name), match=match, angular_errors=np.asarray(errors)))
+        match = match_particles(sub_picks, sub_ref, tolerance, symmetry)
+        results.append(TomogramComparison(tomogram=str(name), match=match, angular_errors=match.angular_errors))
     return Comparison(tomograms=tuple(results), tolerance=float(tolerance), symmetry=symmetry, notes=tuple(notes))

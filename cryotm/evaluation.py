@@ -9,6 +9,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from .angles.distances import total_angle
 from .particles import ParticleList
 
 __all__ = ["DetectionScores", "MatchResult", "match_particles"]
@@ -55,7 +56,8 @@ class MatchResult(DetectionScores):
     distances : ndarray, shape (M,)
         Distance in voxels of each pair (positions + shifts).
     angular_errors : ndarray, shape (M,)
-        Angle in degrees of the rotation between each pair's orientations.
+        Angle in degrees of the rotation between each pair's orientations
+        (the smallest over the symmetry copies under C_n symmetry).
     n_picks, n_reference : int
         Sizes of the two lists.
     """
@@ -81,7 +83,9 @@ class MatchResult(DetectionScores):
         )
 
 
-def match_particles(picks: ParticleList, reference: ParticleList, tolerance: float) -> MatchResult:
+def match_particles(
+    picks: ParticleList, reference: ParticleList, tolerance: float, symmetry: int | str = 1
+) -> MatchResult:
     """Match picks to reference particles one-to-one within `tolerance` voxels.
 
     The assignment minimises the total distance among pairs closer than
@@ -94,6 +98,10 @@ def match_particles(picks: ParticleList, reference: ParticleList, tolerance: flo
         Positions in voxels of the same tomogram.
     tolerance : float
         Largest distance (voxels) at which a pick counts as the reference particle.
+    symmetry : int or str
+        C_n symmetry of the particle about its z axis (``3`` or ``"C3"``): the
+        angular error is the smallest over the n equivalent orientations
+        (see :func:`cryotm.angles.total_angle`).
     """
     a = picks.positions + picks.shifts
     b = reference.positions + reference.shifts
@@ -121,6 +129,5 @@ def match_particles(picks: ParticleList, reference: ParticleList, tolerance: flo
         pairs_list.extend(zip(rows[r[keep]], cols[c[keep]]))
     pairs = np.array(sorted(pairs_list), dtype=np.int64).reshape(-1, 2)
     distances = np.linalg.norm(a[pairs[:, 0]] - b[pairs[:, 1]], axis=1)
-    relative = picks.orientations[pairs[:, 0]] * reference.orientations[pairs[:, 1]].inv()
-    angular = np.degrees(relative.magnitude())
+    angular = total_angle(reference.orientations[pairs[:, 1]], picks.orientations[pairs[:, 0]], symmetry)
     return MatchResult(pairs, distances, angular, len(a), len(b))

@@ -59,11 +59,15 @@ class SyntheticScene:
     def write(self, directory: str | os.PathLike, angles_order: str = "zxz", overwrite: bool = False) -> dict[str, Path]:
         """Write ``scores.mrc``, ``angles.mrc``, ``angles.csv`` and ``truth.csv`` into `directory`.
 
+        Each file is written atomically; if any exists (and not `overwrite`),
+        nothing is written.
+
         Returns
         -------
         dict
             ``{"scores": path, "angles": path, "angle_list": path, "truth": path}``.
         """
+        from ._atomic import atomic_path, check_writable
         from .maps import write_map
 
         directory = Path(directory)
@@ -74,14 +78,13 @@ class SyntheticScene:
             "angle_list": directory / "angles.csv",
             "truth": directory / "truth.csv",
         }
+        for path in paths.values():  # refuse before writing anything: no partial scene
+            check_writable(path, overwrite)
         write_map(paths["scores"], self.scores, pixel_size=self.pixel_size, overwrite=overwrite)
         write_map(paths["angles"], self.angle_map, pixel_size=self.pixel_size, overwrite=overwrite)
         self.angles.write(paths["angle_list"], order=angles_order, overwrite=overwrite)
-        if paths["truth"].exists() and not overwrite:
-            from .errors import InputError
-
-            raise InputError("output exists; pass overwrite=True to replace it", paths["truth"])
-        self.truth.data.to_csv(paths["truth"], index=False)
+        with atomic_path(paths["truth"], overwrite=overwrite) as tmp:
+            self.truth.data.to_csv(tmp, index=False)
         return paths
 
 

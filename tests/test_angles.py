@@ -104,3 +104,10 @@ def test_same_angles_as_cryocat_loader(tmp_path, order):
     for base in (0, 1):
         ours = AngleList.read(path, order=order, index_base=base)
         np.testing.assert_array_equal(ours.angles, theirs)
+
+
+def test_coerce_keeps_the_index_base_of_an_angle_list_unless_told():
+    one_based = AngleList(np.zeros((3, 3)), index_base=1)
+    assert AngleList.coerce(one_based) is one_based
+    assert AngleList.coerce(one_based, index_base=0).index_base == 0
+    assert AngleList.coerce(np.zeros((3, 3))).index_base == 0

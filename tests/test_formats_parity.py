@@ -31,7 +31,7 @@ from scipy.spatial.transform import Rotation
 from cryotm import ParticleList
 from cryotm.formats import read_particles, write_particles
 
-from cryotm.testing import cryocat_or_skip
+from cryotm.testing import Pandas2ToNumeric, cryocat_or_skip
 
 pytestmark = pytest.mark.parity
 
@@ -46,27 +46,11 @@ def cryomotl():
     return cryocat.cryomotl
 
 
-class _Pandas2ToNumeric:
-    """pandas with ``to_numeric(errors="ignore")`` as pandas 2 had it (return the input if it fails)."""
-
-    def __getattr__(self, name):
-        return getattr(pd, name)
-
-    @staticmethod
-    def to_numeric(arg, errors="raise", **kwargs):
-        if errors == "ignore":
-            try:
-                return pd.to_numeric(arg, **kwargs)
-            except (ValueError, TypeError):
-                return arg
-        return pd.to_numeric(arg, errors=errors, **kwargs)
-
-
 @pytest.fixture
 def pandas2_to_numeric(cryomotl, monkeypatch):
     import cryocat.starfileio
 
-    monkeypatch.setattr(cryocat.starfileio, "pd", _Pandas2ToNumeric())
+    monkeypatch.setattr(cryocat.starfileio, "pd", Pandas2ToNumeric())
 
 
 @pytest.fixture

@@ -194,3 +194,28 @@ def test_repr_is_short_whatever_the_map_size():
     for cls in (ScoresMap, AngleMap, MaskMap):
         text = repr(cls.from_array(np.zeros((40, 50, 60), dtype=np.float32), pixel_size=5.0, experiment_id="TS_1"))
         assert text == f"{cls.__name__}(shape=(40, 50, 60), dtype=float32, pixel_size=5.0, experiment_id='TS_1', source=None)"
+
+
+def test_em_keeps_uint8_values_above_127(tmp_path):
+    # int8 (EM type 1) would wrap 200 to -56: such uint8 data are stored as int16
+    data = np.array([[[0, 127, 128, 255]]], dtype=np.uint8)
+    path = tmp_path / "bytes.em"
+    write_em(path, data)
+    back, _ = read_em(path)
+    assert back.tolist() == data.tolist()
+    small = tmp_path / "small.em"
+    write_em(small, np.array([[[0, 1, 127]]], dtype=np.uint8))
+    assert read_em(small)[0].dtype == np.int8
+
+
+def test_values_at_a_memory_mapped_file_indexes_like_numpy(tmp_path):
+    from cryotm.maps._access import values_at
+
+    data = np.arange(60, dtype=np.float32).reshape(3, 4, 5)
+    path = tmp_path / "m.mrc"
+    write_map(path, data)
+    mapped = ScoresMap.read(path, mmap=True).data
+    z, y, x = np.array([-1, 0]), np.array([-2, 1]), np.array([-1, 2])
+    assert values_at(mapped, z, y, x).tolist() == data[z, y, x].tolist()  # not bytes before the data
+    with pytest.raises(IndexError):
+        values_at(mapped, np.array([3]), np.array([0]), np.array([0]))

@@ -324,3 +324,26 @@ def test_plane_labeler_on_a_one_voxel_wide_component_labels_the_line_without_war
     # moment length along x: 4 * sqrt(var) of 5 unit-spaced voxels = 4 * sqrt(2); zero across
     assert labeling.sizes.x == pytest.approx(4 * np.sqrt(2))
     assert labeling.sizes.y == 0.0 and labeling.sizes.z == 0.0
+
+
+def test_gauss_fits_the_peak_that_evaluate_labels():
+    # a higher peak 11.7 voxels off centre: peak_tolerance=5 excludes it, for the fit as for the label
+    scores = gaussian_peak((41, 41, 41), sigmas=(2, 2, 2), height=0.5, noise=0.0)
+    scores += gaussian_peak((41, 41, 41), sigmas=(2, 2, 2), centre=(26, 26, 28), height=1.0, noise=0.0)
+    result = evaluate_peak_shape(scores, "gauss", labeler="central", peak_tolerance=5)
+    assert result.peak_zyx == (20, 20, 20)
+    assert result.threshold_result.details["peak_zyx"] == (20, 20, 20)
+    assert result.threshold_result.value == pytest.approx(0.5, abs=0.01)
+    # the strategy's own tolerance is the default for both
+    narrow = evaluate_peak_shape(scores, "gauss:5", labeler="central")
+    assert narrow.peak_zyx == narrow.threshold_result.details["peak_zyx"] == (20, 20, 20)
+
+
+def test_labeler_errors_name_the_map_file(tmp_path):
+    # the map's maximum lies outside the search sphere; the threshold is below it but above the central peak
+    scores = gaussian_peak((41, 41, 41), sigmas=(2, 2, 2), height=0.5, noise=0.0)
+    scores += gaussian_peak((41, 41, 41), sigmas=(2, 2, 2), centre=(26, 26, 28), height=1.0, noise=0.0)
+    path = tmp_path / "two_peaks.mrc"
+    write_map(path, scores)
+    with pytest.raises(InputError, match="two_peaks.mrc: the peak voxel .* is not above the threshold"):
+        evaluate_peak_shape(path, threshold=0.7, labeler="central", peak_tolerance=5)

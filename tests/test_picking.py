@@ -437,6 +437,12 @@ def test_bad_parameters():
         PeakPicker(5, threshold="no-such-rule").pick(np.zeros((4, 4, 4)), np.zeros((4, 4, 4)), np.zeros((1, 3)))
 
 
+def test_edge_margin_of_the_wrong_shape_is_refused_at_construction():
+    # three values, but not one number or three: it used to pass and fail in numpy during the pick
+    with pytest.raises(CryotmError, match="edge_margin"):
+        PeakPicker(5, edge_margin=[[1, 2, 3]])
+
+
 def test_existing_output_is_refused_before_the_work(tmp_path, scene):
     out = tmp_path / "out.em"
     out.write_bytes(b"keep me")

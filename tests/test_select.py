@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import ndimage
 from skimage import morphology
 
 from cryotm import make_scene
@@ -252,6 +253,26 @@ def test_dist_maps_of_the_wrong_shape(spaced):
     maps = create_distance_maps(spaced.angle_map[:, :, :-1], spaced.angles)
     with pytest.raises(InputError, match="distance map _dist_all has shape"):
         select_peaks(spaced.scores, spaced.angle_map, spaced.angles, dist_maps=maps)
+
+
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # no 'invalid value encountered in cast' either
+def test_nan_distance_is_an_error_only_where_the_selection_looks(spaced):
+    given = create_distance_maps(spaced.angle_map, spaced.angles).as_dict()
+    plain = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, dist_maps=given)
+    _, above = PeakSelector().threshold_mask(ScoresMap.from_array(spaced.scores))
+    labels, _ = ndimage.label(above, structure=ndimage.generate_binary_structure(3, 1))
+    top = labels[np.unravel_index(np.argmax(spaced.scores), spaced.scores.shape)]
+    box = ndimage.find_objects(labels)[top - 1]
+    outside = np.argwhere(labels[box] != top)[0] + [b.start for b in box]  # in the region's box
+    beside = {name: values.copy() for name, values in given.items()}
+    beside["total"][tuple(outside)] = np.nan  # below the threshold: never looked at
+    result = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, dist_maps=beside)
+    np.testing.assert_array_equal(result.particles.positions, plain.particles.positions)
+    np.testing.assert_array_equal(result.labels, plain.labels)
+    inside = {name: values.copy() for name, values in given.items()}
+    inside["normals"][np.unravel_index(np.argmax(spaced.scores), spaced.scores.shape)] = np.nan
+    with pytest.raises(InputError, match="non-finite"):
+        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, dist_maps=inside)
 
 
 def test_missing_dist_map_files(tmp_path, spaced):

@@ -325,3 +325,10 @@ def test_threshold_command_user_errors(scene, tmp_path, capsys):
         assert main(argv) == 1
         err = capsys.readouterr().err
         assert err.startswith("cryotm: error:") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("spec", ["manual:nan", "manual:inf", "-inf", float("nan")])
+def test_manual_threshold_must_be_finite(spec):
+    # NaN would select no voxel and -inf every voxel, without a word
+    with pytest.raises(CryotmError, match="finite"):
+        get_threshold_strategy(spec)

@@ -136,15 +136,33 @@ class AngleList:
         return cls(angles, index_base=index_base)
 
     @classmethod
-    def coerce(cls, value: Any, order: AngleOrder = "zxz", index_base: int = 0) -> AngleList:
-        """Return `value` as an AngleList: an AngleList, a CSV path, or an array."""
+    def coerce(cls, value: Any, order: AngleOrder = "zxz", index_base: int | None = None) -> AngleList:
+        """Return `value` as an AngleList: an AngleList, a CSV path, or an array.
+
+        Parameters
+        ----------
+        value : AngleList, str, path-like or array_like
+            The list, a CSV file (see :meth:`read`) or an (N, 3) array.
+        order : {'zxz', 'zzx'}
+            Column order of a file or an array.
+        index_base : {0, 1}, optional
+            The angle-map value of the first row. Default: an AngleList keeps
+            its own, a file or an array gets 0.
+
+        Examples
+        --------
+        >>> one_based = AngleList(np.zeros((2, 3)), index_base=1)
+        >>> AngleList.coerce(one_based).index_base, AngleList.coerce(one_based, index_base=0).index_base
+        (1, 0)
+        """
         if isinstance(value, AngleList):
-            if value.index_base != index_base:
+            if index_base is not None and value.index_base != index_base:
                 return attrs.evolve(value, index_base=index_base)
             return value
+        base = 0 if index_base is None else index_base
         if isinstance(value, (str, os.PathLike)):
-            return cls.read(value, order=order, index_base=index_base)
-        return cls.from_array(value, order=order, index_base=index_base)
+            return cls.read(value, order=order, index_base=base)
+        return cls.from_array(value, order=order, index_base=base)
 
     def __len__(self) -> int:
         return len(self.angles)

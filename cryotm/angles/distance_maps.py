@@ -26,6 +26,7 @@ import numpy as np
 from .._atomic import check_writable
 from ..errors import InputError
 from ..maps import AngleMap, write_map
+from ..maps._access import whole_indices
 from .angle_list import AngleList, AngleOrder
 from .distances import AngularDistances, compare_rotations, parse_symmetry
 
@@ -72,9 +73,7 @@ def resolve_angle_list(value: Any, angles_order: AngleOrder = "zxz", index_base:
     An AngleList keeps its own ``index_base`` unless `index_base` is given; a
     path or an array gets `index_base` (default 0).
     """
-    if isinstance(value, AngleList) and index_base is None:
-        return value
-    return AngleList.coerce(value, order=angles_order, index_base=0 if index_base is None else index_base)
+    return AngleList.coerce(value, order=angles_order, index_base=index_base)
 
 
 def angle_rows(values: Any, angles: AngleList, source: str | None = None) -> np.ndarray:
@@ -88,16 +87,7 @@ def angle_rows(values: Any, angles: AngleList, source: str | None = None) -> np.
     InputError
         For a value that is not a whole number or points outside the list.
     """
-    values = np.asarray(values)
-    if values.dtype.kind == "f":
-        rounded = np.rint(values)
-        bad = ~np.isfinite(values) | (np.abs(values - rounded) > 1e-3)
-        if bad.any():
-            raise InputError(
-                f"angle map holds {values.ravel()[np.argmax(bad.ravel())]}, not an angle index", source
-            )
-        values = rounded
-    return angles.rows_for(values, source=source)
+    return angles.rows_for(whole_indices(values, source), source=source)
 
 
 def distance_tables(angles: AngleList, symmetry: int | str = 1) -> AngularDistances:

@@ -33,7 +33,6 @@ against many.
 from __future__ import annotations
 
 import re
-import warnings
 from typing import Any
 
 import attrs
@@ -41,6 +40,7 @@ import numpy as np
 from scipy.spatial.transform import Rotation
 
 from ..errors import InputError
+from .angle_list import rotation_to_euler
 
 __all__ = [
     "AngularDistances",
@@ -150,9 +150,8 @@ def normal_angle(reference: Rotation, rotations: Rotation) -> np.ndarray:
 
 
 def _phi(rotations: Rotation) -> np.ndarray:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # gimbal lock: scipy puts it all in phi
-        return np.atleast_2d(rotations.as_euler("zxz", degrees=True))[:, 0]
+    # at gimbal lock scipy puts phi + psi all in phi
+    return np.atleast_2d(rotation_to_euler(rotations))[:, 0]
 
 
 def inplane_angle(reference: Rotation, rotations: Rotation, symmetry: int | str = 1) -> np.ndarray:

@@ -5,7 +5,9 @@ Shared by every command that reads or writes particle lists (``convert``,
 ``--pixel-size``, ``--tomogram-shape Z Y X`` / ``--tomogram-size X Y Z``,
 ``--binning``, ``--centre`` (and, for writers, ``--option KEY=VALUE``).
 RELION 5 lists cannot be read without the tomogram's shape, and their reader's
-error message names these options.
+error message names these options. Also the count of rotations searched
+(``--n-angles`` / ``--angle-list``) that ``threshold`` and ``report`` give the
+``far`` rule.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import Any
 from ..errors import CryotmError
 
 __all__ = [
+    "add_angle_count_arguments",
+    "angle_count",
     "add_data_arguments",
     "add_metadata_arguments",
     "tomogram_shape",
@@ -58,6 +62,32 @@ def add_data_arguments(parser: argparse._ActionsContainer, defaults_from: str | 
                         help="binning of the tomogram relative to the tilt series (RELION 4/5)")
     parser.add_argument("--centre", choices=("relion", "pytom"),
                         help="RELION 5 tomogram centre: size/2 (relion, default) or size/2 - 1 (pytom)")
+
+
+def add_angle_count_arguments(parser: argparse._ActionsContainer, note: str = "") -> None:
+    """Add ``--n-angles N`` and ``--angle-list CSV``: the rotations searched, for the ``far`` threshold.
+
+    `note` is appended to both help texts (for example ``"; scores map input"``).
+    Read the count with :func:`angle_count`.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_angle_count_arguments(parser)
+    >>> angle_count(parser.parse_args(["--n-angles", "500"]))
+    500
+    """
+    parser.add_argument("--n-angles", type=int, metavar="N", help=f"rotations searched (needed by 'far'{note})")
+    parser.add_argument("--angle-list", metavar="CSV", help=f"the search's angle list (gives --n-angles{note})")
+
+
+def angle_count(args: argparse.Namespace) -> int | None:
+    """``--n-angles``, else the length of ``--angle-list``, else None (see :func:`add_angle_count_arguments`)."""
+    if args.n_angles is not None or not args.angle_list:
+        return args.n_angles
+    from ..angles import AngleList
+
+    return len(AngleList.read(args.angle_list))
 
 
 def add_metadata_arguments(parser: argparse.ArgumentParser) -> None:

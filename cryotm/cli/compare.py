@@ -34,16 +34,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--symmetry", type=_symmetry, default=1, metavar="Cn", help="C_n symmetry for angular errors (default C1)")
     parser.add_argument("--all-together", action="store_true", help="ignore tomogram names/ids: compare as one tomogram")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE ('-' for stdout)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing --json FILE")
     add_data_arguments(parser.add_argument_group(
         "reading the lists (RELION 5 lists need the tomogram shape; both lists get these)"))
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._atomic import atomic_path
+    from .._atomic import atomic_path, check_writable
     from ..comparison import compare_particles
     from ..formats import reader_class
 
+    if args.json and args.json != "-":
+        check_writable(args.json, args.overwrite)
     picks_reader = reader_class(args.picks, args.picks_format)
     reference_reader = reader_class(args.reference, args.reference_format)
     read_options, _ = shared_options(args, [picks_reader, reference_reader])
@@ -58,6 +61,6 @@ def run(args: argparse.Namespace) -> int:
         return 0
     print(result.format())
     if args.json:
-        with atomic_path(args.json, overwrite=True) as tmp:
+        with atomic_path(args.json, overwrite=args.overwrite) as tmp:
             tmp.write_text(text + "\n")
     return 0

@@ -6,7 +6,14 @@ import argparse
 from pathlib import Path
 
 from ..errors import CryotmError
-from ._options import add_data_arguments, read_list, shared_options, tomogram_shape
+from ._options import (
+    add_angle_count_arguments,
+    add_data_arguments,
+    angle_count,
+    read_list,
+    shared_options,
+    tomogram_shape,
+)
 
 
 def _triple(text: str) -> tuple[int, int, int]:
@@ -43,8 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="comma-separated strategies to draw (default far,triangle,sigma:3)",
     )
     parser.add_argument("--mask", metavar="MAP", help="tomogram mask (scores map input)")
-    parser.add_argument("--n-angles", type=int, metavar="N", help="rotations searched (for far; scores map input)")
-    parser.add_argument("--angle-list", metavar="CSV", help="the angle list, to count the rotations searched")
+    add_angle_count_arguments(parser, note="; scores map input")
     parser.add_argument("--slice", type=_triple, metavar="Z,Y,X", help="where the slices cut (default: the best pick)")
     parser.add_argument("--peaks", type=int, default=3, metavar="N", help="profiles of the N best picks (default 3)")
     parser.add_argument("--prefix", default=None, metavar="TEXT", help="prefix of the file names")
@@ -84,14 +90,11 @@ def run(args: argparse.Namespace) -> int:
             options["prefix"] = args.prefix
         report = report_run(args.input, args.output_dir, thresholds=thresholds, overwrite=args.overwrite, **options)
     else:
-        from ..angles import AngleList
         from ..maps import ScoresMap
 
         scores = ScoresMap.read(args.input, mmap=True)
         particles = _read_particles(args, scores) if args.particles else None
-        n_angles = args.n_angles
-        if n_angles is None and args.angle_list:
-            n_angles = len(AngleList.read(args.angle_list))
+        n_angles = angle_count(args)
         report = make_report(
             scores,
             particles,

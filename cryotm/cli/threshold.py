@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from ..angles import AngleList
 from ..errors import InputError
 from ..maps import MaskMap, ScoresMap
 from ..thresholds import SearchStatistics, get_threshold_strategy
+from ._options import add_angle_count_arguments, angle_count
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,8 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="a strategy; repeat for several (default: triangle)",
     )
     parser.add_argument("--mask", metavar="M", help="tomogram mask: only voxels where it is nonzero count")
-    parser.add_argument("--n-angles", type=int, metavar="N", help="rotations searched (needed by 'far')")
-    parser.add_argument("--angle-list", metavar="CSV", help="the search's angle list (gives --n-angles)")
+    add_angle_count_arguments(parser)
     parser.add_argument("--job-std", type=float, metavar="S", help="background std from the matching job ('far')")
     parser.add_argument(
         "--job-mean",
@@ -71,10 +70,7 @@ def run(args: argparse.Namespace) -> int:
         mask = np.asarray(mask_map.data) != 0
         if not mask.any():
             raise InputError("the mask selects no voxel", args.mask)
-    n_angles = args.n_angles
-    if n_angles is None and args.angle_list:
-        n_angles = len(AngleList.read(args.angle_list))
-    statistics = SearchStatistics(n_angles=n_angles, mean=args.job_mean, std=args.job_std)
+    statistics = SearchStatistics(n_angles=angle_count(args), mean=args.job_mean, std=args.job_std)
     for spec in args.threshold or ["triangle"]:
         strategy = get_threshold_strategy(spec)
         result = strategy.evaluate(scores, mask=mask, statistics=statistics)

@@ -27,6 +27,7 @@ inverse of cryotm's ``R = Rotation.from_euler("zxz", [phi, theta, psi])``.
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -103,10 +104,11 @@ class DynamoReader(MotlReader):
         path = Path(path)
         if not path.is_file():
             raise InputError("no such file", path)
-        if path.stat().st_size == 0 or not path.read_text(errors="replace").strip():
+        text = path.read_text(errors="replace")
+        if not text.strip():
             return ParticleList.empty()
         try:
-            table = pd.read_csv(path, sep=r"\s+", header=None, comment="%", dtype=np.float64)
+            table = pd.read_csv(io.StringIO(text), sep=r"\s+", header=None, comment="%", dtype=np.float64)
         except (ValueError, pd.errors.ParserError) as exc:
             raise InputError(f"cannot read as a Dynamo table: {exc}", path) from None
         if table.shape[1] < 26:

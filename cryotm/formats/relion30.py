@@ -35,6 +35,7 @@ from .base import MotlReader, MotlWriter
 __all__ = ["Relion30Writer", "Relion30Reader", "image_names"]
 
 DEFAULT_IMAGE_NAME = "{tomo_name}_{subtomo_id:06d}.mrc"
+_ORIGINS = ("rlnOriginX", "rlnOriginY", "rlnOriginZ")
 
 
 def image_names(particles: ParticleList, template: str) -> list[str]:
@@ -77,18 +78,7 @@ class Relion30Writer(MotlWriter):
     image_name: str = DEFAULT_IMAGE_NAME
 
     def write_file(self, particles: ParticleList, path: Path) -> None:
-        names, _ = _relion.names_and_ids(particles)
-        columns: dict[str, object] = {
-            "rlnMicrographName": names,
-            "rlnImageName": image_names(particles, self.image_name),
-            "rlnCoordinateX": particles.data["x"].to_numpy(),
-            "rlnCoordinateY": particles.data["y"].to_numpy(),
-            "rlnCoordinateZ": particles.data["z"].to_numpy(),
-            "rlnOriginX": 0.0 - particles.data["shift_x"].to_numpy(),
-            "rlnOriginY": 0.0 - particles.data["shift_y"].to_numpy(),
-            "rlnOriginZ": 0.0 - particles.data["shift_z"].to_numpy(),
-        }
-        columns.update(_relion.common_columns(particles, self.score_label))
+        columns = micrograph_columns(particles, self.image_name, _ORIGINS, 1.0, self.score_label)
         if particles.pixel_size:
             columns["rlnPixelSize"] = np.full(len(particles), particles.pixel_size)
             columns["rlnDetectorPixelSize"] = np.full(len(particles), particles.pixel_size)
@@ -125,12 +115,46 @@ class Relion30Reader(MotlReader):
     def read(self, path: str | os.PathLike) -> ParticleList:
         blocks = read_star(path)
         table = particle_block(blocks, ("", "particles", "images"), path)
-        positions = _coordinates(table, path)
-        shifts = -_origins(table, ("rlnOriginX", "rlnOriginY", "rlnOriginZ"), 1.0)
-        frame, experiment_id = _relion.frame_from_relion(
-            table, path, positions, shifts, "rlnMicrographName", "rlnImageName", self.score_label
-        )
+        frame, experiment_id = micrograph_frame(table, path, _ORIGINS, 1.0, self.score_label)
         return ParticleList(frame, pixel_size=_pixel_size_30(table), experiment_id=experiment_id)
+
+
+def micrograph_columns(
+    particles: ParticleList, image_name: str, origin_labels: tuple[str, str, str], scale: float, score_label: str
+) -> dict[str, object]:
+    """The particle columns of RELION 3.0 and 3.1: names, 0-based coordinates, origins, angles, class, score.
+
+    The origins are ``-shift * scale`` (1 for RELION 3.0's voxels, the pixel
+    size for 3.1's Å).
+    """
+    names, _ = _relion.names_and_ids(particles)
+    data = particles.data
+    columns: dict[str, object] = {
+        "rlnMicrographName": names,
+        "rlnImageName": image_names(particles, image_name),
+        "rlnCoordinateX": data["x"].to_numpy(),
+        "rlnCoordinateY": data["y"].to_numpy(),
+        "rlnCoordinateZ": data["z"].to_numpy(),
+    }
+    for label, axis in zip(origin_labels, ("shift_x", "shift_y", "shift_z")):
+        columns[label] = 0.0 - data[axis].to_numpy() * scale
+    columns.update(_relion.common_columns(particles, score_label))
+    return columns
+
+
+def micrograph_frame(
+    table: pd.DataFrame,
+    path: str | os.PathLike,
+    origin_labels: tuple[str, str, str],
+    pixel_size: float | None,
+    score_label: str | None,
+) -> tuple[pd.DataFrame, str]:
+    """The cryotm frame and experiment id of a RELION 3.0/3.1 particle table (origins in units of `pixel_size`)."""
+    positions = _coordinates(table, path)
+    shifts = -_origins(table, origin_labels, pixel_size, path)
+    return _relion.frame_from_relion(
+        table, path, positions, shifts, "rlnMicrographName", "rlnImageName", score_label
+    )
 
 
 def _coordinates(table: pd.DataFrame, path: str | os.PathLike, scale: float = 1.0) -> np.ndarray:
@@ -144,8 +168,18 @@ def _coordinates(table: pd.DataFrame, path: str | os.PathLike, scale: float = 1.
     return values / scale
 
 
-def _origins(table: pd.DataFrame, labels: tuple[str, str, str], pixel_size: float) -> np.ndarray:
-    """Origins in voxels (zeros where the columns are absent)."""
+def _origins(
+    table: pd.DataFrame, labels: tuple[str, str, str], pixel_size: float | None, path: str | os.PathLike
+) -> np.ndarray:
+    """Origins in voxels from columns in units of `pixel_size` (zeros where the columns are absent).
+
+    Raises
+    ------
+    InputError
+        If the table has origin columns but no pixel size is known.
+    """
+    if not pixel_size and any(label in table.columns for label in labels):
+        raise InputError("origins in Å but no pixel size (rlnImagePixelSize) in the optics block", path)
     if not all(label in table.columns for label in labels):
         return np.zeros((len(table), 3))
     values = table[list(labels)].apply(pd.to_numeric, errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)

@@ -20,7 +20,7 @@ from ..particles import ParticleList
 from . import _relion
 from ._star import particle_block, read_star, scan_star, write_star
 from .base import MotlReader, MotlWriter
-from .relion30 import DEFAULT_IMAGE_NAME, _coordinates, _origins, _pixel_size_30, image_names
+from .relion30 import DEFAULT_IMAGE_NAME, _pixel_size_30, micrograph_columns, micrograph_frame
 
 __all__ = ["Relion31Writer", "Relion31Reader"]
 
@@ -49,19 +49,7 @@ class Relion31Writer(MotlWriter):
 
     def write_file(self, particles: ParticleList, path: Path) -> None:
         pixel_size = float(particles.pixel_size)
-        names, _ = _relion.names_and_ids(particles)
-        data = particles.data
-        columns: dict[str, object] = {
-            "rlnMicrographName": names,
-            "rlnImageName": image_names(particles, self.image_name),
-            "rlnCoordinateX": data["x"].to_numpy(),
-            "rlnCoordinateY": data["y"].to_numpy(),
-            "rlnCoordinateZ": data["z"].to_numpy(),
-            "rlnOriginXAngst": 0.0 - data["shift_x"].to_numpy() * pixel_size,
-            "rlnOriginYAngst": 0.0 - data["shift_y"].to_numpy() * pixel_size,
-            "rlnOriginZAngst": 0.0 - data["shift_z"].to_numpy() * pixel_size,
-        }
-        columns.update(_relion.common_columns(particles, self.score_label))
+        columns = micrograph_columns(particles, self.image_name, _ORIGINS_ANGST, pixel_size, self.score_label)
         columns["rlnOpticsGroup"] = np.ones(len(particles), dtype=np.int64)
         columns.update(_relion.extra_columns(particles, columns))
         write_star({"optics": _relion.optics_block(pixel_size), "particles": pd.DataFrame(columns)}, path)
@@ -95,13 +83,5 @@ class Relion31Reader(MotlReader):
         blocks = read_star(path)
         table = particle_block(blocks, ("particles",), path)
         pixel_size = _relion.optics_value(blocks, "rlnImagePixelSize") or _pixel_size_30(table)
-        positions = _coordinates(table, path)
-        if any(label in table.columns for label in _ORIGINS_ANGST) and not pixel_size:
-            from ..errors import InputError
-
-            raise InputError("origins in Å but no rlnImagePixelSize in the optics block", path)
-        shifts = -_origins(table, _ORIGINS_ANGST, pixel_size or 1.0)
-        frame, experiment_id = _relion.frame_from_relion(
-            table, path, positions, shifts, "rlnMicrographName", "rlnImageName", self.score_label
-        )
+        frame, experiment_id = micrograph_frame(table, path, _ORIGINS_ANGST, pixel_size, self.score_label)
         return ParticleList(frame, pixel_size=pixel_size, experiment_id=experiment_id)

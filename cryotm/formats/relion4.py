@@ -152,9 +152,7 @@ class Relion4Reader(MotlReader):
         binning = file_binning(blocks, self.binning)
         pixel_size = tomo_pixel_size(blocks, binning)
         positions = _coordinates(table, path, scale=binning)
-        if any(label in table.columns for label in _ORIGINS_ANGST) and not pixel_size:
-            raise InputError("origins in Å but no pixel size in the optics block", path)
-        shifts = -_origins(table, _ORIGINS_ANGST, pixel_size or 1.0)
+        shifts = -_origins(table, _ORIGINS_ANGST, pixel_size, path)
         frame, experiment_id = _relion.frame_from_relion(
             table, path, positions, shifts, "rlnTomoName", "rlnTomoParticleName", self.score_label
         )

@@ -158,7 +158,7 @@ class Relion5Reader(MotlReader):
         if np.isnan(centred).any():
             raise InputError("non-numeric centred coordinates", path)
         positions = centred / pixel_size + tomogram_centre(self.tomogram_shape, self.centre)
-        shifts = -_origins(table, _ORIGINS_ANGST, pixel_size)
+        shifts = -_origins(table, _ORIGINS_ANGST, pixel_size, path)
         frame, experiment_id = _relion.frame_from_relion(
             table, path, positions, shifts, "rlnTomoName", "rlnTomoParticleName", self.score_label
         )

@@ -14,12 +14,13 @@ Two facts about memory-mapped maps shape this module:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["check_finite", "raise_non_finite", "values_at"]
+__all__ = ["flat_pieces", "check_finite", "raise_non_finite", "values_at", "whole_indices"]
 
 
 def raise_non_finite(
@@ -35,22 +36,40 @@ def raise_non_finite(
         )
 
 
+def flat_pieces(data: np.ndarray, size: int = 1 << 20) -> Iterator[tuple[int, np.ndarray]]:
+    """Yield ``(flat_start, piece)``: 1D C-contiguous pieces of `data` holding every element once.
+
+    A C-contiguous array is cut into views of `size` elements; any other array
+    is copied slab by slab along its first axis, so a transposed or
+    memory-mapped map never needs a full copy. `flat_start` is the C-order
+    index of the piece's first element.
+
+    Examples
+    --------
+    >>> [(start, piece.tolist()) for start, piece in flat_pieces(np.arange(6).reshape(2, 3).T, size=3)]
+    [(0, [0, 3]), (2, [1, 4]), (4, [2, 5])]
+    """
+    if data.flags.c_contiguous:
+        flat = data.reshape(-1)
+        for start in range(0, flat.size, size):
+            yield start, flat[start : start + size]
+        return
+    if data.ndim <= 1:
+        yield 0, np.ascontiguousarray(data).reshape(-1)
+        return
+    per_slab = max(1, int(np.prod(data.shape[1:])))
+    step = max(1, size // per_slab)
+    for start in range(0, data.shape[0], step):
+        yield start * per_slab, np.ascontiguousarray(data[start : start + step]).reshape(-1)
+
+
 def check_finite(
     data: np.ndarray, source: str | None, what: str = "scores map", slab_voxels: int = 1 << 20
 ) -> None:
     """Raise :class:`InputError` at the first NaN/inf of `data`, reading it slab by slab."""
     if data.dtype.kind not in "fc":
         return
-    flat = data.reshape(-1) if data.flags.c_contiguous else None
-    if flat is None:
-        step = max(1, slab_voxels // max(1, data.shape[1] * data.shape[2]))
-        for z0 in range(0, data.shape[0], step):
-            slab = np.ascontiguousarray(data[z0 : z0 + step]).reshape(-1)
-            if not np.isfinite(np.add.reduce(slab)):
-                raise_non_finite(slab, z0 * data.shape[1] * data.shape[2], data.shape, source, what)
-        return
-    for start in range(0, flat.size, slab_voxels):
-        piece = flat[start : start + slab_voxels]
+    for start, piece in flat_pieces(data, slab_voxels):
         # a sum is finite unless a value is NaN/inf (or it overflows: then look closer)
         if not np.isfinite(np.add.reduce(piece)):
             raise_non_finite(piece, start, data.shape, source, what)
@@ -86,7 +105,11 @@ def values_at(data: np.ndarray, z: np.ndarray, y: np.ndarray, x: np.ndarray) -> 
     if backing is None or z.size == 0:
         return np.asarray(data[z, y, x])
     filename, offset = backing
-    _, ny, nx = data.shape
+    nz, ny, nx = data.shape
+    # as numpy indexing does: negative indices count from the end, others must lie inside
+    z, y, x = (np.where(v < 0, v + n, v) for v, n in ((z, nz), (y, ny), (x, nx)))
+    if min(z.min(), y.min(), x.min()) < 0 or z.max() >= nz or y.max() >= ny or x.max() >= nx:
+        raise IndexError(f"an index lies outside the map of shape {data.shape}")
     item = data.dtype.itemsize
     linear = (z * ny + y) * nx + x
     order = np.argsort(linear)
@@ -102,3 +125,42 @@ def values_at(data: np.ndarray, z: np.ndarray, y: np.ndarray, x: np.ndarray) -> 
     values = np.empty(len(positions), dtype=data.dtype)
     values[order] = np.frombuffer(raw, dtype=data.dtype)
     return values
+
+
+def whole_indices(
+    values: np.ndarray, source: str | None, zyx: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+) -> np.ndarray:
+    """Angle-map `values` as int64 indices; float values must be whole numbers (within 1e-3).
+
+    The one check of angle-map values in cryotm (:meth:`cryotm.maps.AngleMap.indices_at`,
+    :func:`cryotm.angles.distance_maps.angle_rows`).
+
+    Parameters
+    ----------
+    values : ndarray
+        Values read from an angle map (any shape).
+    source : str, optional
+        The angle map's file, for the error message.
+    zyx : (ndarray, ndarray, ndarray), optional
+        The voxels the (1D) `values` were read at, named in the error message.
+
+    Raises
+    ------
+    InputError
+        For a value that is not a whole number (NaN and inf included).
+
+    Examples
+    --------
+    >>> whole_indices(np.array([1.0, 2.0000001]), None).tolist()
+    [1, 2]
+    """
+    values = np.asarray(values)
+    if values.dtype.kind == "f":
+        rounded = np.rint(values)
+        bad = ~np.isfinite(values) | (np.abs(values - rounded) > 1e-3)
+        if bad.any():
+            i = int(np.argmax(bad.ravel()))
+            where = "" if zyx is None else f" at z={zyx[0][i]}, y={zyx[1][i]}, x={zyx[2][i]}"
+            raise InputError(f"angle map holds {values.ravel()[i]}{where}, not an angle index", source)
+        values = rounded
+    return values.astype(np.int64)

@@ -148,7 +148,8 @@ def write_em(
     data : ndarray
         2D or 3D (an axis may be empty: a motive list of no particle is
         20 x 0 x 1); dtype int8, int16, int32, float32 or float64 (bool and
-        uint8 are stored as int8, other types as float32).
+        uint8 are stored as int8, uint8 above 127 as int16, other types
+        as float32).
     pixel_size : float, optional
         Pixel size in Å, stored in the header (nm x 1000).
     overwrite : bool
@@ -159,8 +160,10 @@ def write_em(
         data = data[np.newaxis]
     if data.ndim != 3:
         raise InputError(f"EM files hold 2D or 3D data, got {data.ndim}D", path)
-    if data.dtype == bool or data.dtype == np.uint8:
+    if data.dtype == bool or (data.dtype == np.uint8 and not (data.size and data.max() > 127)):
         data = data.astype(np.int8)
+    elif data.dtype == np.uint8:
+        data = data.astype(np.int16)  # int8 would wrap 128..255 to negative values
     elif np.dtype(data.dtype.newbyteorder("=")) not in _CODES:
         data = data.astype(np.float32)
     native = data.dtype.newbyteorder("=")

@@ -17,12 +17,13 @@ import attrs
 import numpy as np
 
 from ..errors import InputError, format_source
-from ._access import check_finite, values_at
+from ._access import check_finite, values_at, whole_indices
 from .formats import read_map, write_map
 
 __all__ = ["Volume", "ScoresMap", "AngleMap", "MaskMap"]
 
 V = TypeVar("V", bound="Volume")
+
 
 def _as_3d(data: Any, source: str | None) -> np.ndarray:
     if not isinstance(data, np.ndarray):
@@ -204,18 +205,7 @@ class AngleMap(Volume):
         InputError
             If a value there is not a whole number (an angle map must hold indices).
         """
-        values = values_at(self.data, z, y, x)
-        if values.dtype.kind == "f":
-            rounded = np.rint(values)
-            bad = ~np.isfinite(values) | (np.abs(values - rounded) > 1e-3)
-            if bad.any():
-                i = int(np.argmax(bad))
-                raise InputError(
-                    f"angle map holds {values[i]} at z={z[i]}, y={y[i]}, x={x[i]}, not an angle index",
-                    self.source,
-                )
-            values = rounded
-        return values.astype(np.int64)
+        return whole_indices(values_at(self.data, z, y, x), self.source, (z, y, x))
 
 
 @attrs.define(eq=False, repr=False)

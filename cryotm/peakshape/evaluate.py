@@ -93,7 +93,7 @@ def evaluate_peak_shape(
     scores: ScoresMap | np.ndarray | str | os.PathLike,
     threshold: str | float | ThresholdStrategy = "gauss",
     labeler: str | Labeler = "plane",
-    peak_tolerance: float = 20,
+    peak_tolerance: float | None = None,
     std_offset: float | None = None,
 ) -> PeakShapeResult:
     """Threshold a single-peak scores map and label the peak's shape.
@@ -109,9 +109,12 @@ def evaluate_peak_shape(
     labeler : str or Labeler
         ``"plane"`` (cryoCAT's default), ``"ellipsoid"``, ``"central"`` or a
         plugin's name.
-    peak_tolerance : float
+    peak_tolerance : float, optional
         The peak is the highest voxel within this many voxels of the map
-        centre.
+        centre. A strategy that searches the peak itself (``gauss``) is
+        given the same radius, so that it measures the peak that is
+        labeled. Default: the strategy's own ``peak_tolerance`` (``gauss:10``),
+        else 20.
     std_offset : float, optional
         Multiples of the map's standard deviation added to the strategy's
         value; by default cryoCAT's (:data:`CRYOCAT_STD_OFFSETS`, 0 for
@@ -139,6 +142,13 @@ def evaluate_peak_shape(
     data = scores_map.data
     strategy = get_threshold_strategy(threshold)
     chosen = get_labeler(labeler)
+    if attrs.has(type(strategy)) and "peak_tolerance" in attrs.fields_dict(type(strategy)):
+        if peak_tolerance is None:
+            peak_tolerance = strategy.peak_tolerance
+        elif strategy.peak_tolerance != peak_tolerance:
+            strategy = attrs.evolve(strategy, peak_tolerance=peak_tolerance)
+    if peak_tolerance is None:
+        peak_tolerance = 20
     peak_zyx, peak_height = find_peak(scores_map, peak_tolerance)
     result = strategy.evaluate(scores_map)
     offset = CRYOCAT_STD_OFFSETS.get(strategy.name, 0.0) if std_offset is None else float(std_offset)
@@ -150,7 +160,12 @@ def evaluate_peak_shape(
             scores_map.source,
         )
     above = data > level
-    labeling = chosen.label(above, peak_zyx)
+    try:
+        labeling = chosen.label(above, peak_zyx)
+    except InputError as exc:
+        if exc.source is not None or scores_map.source is None:
+            raise
+        raise InputError(exc.problem, scores_map.source) from None  # a labeler sees no file: name it
     mask = np.asarray(labeling.mask, dtype=bool)
     return PeakShapeResult(
         labeled_map=np.where(mask, data, 0).astype(data.dtype, copy=False),

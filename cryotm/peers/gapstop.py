@@ -23,7 +23,7 @@ from ..errors import InputError
 from ..pipeline.inputs import TomogramInputs
 from ._paramstar import read_param_rows, star_block_names
 from .base import PeerJob, first_existing, resolve_against
-from .stopgap import STOPGAP_BLOCK, _roots, _text
+from .stopgap import STOPGAP_BLOCK, _roots, _text, _tomo_num
 
 __all__ = ["read_gapstop_params", "sniff_gapstop_params"]
 
@@ -59,10 +59,9 @@ def read_gapstop_params(path: str | os.PathLike) -> list[PeerJob]:
     _, rows = read_param_rows(path)
     jobs = []
     for index, row in enumerate(rows):
-        for key in ("tomo_num", "anglist_name"):
-            if _text(row, key) is None:
-                raise InputError(f"parameter row {index + 1} has no {key}", path)
-        tomo_num = int(float(row["tomo_num"]))
+        tomo_num = _tomo_num(row, index + 1, path)
+        if _text(row, "anglist_name") is None:
+            raise InputError(f"parameter row {index + 1} has no anglist_name", path)
         roots = _roots(row, path)
         outputdir = _text(row, "outputdir", ".")
         ext = _text(row, "vol_ext", ".em")

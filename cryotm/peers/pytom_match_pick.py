@@ -196,36 +196,43 @@ def read_pytom_job(
         )
         fmt = "pytom-sorted" if sort else "pytom"
 
-    origin = [int(job[k][0]) if job.get(k) else 0 for k in ("search_x", "search_y", "search_z")]
-    shape_xyz = job.get("tomo_shape")
+    try:
+        origin = [int(job[k][0]) if job.get(k) else 0 for k in ("search_x", "search_y", "search_z")]
+        shape_xyz = job.get("tomo_shape")
+        tomogram_shape = tuple(int(v) for v in shape_xyz[::-1]) if shape_xyz else None
+        voxel = float(job["voxel_size"]) if job.get("voxel_size") else None
+        diameter = float(job["particle_diameter"]) if job.get("particle_diameter") else None
+    except (TypeError, ValueError, IndexError, KeyError) as exc:
+        raise InputError(
+            f"search_x/y/z, tomo_shape, voxel_size or particle_diameter is not what pytom-match-pick writes: {exc}",
+            path,
+        ) from None
     mask = job.get("tomogram_mask")
     mask_path = None
     if mask:
         mask_path = first_existing(
             resolve_against(mask, bases) + [path.parent / Path(str(mask)).name], "tomogram mask", path
         )
-    voxel = job.get("voxel_size")
-    diameter = job.get("particle_diameter")
     inputs = TomogramInputs(
         name=name,
         scores=scores,
         angles=angles,
         angle_list=list_path,
         mask=mask_path,
-        pixel_size=float(voxel) if voxel else None,
+        pixel_size=voxel,
         tomo_id=tomo_id,
         angles_order="zxz",
         index_base=0,
         angle_list_format=fmt,
         statistics=pytom_statistics(job, path),
         offset=tuple(float(v) for v in origin),
-        tomogram_shape=tuple(int(v) for v in shape_xyz[::-1]) if shape_xyz else None,
+        tomogram_shape=tomogram_shape,
         source=os.fspath(path),
     )
     return PeerJob(
         program=PROGRAM,
         inputs=inputs,
-        particle_diameter=float(diameter) / float(voxel) if diameter and voxel else None,
+        particle_diameter=diameter / voxel if diameter and voxel else None,
         symmetry=f"c{symmetry}",
         source=os.fspath(path),
     )

@@ -63,6 +63,20 @@ def _text(row: dict[str, Any], key: str, default: str | None = None) -> str | No
     return str(value).strip()
 
 
+def _tomo_num(row: dict[str, Any], number: int, path: Path) -> int:
+    """The row's ``tomo_num`` as an integer (`number` counts rows from 1, for the message)."""
+    text = _text(row, "tomo_num")
+    if text is None:
+        raise InputError(f"parameter row {number} has no tomo_num", path)
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not value.is_integer():
+        raise InputError(f"parameter row {number}: tomo_num must be a whole number, got {text!r}", path)
+    return int(value)
+
+
 def _angle_list(row: dict[str, Any], roots: list[Path], listdir: str, path: Path) -> tuple[Path, str]:
     tlist_name = _text(row, "tlist_name")
     if tlist_name is None:
@@ -109,10 +123,7 @@ def read_stopgap_params(path: str | os.PathLike) -> list[PeerJob]:
         raise InputError(f"not a STOPGAP template-matching parameter file (block data_{block})", path)
     jobs = []
     for number, row in enumerate(rows, start=1):
-        tomo_num = row.get("tomo_num")
-        if tomo_num is None or str(tomo_num).strip() == "":
-            raise InputError(f"parameter row {number} has no tomo_num", path)
-        tomo_num = int(float(tomo_num))
+        tomo_num = _tomo_num(row, number, path)
         roots = _roots(row, path)
         mapdir = _text(row, "mapdir", "maps")
         listdir = _text(row, "listdir", "lists")

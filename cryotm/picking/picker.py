@@ -86,7 +86,7 @@ def _count(minimum: int) -> Any:
 
 def _margin(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
     values = np.atleast_1d(np.asarray(value))
-    if values.size not in (1, 3) or values.dtype.kind not in "iu" or np.any(values < 0):
+    if values.ndim != 1 or values.size not in (1, 3) or values.dtype.kind not in "iu" or np.any(values < 0):
         raise CryotmError(f"edge_margin must be a whole number >= 0 (or three, x, y, z), got {value!r}")
 
 
@@ -393,11 +393,8 @@ class PeakPicker:
         unchecked = isinstance(scores, UncheckedScoresMap)
         angles_map = AngleMap.coerce(angle_map, mmap=True)
         scores.check_same_shape(angles_map, "angle map")
-        if self.index_base is not None:
-            base = self.index_base
-        else:
-            base = angle_list.index_base if isinstance(angle_list, AngleList) else 0
-        angles = AngleList.coerce(angle_list, order=self.angles_order, index_base=base)
+        # an AngleList keeps its own index base unless the picker names one; a path or array gets 0
+        angles = AngleList.coerce(angle_list, order=self.angles_order, index_base=self.index_base)
         mask = None
         if tomo_mask is not None:
             mask = MaskMap.coerce(tomo_mask, mmap=True)
@@ -510,16 +507,59 @@ class PeakPicker:
             rng = np.random.default_rng(self.seed)
             euler = euler.copy()
             euler[:, 0] = randomise_in_plane(euler[:, 0], symmetry_order, rng, phi_range_start(angles.angles[:, 0]))
-        return ParticleList.from_arrays(
-            np.column_stack([x, y, z]).astype(np.float64),
-            orientations=euler,
-            scores=candidates.scores[rows].astype(np.float64),
-            tomo_id=int(tomo_id),
-            object_id=int(self.object_id),
-            pixel_size=pixel_size if pixel_size is not None else scores.pixel_size,
-            experiment_id=scores.experiment_id,
-            tomogram_shape=tuple(int(s) for s in scores.shape),
+        return particles_at(
+            (z, y, x), euler, candidates.scores[rows], scores,
+            tomo_id=tomo_id, object_id=self.object_id, pixel_size=pixel_size,
         )
+
+
+def particles_at(
+    zyx: tuple[np.ndarray, np.ndarray, np.ndarray],
+    orientations: np.ndarray,
+    values: np.ndarray,
+    scores: ScoresMap,
+    tomo_id: int,
+    object_id: int = 1,
+    pixel_size: float | None = None,
+) -> ParticleList:
+    """Particles at voxels of `scores`' map, in the given order, carrying the map's metadata.
+
+    The one place where picked voxels become a particle list (used by
+    :class:`PeakPicker` and :class:`~cryotm.picking.select.PeakSelector`).
+
+    Parameters
+    ----------
+    zyx : tuple of ndarray
+        The voxels' indices ``(z, y, x)``; positions become 0-based (x, y, z).
+    orientations : ndarray, shape (N, 3)
+        phi, theta, psi (extrinsic zxz, degrees) per voxel.
+    values : ndarray
+        The score per voxel.
+    scores : ScoresMap
+        The map the voxels lie in: pixel size, experiment id and tomogram shape.
+    tomo_id, object_id : int
+        Written into every particle.
+    pixel_size : float, optional
+        Overrides the map's pixel size.
+
+    Examples
+    --------
+    >>> scores = ScoresMap.from_array(np.zeros((4, 5, 6), np.float32))
+    >>> p = particles_at((np.array([1]), np.array([2]), np.array([3])), np.zeros((1, 3)), np.ones(1), scores, 7)
+    >>> p.positions.tolist(), p.tomogram_shape
+    ([[3.0, 2.0, 1.0]], (4, 5, 6))
+    """
+    z, y, x = zyx
+    return ParticleList.from_arrays(
+        np.column_stack([x, y, z]),
+        orientations=orientations,
+        scores=values,
+        tomo_id=int(tomo_id),
+        object_id=int(object_id),
+        pixel_size=pixel_size if pixel_size is not None else scores.pixel_size,
+        experiment_id=scores.experiment_id,
+        tomogram_shape=tuple(int(s) for s in scores.shape),
+    )
 
 
 def _suppress(candidates: Candidates, radius: float, progress: ProgressCallback | None) -> np.ndarray:

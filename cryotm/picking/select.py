@@ -56,7 +56,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 import attrs
@@ -73,6 +72,7 @@ from ..angles.distance_maps import (
     angle_rows,
     canonical_distance_name,
     create_distance_maps,
+    distance_map_paths,
     distance_tables,
     resolve_angle_list,
 )
@@ -82,6 +82,7 @@ from ..maps import AngleMap, MaskMap, ScoresMap, Volume
 from ..particles import ParticleList
 from ..thresholds import get_threshold_strategy
 from ..thresholds.base import SearchStatistics, ThresholdStrategy
+from .picker import particles_at as _particles_at
 
 __all__ = [
     "PeakSelection",
@@ -275,16 +276,23 @@ class _BinSource:
     def rows(self, box: tuple[slice, ...]) -> np.ndarray:
         return angle_rows(self.angle_map.data[box], self.angles, self.angle_map.source)
 
-    def bins(self, box: tuple[slice, ...], check: bool = False) -> list[np.ndarray]:
+    def bins(self, box: tuple[slice, ...], within: np.ndarray | None = None) -> list[np.ndarray]:
+        """The bins of every used map in `box`; a NaN/inf distance at a voxel of `within` is an error.
+
+        A non-finite distance elsewhere in the box gets a meaningless bin: the
+        selection only compares the bins of voxels that were checked (the
+        angle-consistent ones, each checked with its region).
+        """
         if self.tables is not None:
             rows = self.rows(box)
             return [table[rows] for table in self.tables]
         out = []
         for volume in self.maps:  # type: ignore[union-attr]
             values = np.asarray(volume.data[box])
-            if check and not np.isfinite(values).all():
+            if within is not None and not np.isfinite(values[within]).all():
                 raise InputError("distance map holds a non-finite value", volume.source)
-            out.append(np.floor(values).astype(np.int32))
+            with np.errstate(invalid="ignore"):  # the cast of a NaN outside `within`
+                out.append(np.floor(values).astype(np.int32))
         return out
 
 
@@ -302,11 +310,10 @@ def _read_distance_maps(
                     raise InputError(f"dist_maps has no {name!r} map ({DIST_MAP_SUFFIXES[name]})")
                 value = found[0]
         else:
-            stem = f"{os.fspath(base)}{DIST_MAP_SUFFIXES[name]}"
-            candidates = [Path(stem + ext) for ext in (".em", ".mrc")]
+            candidates = [distance_map_paths(base, fmt)[name] for fmt in ("em", "mrc")]
             existing = [p for p in candidates if p.is_file()]
             if not existing:
-                raise InputError(f"distance map not found (looked for {stem}.em and {stem}.mrc)")
+                raise InputError(f"distance map not found (looked for {candidates[0]} and {candidates[1]})")
             value = existing[0]
         volume = value if isinstance(value, Volume) else Volume.coerce(value, mmap=True)
         if volume.shape != shape:
@@ -704,8 +711,8 @@ class PeakSelector:
         boxes = ndimage.find_objects(labels)
         for label in wanted:
             box = boxes[label - 1]
-            kept = _consistent_region(labels[box] == label, bins.bins(box, check=True),
-                                      self.min_angles_voxel_count)
+            region = labels[box] == label
+            kept = _consistent_region(region, bins.bins(box, within=region), self.min_angles_voxel_count)
             consistent[box] |= kept
             if sizes[label] >= self.min_peak_voxel_count:
                 candidates[box] |= kept
@@ -762,11 +769,8 @@ class PeakSelector:
         return PeakSelection(particles, labels, value, int(np.count_nonzero(candidates)))
 
     def _footprints(self, angles: AngleList):
+        """The footprint of a particle at an angle-list row (rotated template masks are cached)."""
         cache: dict[int, _Footprint] = {}
-        if self.template_mask is None:
-            ball = sphere_footprint(float(self.template_radius))
-            fixed = _Footprint(ball, tuple(int(s) // 2 for s in ball.shape))
-            return lambda row: fixed
         mask = self.template_mask
         centre = np.array(mask.shape) // 2
 
@@ -796,19 +800,23 @@ class PeakSelector:
         rows = angle_rows(np.asarray(amap.data[tuple(zyx.T)]), angles, amap.source)
 
         limit = len(zyx) if self.peak_number is None else self.peak_number
-        footprint_of = self._footprints(angles)
         labels = np.zeros(shape, dtype=np.int32)
-        # with one footprint for all (the sphere), 'blocked' marks every voxel whose footprint
-        # would overlap an accepted particle: the overlap test becomes one lookup
-        ball = sphere_footprint(float(self.template_radius)) if self.template_mask is None else None
-        blocked = np.zeros(shape, dtype=bool) if ball is not None else labels
-        reach = _reach(ball) if ball is not None else None
+        if self.template_mask is None:
+            # one footprint for all (the sphere): 'blocked' marks every voxel whose footprint
+            # would overlap an accepted particle, so the overlap test becomes one lookup
+            ball = sphere_footprint(float(self.template_radius))
+            sphere = _Footprint(ball, (ball.shape[0] // 2,) * 3)
+            footprint_of = lambda row: sphere  # noqa: E731
+            blocked, reach = np.zeros(shape, dtype=bool), _reach(ball)
+        else:
+            ball, reach = None, None
+            footprint_of = self._footprints(angles)
+            blocked = labels
         min_peak, min_angles = self.min_peak_voxel_count, self.min_angles_voxel_count
         chosen: list[int] = []
-        for i in range(len(zyx)):
+        for i, voxel in enumerate(map(tuple, zyx.tolist())):
             if len(chosen) >= limit:
                 break
-            voxel = tuple(int(v) for v in zyx[i])
             if blocked[voxel]:
                 continue
             fp = footprint_of(int(rows[i]))
@@ -832,15 +840,9 @@ class PeakSelector:
                 _block(blocked, voxel, win, inside, ball, reach)
 
         chosen_idx = np.asarray(chosen, dtype=np.int64)
-        positions = zyx[chosen_idx][:, ::-1].astype(np.float64) if len(chosen) else np.empty((0, 3))
-        particles = ParticleList.from_arrays(
-            positions,
-            orientations=angles.angles[rows[chosen_idx]] if len(chosen) else np.empty((0, 3)),
-            scores=values[chosen_idx].astype(np.float64) if len(chosen) else np.empty(0),
-            tomo_id=0 if tomo_number is None else int(tomo_number),
-            pixel_size=scores.pixel_size,
-            experiment_id=scores.experiment_id,
-            tomogram_shape=shape,
+        particles = _particles_at(
+            tuple(zyx[chosen_idx].T), angles.angles[rows[chosen_idx]], values[chosen_idx], scores,
+            tomo_id=0 if tomo_number is None else tomo_number,
         )
         return particles, labels
 

@@ -56,6 +56,19 @@ def _cell_size(extent: np.ndarray, radius: float, n: int) -> int:
     return int(size)
 
 
+def _squared_distance(
+    p: tuple[np.ndarray, np.ndarray, np.ndarray], i: np.ndarray,
+    q: tuple[np.ndarray, np.ndarray, np.ndarray], j: np.ndarray,
+) -> np.ndarray:
+    """``|p[i] - q[j]|^2`` for positions given as three coordinate arrays (in their integer dtype)."""
+    d = p[0][i] - q[0][j]
+    d2 = d * d
+    for k in (1, 2):
+        d = p[k][i] - q[k][j]
+        d2 += d * d
+    return d2
+
+
 def greedy_suppression(
     positions: np.ndarray,
     radius: float,
@@ -150,12 +163,7 @@ def greedy_suppression(
             check = np.flatnonzero(best[g] < first[contenders][:, None])
             run = contenders[check // group.size]
             g = g.ravel()[check]
-            d = f0[run] - b0[g]
-            d2 = d * d
-            d = f1[run] - b1[g]
-            d2 += d * d
-            d = f2[run] - b2[g]
-            d2 += d * d
+            d2 = _squared_distance((f0, f1, f2), run, (b0, b1, b2), g)
             blocked = (d2 <= r2) | (second[g] < first[run])
             ahead = np.ones(starts.size, dtype=bool)
             ahead[run[blocked]] = False
@@ -175,12 +183,7 @@ def greedy_suppression(
         owner = np.repeat(np.repeat(starts[winners], offsets.size), span)
         total = int(span.sum())
         member = np.arange(total, dtype=index_dtype) + np.repeat(run_at[around] - (np.cumsum(span) - span), span)
-        d = a0[member] - a0[owner]
-        d2 = d * d
-        d = a1[member] - a1[owner]
-        d2 += d * d
-        d = a2[member] - a2[owner]
-        d2 += d * d
+        d2 = _squared_distance((a0, a1, a2), member, (a0, a1, a2), owner)
         alive = np.ones(rank.size, dtype=bool)
         alive[member[d2 <= r2]] = False
         run_length[run_cells] = 0

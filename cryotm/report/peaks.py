@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import CryotmError, InputError
 from ..particles import ParticleList
 from ..thresholds.gauss import fit_gaussian_profile
 from ._mpl import new_figure
@@ -45,7 +45,14 @@ def plot_peak_profiles(
     matplotlib.figure.Figure
         One row per peak and one column per axis; each fitted curve is a
         ``Line2D`` with ``gid="fit:<row>:<axis>"`` and each profile ``gid="profile:<row>:<axis>"``.
+
+    Raises
+    ------
+    CryotmError
+        If `n_peaks` is below 1.
     """
+    if int(n_peaks) < 1:
+        raise CryotmError(f"the number of peaks to draw must be at least 1, got {n_peaks}")
     data = np.asarray(scores)
     if particles is not None and len(particles):
         order = np.argsort(-particles.scores, kind="stable")[:n_peaks]

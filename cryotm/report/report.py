@@ -10,7 +10,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .._atomic import atomic_path
+from .._atomic import atomic_path, check_writable
 from ..errors import CryotmError
 from ..maps import MaskMap, ScoresMap
 from ..particles import ParticleList
@@ -104,6 +104,13 @@ def make_report(
     -------
     Report
     """
+    targets: dict[str, Path] = {}
+    if output_dir is not None:
+        folder = Path(output_dir)
+        targets = {key: folder / f"{prefix}{key}.png" for key in ("histogram", "slices", "peaks")}
+        if folder.is_dir():  # refuse before drawing anything, so that no figure set is left half-replaced
+            for target in targets.values():
+                check_writable(target, overwrite)
     scores = ScoresMap.coerce(scores, mmap=True)
     mask_array = None
     if mask is not None:
@@ -123,13 +130,11 @@ def make_report(
         "peaks": plot_peak_profiles(scores.data, particles, n_peaks=n_peaks, offset=offset, title=f"{name}: peak profiles"),
     }
     paths: dict[str, Path] = {}
-    if output_dir is not None:
-        folder = Path(output_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        for key, figure in figures.items():
-            target = folder / f"{prefix}{key}.png"
+    if targets:
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        for key, target in targets.items():
             with atomic_path(target, overwrite=overwrite) as tmp:
-                figure.savefig(tmp, format="png", dpi=dpi)
+                figures[key].savefig(tmp, format="png", dpi=dpi)
             paths[key] = target
     return Report(figures=figures, thresholds=results, skipped=skipped, paths=paths)
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..errors import CryotmError
 from ..particles import ParticleList
 from ._mpl import new_figure
 
@@ -26,6 +27,17 @@ def default_slice_position(shape: tuple[int, int, int], particles: ParticleList 
         x, y, z = np.rint(particles.positions[best]).astype(int)
         return tuple(int(np.clip(v, 0, n - 1)) for v, n in zip((z, y, x), shape))  # type: ignore[return-value]
     return tuple(n // 2 for n in shape)  # type: ignore[return-value]
+
+
+def _checked_position(position: Sequence[int], shape: tuple[int, ...]) -> tuple[int, int, int]:
+    """`position` (z, y, x) as whole voxels inside `shape`, else an error naming the bad value."""
+    values = tuple(int(v) for v in position)
+    if len(values) != 3:
+        raise CryotmError(f"a slice position needs three voxels (z, y, x), got {tuple(position)}")
+    for axis, value, size in zip("zyx", values, shape):
+        if not 0 <= value < size:
+            raise CryotmError(f"slice position {axis}={value} is outside the map (0 to {size - 1} along {axis})")
+    return values  # type: ignore[return-value]
 
 
 def picks_near(particles: ParticleList, axis: int, position: int, slab: float) -> np.ndarray:
@@ -54,7 +66,8 @@ def plot_slices(
         Picks (x, y, z in voxels of the tomogram); those within `slab` voxels
         of a plane are drawn on it as circles.
     position : (z, y, x), optional
-        Where to cut (default: through the best pick, else the centre).
+        Where to cut (default: through the best pick, else the centre);
+        0-based voxels inside the map.
     slab : float
         Half-thickness (voxels) of the slab whose picks are drawn.
     offset : (x, y, z)
@@ -66,6 +79,11 @@ def plot_slices(
     matplotlib.figure.Figure
         Three axes titled ``XY z=..``, ``XZ y=..``, ``YZ x=..``; each has one
         scatter (``gid="picks"``) whose offsets are the drawn picks' (horizontal, vertical) voxels.
+
+    Raises
+    ------
+    CryotmError
+        If `position` is not three voxels inside the map.
     """
     data = np.asarray(scores)
     shape = data.shape
@@ -73,7 +91,7 @@ def plot_slices(
         moved = particles.data.copy()
         moved[["x", "y", "z"]] = moved[["x", "y", "z"]].to_numpy() - np.asarray(offset, dtype=float)
         particles = particles.with_data(moved)
-    z0, y0, x0 = position if position is not None else default_slice_position(shape, particles)
+    z0, y0, x0 = _checked_position(position, shape) if position is not None else default_slice_position(shape, particles)
     cut = {0: x0, 1: y0, 2: z0}
     planes = {
         "XY": np.asarray(data[z0, :, :]),

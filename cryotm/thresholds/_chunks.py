@@ -6,6 +6,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..maps._access import flat_pieces
+
 __all__ = ["flat_chunks", "CHUNK_VOXELS"]
 
 #: Voxels per chunk: small enough that temporaries stay in the tens of MB.
@@ -15,19 +17,9 @@ CHUNK_VOXELS = 1 << 20
 def flat_chunks(data: np.ndarray, size: int = CHUNK_VOXELS) -> Iterator[np.ndarray]:
     """Yield 1D C-contiguous pieces of `data` that together hold every element once.
 
-    A C-contiguous array is cut into views of `size` elements; any other array
-    is copied slab by slab along its first axis, so a transposed or
-    memory-mapped map never needs a full copy.
+    The pieces of :func:`cryotm.maps._access.flat_pieces`, without their offsets:
+    views of a C-contiguous array, slab-wise copies of any other, so a
+    transposed or memory-mapped map never needs a full copy.
     """
-    if data.flags.c_contiguous:
-        flat = data.reshape(-1)
-        for start in range(0, flat.size, size):
-            yield flat[start : start + size]
-        return
-    if data.ndim <= 1:
-        yield np.ascontiguousarray(data).reshape(-1)
-        return
-    per_slab = max(1, int(np.prod(data.shape[1:])))
-    step = max(1, size // per_slab)
-    for start in range(0, data.shape[0], step):
-        yield np.ascontiguousarray(data[start : start + step]).reshape(-1)
+    for _, piece in flat_pieces(data, size):
+        yield piece

@@ -28,6 +28,7 @@ __all__ = [
     "threshold_strategies",
     "parse_threshold_spec",
     "as_array",
+    "source_of",
 ]
 
 
@@ -79,16 +80,27 @@ def as_array(scores: Any) -> np.ndarray:
     return np.asarray(scores)
 
 
-def _masked_values(scores: Any, mask: np.ndarray | None) -> np.ndarray:
-    data = as_array(scores)
-    if mask is None:
-        return data.reshape(-1)
+def source_of(scores: Any) -> str | None:
+    """The file a :class:`ScoresMap` was read from (None for an array), for error messages."""
+    return scores.source if isinstance(scores, ScoresMap) else None
+
+
+def _checked_mask(data: np.ndarray, mask: Any, source: str | None) -> np.ndarray:
+    """`mask` as an array of `data`'s shape; :class:`InputError` naming `source` otherwise."""
     mask = np.asarray(mask)
     if mask.shape != data.shape:
-        raise InputError(f"mask has shape {mask.shape} but the scores map has {data.shape}")
-    values = data[mask != 0]
+        raise InputError(f"mask has shape {mask.shape} but the scores map has {data.shape}", source)
+    return mask
+
+
+def _masked_values(scores: Any, mask: np.ndarray | None) -> np.ndarray:
+    """The scores inside `mask` (1D); without a mask, the map itself (not copied or flattened)."""
+    data = as_array(scores)
+    if mask is None:
+        return data
+    values = data[_checked_mask(data, mask, source_of(scores)) != 0]
     if values.size == 0:
-        raise InputError("the mask selects no voxel of the scores map")
+        raise InputError("the mask selects no voxel of the scores map", source_of(scores))
     return values
 
 

@@ -23,8 +23,7 @@ from scipy.special import erfcinv
 
 from ..errors import CryotmError, InputError
 from .background import estimate_background
-from .base import SearchStatistics, ThresholdResult, ThresholdStrategy, _masked_values, as_array
-from .triangle import _source
+from .base import SearchStatistics, ThresholdResult, ThresholdStrategy, _masked_values, source_of
 
 __all__ = ["FalseAlarmRateThreshold", "false_alarm_cutoff"]
 
@@ -94,11 +93,7 @@ class FalseAlarmRateThreshold(ThresholdStrategy):
             )
         if int(n_angles) < 1:
             raise CryotmError(f"far: n_angles must be at least 1, got {n_angles}")
-        data = as_array(scores)
-        if mask is None:
-            values = data
-        else:
-            values = _masked_values(scores, mask)
+        values = _masked_values(scores, mask)
         n_voxels = int(statistics.n_voxels) if statistics.n_voxels is not None else int(values.size)
         details: dict = {}
         if statistics.std is not None:
@@ -108,7 +103,7 @@ class FalseAlarmRateThreshold(ThresholdStrategy):
                 raise InputError(f"far: the search statistics give mean {mean}, std {std}")
             details["estimate"] = "statistics"
         else:
-            fit = estimate_background(values, source=_source(scores))
+            fit = estimate_background(values, source=source_of(scores))
             mean, std = fit.mean, fit.std
             details["estimate"] = "histogram fit"
             details.update(fit.as_details())

@@ -13,8 +13,7 @@ import numpy as np
 from lmfit.models import GaussianModel
 
 from ..errors import InputError
-from .base import ThresholdResult, ThresholdStrategy, as_array
-from .triangle import _source
+from .base import ThresholdResult, ThresholdStrategy, _checked_mask, as_array, source_of
 
 __all__ = ["GaussThreshold", "fit_gaussian_profile"]
 
@@ -110,13 +109,10 @@ class GaussThreshold(ThresholdStrategy):
     def evaluate(self, scores, mask=None, statistics=None) -> ThresholdResult:
         from ..peakshape.profiles import peak_profiles
 
-        source = _source(scores)
+        source = source_of(scores)
         data = as_array(scores)
         if mask is not None:
-            mask = np.asarray(mask)
-            if mask.shape != data.shape:
-                raise InputError(f"mask has shape {mask.shape} but the scores map has {data.shape}", source)
-            data = data * mask
+            data = data * _checked_mask(data, mask, source)
         profiles = peak_profiles(data if mask is not None else scores, peak_tolerance=self.peak_tolerance)
         fits = {
             axis: fit_gaussian_profile(profile, profiles.peak_index(axis), axis, source)

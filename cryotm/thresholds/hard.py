@@ -6,8 +6,7 @@ import attrs
 import numpy as np
 
 from ..errors import InputError
-from .base import ThresholdResult, ThresholdStrategy, _masked_values, as_array
-from .triangle import _source
+from .base import ThresholdResult, ThresholdStrategy, _masked_values, source_of
 
 __all__ = ["HardThreshold"]
 
@@ -49,15 +48,15 @@ class HardThreshold(ThresholdStrategy):
     def evaluate(self, scores, mask=None, statistics=None) -> ThresholdResult:
         if not 0 < self.fraction <= 1:
             raise InputError(f"hard threshold: fraction must be in (0, 1], got {self.fraction}")
-        values = as_array(scores) if mask is None else _masked_values(scores, mask)
+        values = _masked_values(scores, mask)
         if values.size == 0:
-            raise InputError("no scores to threshold", _source(scores))
+            raise InputError("no scores to threshold", source_of(scores))
         peak = values.max()
         if not np.isfinite(peak):
-            raise InputError(f"the scores hold a non-finite value ({peak})", _source(scores))
+            raise InputError(f"the scores hold a non-finite value ({peak})", source_of(scores))
         if not peak > 0:
             raise InputError(
-                f"no score is positive (maximum {peak}); there is no peak to take a fraction of", _source(scores)
+                f"no score is positive (maximum {peak}); there is no peak to take a fraction of", source_of(scores)
             )
         # halving is exact in any precision: fraction 0.5 gives cryoCAT's ``peak / 2.0``
         value = float(peak) * float(self.fraction)

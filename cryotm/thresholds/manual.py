@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import attrs
 
+from ..errors import CryotmError
 from .base import ThresholdResult, ThresholdStrategy
 
 __all__ = ["ManualThreshold"]
+
+
+def _finite(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
+    # NaN or inf would silently pick nothing (or everything)
+    if not math.isfinite(float(value)):
+        raise CryotmError(f"a manual threshold must be a finite number, got {value}")
 
 
 @attrs.define
@@ -16,7 +26,7 @@ class ManualThreshold(ThresholdStrategy):
     Parameters
     ----------
     value : float
-        Scores strictly above it are candidates.
+        Scores strictly above it are candidates (a finite number).
 
     Examples
     --------
@@ -29,7 +39,7 @@ class ManualThreshold(ThresholdStrategy):
     primary_parameter = "value"
     description = "a fixed threshold value (manual:0.25)"
 
-    value: float = 0.0
+    value: float = attrs.field(default=0.0, validator=_finite)
 
     def evaluate(self, scores, mask=None, statistics=None) -> ThresholdResult:
         return ThresholdResult(value=float(self.value), strategy=self.name, details={})

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import InputError
 from ._moments import mean_std
-from .base import ThresholdResult, ThresholdStrategy, _masked_values, as_array
+from .base import ThresholdResult, ThresholdStrategy, _masked_values, source_of
 
 __all__ = ["SigmaThreshold"]
 
@@ -44,13 +44,13 @@ class SigmaThreshold(ThresholdStrategy):
     k: float = 3.0
 
     def evaluate(self, scores, mask=None, statistics=None) -> ThresholdResult:
-        values = as_array(scores) if mask is None else _masked_values(scores, mask)
+        values = _masked_values(scores, mask)
         if values.size > 1:
             mean_, std_ = mean_std(values, ddof=1)
         else:
             mean_, std_ = values.mean(), np.float64("nan")
         mean, std = float(mean_), float(std_)
-        source = getattr(scores, "source", None)
+        source = source_of(scores)
         if not (np.isfinite(mean) and np.isfinite(std)):
             raise InputError(
                 f"sigma threshold: the scores' mean/std are {mean}/{std} (NaN, inf or a single value)", source

@@ -32,9 +32,8 @@ import attrs
 import numpy as np
 
 from ..errors import InputError
-from ..maps import ScoresMap
 from ._chunks import CHUNK_VOXELS, flat_chunks
-from .base import ThresholdResult, ThresholdStrategy, _masked_values, as_array
+from .base import ThresholdResult, ThresholdStrategy, _masked_values, source_of
 
 __all__ = ["TriangleThreshold", "triangle_threshold", "triangle_threshold_sorted"]
 
@@ -42,10 +41,6 @@ __all__ = ["TriangleThreshold", "triangle_threshold", "triangle_threshold_sorted
 # (so that the whole positive range fits in about 2**18 bins)
 _MANTISSA_BITS = {4: 23, 8: 52}
 _KEPT_BITS = {4: 10, 8: 7}
-
-
-def _source(scores: Any) -> str | None:
-    return scores.source if isinstance(scores, ScoresMap) else None
 
 
 def _check_positive_finite(peak: Any, source: str | None) -> None:
@@ -261,7 +256,7 @@ class TriangleThreshold(ThresholdStrategy):
     description = "cryoCAT's triangle rule on the sorted positive scores"
 
     def evaluate(self, scores, mask=None, statistics=None) -> ThresholdResult:
-        source = _source(scores)
-        values = as_array(scores) if mask is None else _masked_values(scores, mask)
+        source = source_of(scores)
+        values = _masked_values(scores, mask)
         value, details = triangle_threshold(values, source)
         return ThresholdResult(value=value, strategy=self.name, details=details)
