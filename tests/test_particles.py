@@ -75,3 +75,14 @@ def test_concat_renumbers_and_keeps_tomogram_names():
     joined = ParticleList.concat([a, b])
     assert joined.data["subtomo_id"].tolist() == [1, 2, 3, 4, 5]
     assert joined.tomogram_names().tolist() == ["TS_007"] * 3 + ["001"] * 2
+
+
+def test_bad_column_values_are_input_errors():
+    import pytest
+
+    from cryotm import InputError
+
+    with pytest.raises(InputError, match="particle column 'tomo_id' must hold whole numbers"):
+        ParticleList(pd.DataFrame({"x": [1.0], "tomo_id": [np.nan]}))
+    with pytest.raises(InputError, match="particle column 'x' holds a non-number: 'abc'"):
+        ParticleList(pd.DataFrame({"x": ["abc"]}))

@@ -63,8 +63,11 @@ def canonical_distance_name(name: str) -> str:
     for canonical, suffix in DIST_MAP_SUFFIXES.items():
         if key in (canonical, suffix, suffix[len("_dist_") :], suffix.lstrip("_")):
             return canonical
-    known = ", ".join(list(DIST_MAP_SUFFIXES) + list(DIST_MAP_SUFFIXES.values()))
-    raise InputError(f"unknown distance map {name!r} (known: {known})")
+    short = ", ".join(suffix[len("_dist_") :] for suffix in DIST_MAP_SUFFIXES.values())
+    raise InputError(
+        f"unknown distance map {name!r} (known: {short}; also total for all, "
+        f"and cryoCAT's {', '.join(DIST_MAP_SUFFIXES.values())})"
+    )
 
 
 def resolve_angle_list(value: Any, angles_order: AngleOrder = "zxz", index_base: int | None = None) -> AngleList:

@@ -29,7 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", metavar="LABELED_MAP", help="write the labeled map (scores inside the label)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     parser.add_argument(
-        "--peak-tolerance", type=float, default=20, metavar="R", help="search the peak within R voxels of the centre"
+        "--peak-tolerance",
+        type=float,
+        default=None,
+        metavar="R",
+        help="search the peak within R voxels of the centre (default: the threshold's own, e.g. gauss:10, else 20)",
     )
     parser.add_argument(
         "--std-offset", type=float, metavar="K", help="add K std of the map to the threshold (default: as cryoCAT)"

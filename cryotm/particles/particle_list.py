@@ -46,10 +46,16 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
     extras = [c for c in frame.columns if c not in CORE_COLUMNS]
     frame = frame[list(CORE_COLUMNS) + extras].reset_index(drop=True)
     for column in CORE_COLUMNS:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = values.isna() & frame[column].notna()
+        if bad.any():
+            raise InputError(f"particle column {column!r} holds a non-number: {frame[column][bad].iloc[0]!r}")
         if column in _INT_COLUMNS:
-            frame[column] = frame[column].astype(np.int64)
+            if not np.isfinite(values.to_numpy(dtype=np.float64)).all():
+                raise InputError(f"particle column {column!r} must hold whole numbers, found NaN or inf")
+            frame[column] = values.astype(np.int64)
         else:
-            frame[column] = frame[column].astype(np.float64)
+            frame[column] = values.astype(np.float64)
     return frame
 
 

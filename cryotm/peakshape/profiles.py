@@ -74,6 +74,8 @@ def find_peak(
     ((4, 6, 5), 1.0)
     """
     data, source = _data(scores)
+    if not peak_tolerance >= 0:
+        raise InputError(f"the peak tolerance must be 0 or more voxels, got {peak_tolerance}", source)
     height = data.max()
     if not np.isfinite(height):
         raise InputError(f"the map holds a non-finite value ({height})", source)
