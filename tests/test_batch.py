@@ -247,3 +247,32 @@ def test_a_map_of_the_wrong_shape_fails_that_tomogram_only(scenes, tmp_path):
     summary = run_batch(_pipeline(), read_table(table), tmp_path / "out", progress="off")
     assert [o.status for o in summary.outcomes] == ["done", "done", "failed"]
     assert "shape" in summary.failed[0].error
+
+
+def test_batch_given_a_single_map_suggests_a_quoted_glob(scenes, tmp_path, capsys):
+    from cryotm.batch import read_tasks
+    from cryotm.cli import main
+
+    scores = tmp_path / "maps" / "tomo1_scores.mrc"
+    scores.parent.mkdir()
+    write_map(scores, np.zeros((4, 4, 4), np.float32))
+    with pytest.raises(InputError, match=r"single map.*glob pattern in quotes"):
+        read_tasks(scores)
+    status = main(["batch", os.fspath(scores), "-o", os.fspath(tmp_path / "out"), "--diameter", "10"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert f"'{tmp_path / 'maps' / '*_scores.mrc'}'" in err
+    assert "CSV/TSV/STAR" in err and "job files" in err and "utf-8" not in err
+    # one folder per tomogram (as make_scene writes them): the pattern varies the folder
+    folder_map = scenes[1][0][1]["scores"]
+    with pytest.raises(InputError, match=r"'.*/\*/scores\.mrc'"):
+        read_tasks(folder_map)
+
+
+def test_an_unreadable_table_says_what_a_batch_takes(tmp_path):
+    from cryotm.batch import read_tasks
+
+    binary = tmp_path / "tomos.dat"
+    binary.write_bytes(bytes(range(128, 256)) * 4)
+    with pytest.raises(InputError, match=r"tomos\.dat: cannot read it as a tomogram table.*CSV/TSV/STAR.*job files"):
+        read_tasks(binary)

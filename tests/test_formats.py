@@ -286,3 +286,55 @@ def test_poseset_in_memory_round_trip_through_a_file(tmp_path):
     np.testing.assert_allclose(back.positions + back.shifts, plist.positions + plist.shifts, atol=1e-9)
     assert rotation_error_degrees(back, plist) < 1e-9
     assert back.experiment_id == "TS_007" and back.pixel_size == PIXEL
+
+
+#: Optics labels that carry the pixel size, per format.
+_PIXEL_LABELS = {
+    "relion31": ("rlnImagePixelSize",),
+    "relion4": ("rlnImagePixelSize", "rlnTomoTiltSeriesPixelSize"),
+}
+
+
+def _without_pixel_size(plist: ParticleList, fmt: str, path) -> None:
+    """Write `plist` in `fmt`, then drop every pixel-size label of the optics block."""
+    write_particles(plist, path, format=fmt)
+    blocks = starfile.read(path, always_dict=True)
+    blocks["optics"] = blocks["optics"].drop(columns=list(_PIXEL_LABELS[fmt]))
+    starfile.write(blocks, path, overwrite=True)
+
+
+@pytest.mark.parametrize("fmt", sorted(_PIXEL_LABELS))
+def test_relion_reader_uses_a_given_pixel_size_when_the_file_has_none(fmt, tmp_path):
+    plist = make_particles(n=5)
+    path = tmp_path / "p.star"
+    _without_pixel_size(plist, fmt, path)
+    with pytest.raises(InputError, match="no pixel size.*--pixel-size"):
+        read_particles(path)
+    back = read_particles(path, pixel_size=PIXEL)
+    assert back.pixel_size == PIXEL
+    np.testing.assert_allclose(back.shifts, plist.shifts, atol=1e-5)  # star files keep ~6 decimals
+    np.testing.assert_allclose(back.positions, plist.positions, atol=1e-5)
+
+
+@pytest.mark.parametrize("fmt", sorted(_PIXEL_LABELS))
+def test_relion_reader_given_pixel_size_overrides_the_files(fmt, tmp_path):
+    """As for RELION 5 (and the docs of read_particles): the user's pixel size wins, shifts included."""
+    plist = make_particles(n=5)
+    path = tmp_path / "p.star"
+    write_particles(plist, path, format=fmt)
+    back = read_particles(path, pixel_size=2 * PIXEL)
+    assert back.pixel_size == 2 * PIXEL
+    np.testing.assert_allclose(back.shifts, plist.shifts / 2, atol=1e-5)
+
+
+def test_convert_pixel_size_reaches_the_relion31_reader(tmp_path):
+    from cryotm.cli import main
+
+    plist = make_particles(n=4)
+    path = tmp_path / "p.star"
+    _without_pixel_size(plist, "relion31", path)
+    out = tmp_path / "p.em"
+    assert main(["convert", str(path), str(out)]) == 1
+    assert main(["convert", str(path), str(out), "--pixel-size", str(PIXEL)]) == 0
+    back = read_particles(out)
+    np.testing.assert_allclose(back.shifts, plist.shifts, atol=1e-4)

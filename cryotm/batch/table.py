@@ -41,6 +41,8 @@ from ..pipeline.inputs import TomogramInputs
 __all__ = [
     "read_tasks",
     "BatchInputs",
+    "EXPECTED_INPUT",
+    "glob_suggestion",
     "read_table",
     "tasks_from_glob",
     "tasks_from_jobs",
@@ -72,11 +74,58 @@ COLUMN_ALIASES: dict[str, str] = {
 }
 _PATH_FIELDS = ("scores", "angles", "angle_list", "mask", "job")
 
+#: What a batch's input may be (for error messages).
+EXPECTED_INPUT = (
+    "a tomogram table (CSV/TSV/STAR), a glob pattern in quotes matching scores maps, or peers' job files"
+)
+
+
+def _is_map_file(path: Path) -> bool:
+    """True if `path`'s extension belongs to a registered map format (``.mrc``, ``.em``, ...)."""
+    from ..maps import map_format_for
+
+    try:
+        map_format_for(path)
+    except InputError:
+        return False
+    return True
+
+
+def glob_suggestion(path: str | os.PathLike) -> str:
+    """A glob pattern matching `path`'s siblings: the part of the name before ``scores`` made ``*``.
+
+    Examples
+    --------
+    >>> glob_suggestion("maps/tomo1_scores.mrc")
+    'maps/*_scores.mrc'
+    >>> glob_suggestion("run1/scores.mrc")
+    '*/scores.mrc'
+    >>> glob_suggestion("maps/tomo1.mrc")
+    'maps/*.mrc'
+    """
+    path = Path(path)
+    name = path.name
+    position = name.rfind("scores")
+    if position > 0:
+        prefix = name[:position]
+        separator = prefix[len(prefix.rstrip("_-.")) :]
+        return os.fspath(path.parent / ("*" + separator + name[position:]))
+    if position == 0:  # one folder per tomogram: dir/tomo1/scores.mrc
+        return os.fspath(path.parent.parent / "*" / name)
+    return os.fspath(path.parent / ("*" + "".join(path.suffixes)))
+
 
 def _read_frame(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError("no such table", path)
     suffix = path.suffix.lower()
+    if suffix not in (".star", ".csv", ".tsv", ".tab", ".txt") and _is_map_file(path):
+        raise InputError(
+            f"a single map, not a tomogram table; a batch takes {EXPECTED_INPUT}: to run over the maps "
+            f"of many tomograms give a pattern such as '{glob_suggestion(path)}' (in quotes, so that the "
+            "shell does not expand it)",
+            path,
+        )
     try:
         if suffix == ".star":
             import starfile
@@ -99,7 +148,7 @@ def _read_frame(path: Path) -> pd.DataFrame:
     except InputError:
         raise
     except Exception as exc:
-        raise InputError(f"cannot read the tomogram table: {exc}", path) from None
+        raise InputError(f"cannot read it as a tomogram table (a batch takes {EXPECTED_INPUT}): {exc}", path) from None
     return frame
 
 

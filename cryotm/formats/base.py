@@ -13,8 +13,9 @@ the :class:`~cryotm.particles.ParticleList`: its ``pixel_size`` (Å) and its
 a writer that needs one (``requires_pixel_size``,
 ``requires_tomogram_shape``) refuses with an :class:`~cryotm.errors.InputError`
 naming the missing option. A reader class that declares a ``pixel_size`` or
-``tomogram_shape`` field (RELION 5 needs both to undo the centring) receives
-them as well.
+``tomogram_shape`` field receives them as well, overriding what the file says
+(RELION 3.1 and 4 need the pixel size for their origins in Å, RELION 5 both
+to undo the centring).
 """
 
 from __future__ import annotations
@@ -319,8 +320,9 @@ def read_particles(
     format : str, optional
         A registered reader name; by default the file is sniffed.
     pixel_size, tomogram_shape : optional
-        Given to readers that need them (RELION 5) and set on the result
-        (overriding what the file says).
+        Given to readers that declare them (the pixel size to RELION 3.1, 4
+        and 5, the tomogram shape to RELION 5) and set on the result; both
+        override what the file says.
     **options
         Options of the reader (its attrs fields); ``binning`` is ignored by
         formats that do not use it.

@@ -179,7 +179,11 @@ def _origins(
         If the table has origin columns but no pixel size is known.
     """
     if not pixel_size and any(label in table.columns for label in labels):
-        raise InputError("origins in Å but no pixel size (rlnImagePixelSize) in the optics block", path)
+        raise InputError(
+            "origins in Å but no pixel size (rlnImagePixelSize) in the optics block "
+            "(give --pixel-size / pixel_size=)",
+            path,
+        )
     if not all(label in table.columns for label in labels):
         return np.zeros((len(table), 3))
     values = table[list(labels)].apply(pd.to_numeric, errors="coerce").fillna(0.0).to_numpy(dtype=np.float64)

@@ -3,8 +3,10 @@
 As :mod:`.relion30`, except that the pixel size lives in the optics block
 (``rlnImagePixelSize``, one group, ``rlnImageDimensionality`` 3) and the
 origins are in Å: ``rlnOrigin{X,Y,Z}Angst = -shift * pixel_size``. A pixel
-size is therefore required. Coordinates ``rlnCoordinate{X,Y,Z}`` are voxels
-counted from 0.
+size is therefore required: the reader takes the one the user gives
+(``pixel_size=``, ``--pixel-size``), else the optics block's, else RELION 3.0's
+``rlnPixelSize`` / ``rlnDetectorPixelSize``. Coordinates
+``rlnCoordinate{X,Y,Z}`` are voxels counted from 0.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from . import _relion
 from ._star import particle_block, read_star, scan_star, write_star
 from .base import MotlReader, MotlWriter
 from .relion30 import DEFAULT_IMAGE_NAME, _pixel_size_30, micrograph_columns, micrograph_frame
+from .relion4 import _positive
 
 __all__ = ["Relion31Writer", "Relion31Reader"]
 
@@ -57,10 +60,16 @@ class Relion31Writer(MotlWriter):
 
 @attrs.define
 class Relion31Reader(MotlReader):
-    """Read a RELION 3.1 particle star file (pixel size from the optics block).
+    """Read a RELION 3.1 particle star file (pixel size from the optics block unless given).
 
     Parameters
     ----------
+    pixel_size : float, optional
+        Voxel size in Å of the tomogram the coordinates refer to, used to
+        turn the origins (Å) into voxel shifts; overrides the file's
+        (default: the optics block's ``rlnImagePixelSize``, else the
+        particles' ``rlnPixelSize``; an error if neither is there and the
+        file has origins).
     score_label : str, optional
         Label of the score column (default: the first known one present).
     """
@@ -69,6 +78,7 @@ class Relion31Reader(MotlReader):
     extensions = (".star",)
     description = Relion31Writer.description
 
+    pixel_size: float | None = attrs.field(default=None, validator=_positive)
     score_label: str | None = None
 
     @classmethod
@@ -82,6 +92,7 @@ class Relion31Reader(MotlReader):
     def read(self, path: str | os.PathLike) -> ParticleList:
         blocks = read_star(path)
         table = particle_block(blocks, ("particles",), path)
-        pixel_size = _relion.optics_value(blocks, "rlnImagePixelSize") or _pixel_size_30(table)
+        file_pixel_size = _relion.optics_value(blocks, "rlnImagePixelSize") or _pixel_size_30(table)
+        pixel_size = self.pixel_size or file_pixel_size
         frame, experiment_id = micrograph_frame(table, path, _ORIGINS_ANGST, pixel_size, self.score_label)
         return ParticleList(frame, pixel_size=pixel_size, experiment_id=experiment_id)

@@ -18,7 +18,10 @@ rlnOpticsGroup              1
 The optics block has one group with ``rlnTomoTiltSeriesPixelSize`` =
 pixel_size / binning, ``rlnTomoSubtomogramBinning`` = binning and
 ``rlnImagePixelSize`` = pixel_size, where pixel_size is that of the tomogram
-the positions were picked in (required).
+the positions were picked in (required). The reader takes the pixel size the
+user gives (``pixel_size=``, ``--pixel-size``: that of the tomogram binned by
+``binning``), else ``rlnTomoTiltSeriesPixelSize`` times the binning, else
+``rlnImagePixelSize``.
 """
 
 from __future__ import annotations
@@ -125,6 +128,12 @@ class Relion4Reader(MotlReader):
 
     Parameters
     ----------
+    pixel_size : float, optional
+        Voxel size in Å of that tomogram, used to turn the origins (Å) into
+        voxel shifts; overrides the file's (default: from the optics block,
+        ``rlnTomoTiltSeriesPixelSize`` times the binning, else
+        ``rlnImagePixelSize``; an error if neither is there and the file has
+        origins).
     binning : float, optional
         Binning of the tomogram the positions should refer to (default: the
         optics' ``rlnTomoSubtomogramBinning``, else 1).
@@ -136,6 +145,7 @@ class Relion4Reader(MotlReader):
     extensions = (".star",)
     description = Relion4Writer.description
 
+    pixel_size: float | None = attrs.field(default=None, validator=_positive)
     binning: float | None = attrs.field(default=None, validator=_positive)
     score_label: str | None = None
 
@@ -150,7 +160,7 @@ class Relion4Reader(MotlReader):
         blocks = read_star(path)
         table = particle_block(blocks, ("particles",), path)
         binning = file_binning(blocks, self.binning)
-        pixel_size = tomo_pixel_size(blocks, binning)
+        pixel_size = self.pixel_size or tomo_pixel_size(blocks, binning)
         positions = _coordinates(table, path, scale=binning)
         shifts = -_origins(table, _ORIGINS_ANGST, pixel_size, path)
         frame, experiment_id = _relion.frame_from_relion(

@@ -193,7 +193,7 @@ class Pipeline:
         """
         scores = ScoresMap.coerce(scores, mmap=True)
         angle_map = AngleMap.coerce(angle_map, mmap=True)
-        angle_list = AngleList.coerce(angle_list) if not isinstance(angle_list, AngleList) else angle_list
+        angle_list = AngleList.coerce(angle_list)
         scores.check_same_shape(angle_map, "angle map")
         mask_map = None
         if mask is not None:
