@@ -338,3 +338,30 @@ def test_convert_pixel_size_reaches_the_relion31_reader(tmp_path):
     assert main(["convert", str(path), str(out), "--pixel-size", str(PIXEL)]) == 0
     back = read_particles(out)
     np.testing.assert_allclose(back.shifts, plist.shifts, atol=1e-4)
+
+
+def test_bad_values_from_any_reader_are_errors_naming_the_file(tmp_path, fresh_plugins):
+    """A plugin's reader that builds a list from bad values: the error still names the file."""
+    import attrs
+
+    import cryotm
+    from cryotm.formats import MotlReader, read_particles
+
+    @attrs.define
+    class Careless(MotlReader):
+        name = "careless"
+        extensions = (".careless",)
+
+        def read(self, path):
+            return ParticleList(pd.DataFrame({"x": [1.0], "tomo_id": [float("nan")]}))
+
+    class Plugin:
+        @cryotm.hookimpl
+        def cryotm_motl_readers(self):
+            return [Careless]
+
+    cryotm.get_plugin_manager().register(Plugin(), name="careless-plugin")
+    path = tmp_path / "picks.careless"
+    path.write_text("anything")
+    with pytest.raises(InputError, match=r"picks\.careless: particle column 'tomo_id' must hold whole numbers"):
+        read_particles(path)

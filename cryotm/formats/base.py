@@ -335,4 +335,10 @@ def read_particles(
             options[key] = value
     options = {k: v for k, v in options.items() if not (k == "binning" and v is None)}
     reader = _instantiate(cls, _split_context(cls, options), "format")
-    return with_metadata(reader.read(path), pixel_size, tomogram_shape)
+    try:
+        particles = reader.read(path)
+    except InputError as exc:
+        if exc.source is None:  # a problem found in the values (a bad column): name the file
+            raise InputError(exc.problem, path) from None
+        raise
+    return with_metadata(particles, pixel_size, tomogram_shape)
