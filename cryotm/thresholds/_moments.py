@@ -10,7 +10,10 @@ gives the very same float32/float64 result while never holding more than one
 piece: the threshold, hence the candidate set, is identical to cryoCAT's.
 
 Layouts other than one contiguous block (and non-float dtypes, which numpy
-sums in buffered blocks) fall back to numpy's own full-array functions.
+sums in buffered blocks) fall back to numpy's own full-array functions. So
+does numpy older than 2.3, which sums a large array as consecutive blocks of
+8192 values (each pairwise) rather than in one pairwise tree: there the
+result stays exact, at the cost of numpy's full-size temporary.
 """
 
 from __future__ import annotations
@@ -19,10 +22,14 @@ from collections.abc import Callable
 
 import numpy as np
 
-__all__ = ["pairwise_sum", "mean_std", "StreamingMoments", "LEAF"]
+__all__ = ["pairwise_sum", "mean_std", "StreamingMoments", "LEAF", "WHOLE_ARRAY_PAIRWISE"]
 
 #: Largest piece summed in one call (256 kB of float32: it stays in the CPU cache).
 LEAF = 1 << 16
+
+#: True when numpy sums a contiguous array in one pairwise tree (numpy >= 2.3), the
+#: scheme :func:`pairwise_sum` reproduces; older numpy sums buffered blocks in sequence.
+WHOLE_ARRAY_PAIRWISE = np.lib.NumpyVersion(np.__version__) >= "2.3.0"
 
 
 def pairwise_sum(n: int, piece_sum: Callable[[int, int], np.generic], leaf: int = LEAF) -> np.generic:
@@ -40,7 +47,7 @@ def pairwise_sum(n: int, piece_sum: Callable[[int, int], np.generic], leaf: int 
 
     Examples
     --------
-    >>> x = np.random.default_rng(0).random(10_000, dtype=np.float32)
+    >>> x = np.random.default_rng(0).random(8_000, dtype=np.float32)
     >>> bool(pairwise_sum(x.size, lambda a, b: np.add.reduce(x[a:b]), leaf=256) == x.sum())
     True
     """
@@ -97,7 +104,7 @@ class StreamingMoments:
                 flat = None
         dtype = np.result_type(data.dtype, factor.dtype) if factor is not None else data.dtype
         #: False when numpy would not sum the values in one pairwise pass (then numpy itself is used)
-        self.streaming = flat is not None and dtype.kind == "f" and dtype.isnative
+        self.streaming = WHOLE_ARRAY_PAIRWISE and flat is not None and dtype.kind == "f" and dtype.isnative
         self._flat = flat
         self._flat_factor = flat_factor
         self.n = int(data.size)
