@@ -365,3 +365,154 @@ def test_bad_values_from_any_reader_are_errors_naming_the_file(tmp_path, fresh_p
     path.write_text("anything")
     with pytest.raises(InputError, match=r"picks\.careless: particle column 'tomo_id' must hold whole numbers"):
         read_particles(path)
+
+
+# -- RELION 5 lists of many tomograms: shapes from a tomograms star file ------------------
+
+#: Two tomograms of different sizes (unbinned tilt-series pixels of 2.5 Å, reconstructed at
+#: binning 4, so 10 Å voxels): 001 is 1000 x 1000 x 500 voxels (x, y, z), 002 is 750 x 500 x 300.
+TOMOGRAMS_STAR = """
+data_global
+
+loop_
+_rlnTomoName #1
+_rlnTomoSizeX #2
+_rlnTomoSizeY #3
+_rlnTomoSizeZ #4
+_rlnTomoTiltSeriesPixelSize #5
+_rlnTomoTomogramBinning #6
+001\t4000\t4000\t2000\t2.5\t4
+002\t3000\t2000\t1200\t2.5\t4
+"""
+
+
+def _two_tomograms(pixel_size: float | None = 10.0) -> ParticleList:
+    """A merged list: 3 particles in tomogram '001', 2 in '002' (the last at voxel 400, 100, 200)."""
+    first = ParticleList.from_arrays(
+        [[10.0, 20.0, 30.0], [500.0, 500.0, 250.0], [999.0, 3.5, 499.0]],
+        orientations=[[30, 40, 50], [0, 90, 0], [10, 20, 30]],
+        scores=[0.5, 0.4, 0.3], tomo_id=1, experiment_id="001", pixel_size=pixel_size,
+    )
+    second = ParticleList.from_arrays(
+        [[7.25, 480.0, 12.0], [400.0, 100.0, 200.0]],
+        orientations=[[60, 70, 80], [90, 45, 10]],
+        scores=[0.6, 0.2], tomo_id=2, experiment_id="002", pixel_size=pixel_size,
+    )
+    return merge_lists([first, second])
+
+
+@pytest.fixture
+def tomograms_star(tmp_path):
+    path = tmp_path / "tomograms.star"
+    path.write_text(TOMOGRAMS_STAR)
+    return path
+
+
+def test_relion5_tomograms_file_gives_each_tomogram_its_shape(tmp_path, tomograms_star):
+    merged = _two_tomograms()
+    assert merged.tomogram_shape is None
+    path = tmp_path / "all.star"
+    write_particles(merged, path, format="relion5", tomograms=tomograms_star)
+    particles = starfile.read(path, parse_as_string=["rlnTomoName"])["particles"]
+    assert particles["rlnTomoName"].tolist() == ["001", "001", "001", "002", "002"]
+    centred = particles[["rlnCenteredCoordinateXAngst", "rlnCenteredCoordinateYAngst",
+                         "rlnCenteredCoordinateZAngst"]].to_numpy()
+    # by hand: 002 is 750 x 500 x 300 voxels, centre (375, 250, 150); (400, 100, 200) -> (25, -150, 50) * 10 Å
+    np.testing.assert_allclose(centred[4], [250.0, -1500.0, 500.0])
+    # 001 is 1000 x 1000 x 500 voxels, centre (500, 500, 250)
+    np.testing.assert_allclose(centred[1], [0.0, 0.0, 0.0])
+    back = read_particles(path, tomograms=tomograms_star)
+    np.testing.assert_allclose(back.positions, merged.positions, atol=1e-9)
+    assert back.tomogram_names().tolist() == ["001", "001", "001", "002", "002"]
+    assert back.pixel_size == 10.0
+    # one shape for all (today's behaviour) misplaces the second tomogram's particles only
+    single = read_particles(path, tomogram_shape=(500, 1000, 1000))
+    np.testing.assert_allclose(single.positions[:3], merged.positions[:3], atol=1e-9)
+    np.testing.assert_allclose(single.positions[4], [525.0, 350.0, 300.0])
+
+
+def test_relion5_tomograms_file_with_the_pytom_centre(tmp_path, tomograms_star):
+    path = tmp_path / "all.star"
+    write_particles(_two_tomograms(), path, format="relion5", tomograms=tomograms_star, centre="pytom")
+    centred = starfile.read(path)["particles"].iloc[4]
+    # centre (374, 249, 149): (400, 100, 200) -> (26, -149, 51) * 10 Å
+    assert [centred[f"rlnCenteredCoordinate{a}Angst"] for a in "XYZ"] == pytest.approx([260.0, -1490.0, 510.0])
+    back = read_particles(path, tomograms=tomograms_star, centre="pytom")
+    np.testing.assert_allclose(back.positions, _two_tomograms().positions, atol=1e-9)
+
+
+def test_relion5_tomograms_file_scales_the_shape_to_the_list_pixel_size(tmp_path, tomograms_star):
+    """Positions in 5 Å voxels (binning 2) refer to tomograms twice as large: 002 is 1500 x 1000 x 600."""
+    merged = _two_tomograms(pixel_size=5.0)
+    path = tmp_path / "all.star"
+    write_particles(merged, path, format="relion5", tomograms=tomograms_star, binning=2)
+    row = starfile.read(path)["particles"].iloc[4]
+    assert [row[f"rlnCenteredCoordinate{a}Angst"] for a in "XYZ"] == pytest.approx([-1750.0, -2000.0, -500.0])
+    back = read_particles(path, tomograms=tomograms_star)
+    assert back.pixel_size == 5.0
+    np.testing.assert_allclose(back.positions, merged.positions, atol=1e-9)
+
+
+def test_relion5_tomograms_file_gives_the_pixel_size(tmp_path, tomograms_star):
+    merged = _two_tomograms(pixel_size=None)
+    assert merged.pixel_size is None
+    path = tmp_path / "all.star"
+    write_particles(merged, path, format="relion5", tomograms=tomograms_star)
+    back = read_particles(path, tomograms=tomograms_star)
+    assert back.pixel_size == 10.0
+    np.testing.assert_allclose(back.positions, merged.positions, atol=1e-9)
+    mixed = tmp_path / "mixed.star"
+    mixed.write_text(TOMOGRAMS_STAR.replace("3000\t2000\t1200\t2.5\t4", "3000\t2000\t1200\t2.5\t8"))
+    with pytest.raises(InputError, match=r"mixed\.star: no pixel size.*10, 20 Å"):
+        write_particles(merged, tmp_path / "x.star", format="relion5", tomograms=mixed)
+
+
+def test_relion5_tomogram_missing_from_the_tomograms_file(tmp_path, tomograms_star):
+    only_first = tmp_path / "only001.star"
+    only_first.write_text(TOMOGRAMS_STAR.replace("002\t3000\t2000\t1200\t2.5\t4\n", ""))
+    out = tmp_path / "all.star"
+    with pytest.raises(InputError, match=r"only001\.star: no tomogram '002' in this tomograms star file"):
+        write_particles(_two_tomograms(), out, format="relion5", tomograms=only_first)
+    assert not out.exists()
+    write_particles(_two_tomograms(), out, format="relion5", tomograms=tomograms_star)
+    with pytest.raises(InputError, match=r"only001\.star: no tomogram '002'"):
+        read_particles(out, tomograms=only_first)
+    # names are strings: a particle of tomogram '1' is not tomogram '001'
+    renamed = _two_tomograms()
+    data = renamed.data
+    data["tomo_name"] = ["1", "1", "1", "002", "002"]
+    with pytest.raises(InputError, match="no tomogram '1' in"):
+        write_particles(renamed.with_data(data), out, format="relion5", tomograms=tomograms_star, overwrite=True)
+
+
+def test_relion5_bad_tomograms_file(tmp_path):
+    path = tmp_path / "tomograms.star"
+    path.write_text(TOMOGRAMS_STAR.replace("_rlnTomoTomogramBinning #6\n", "").replace("\t4\n", "\n"))
+    with pytest.raises(InputError, match=r"tomograms\.star: tomograms star file lacks rlnTomoTomogramBinning"):
+        write_particles(_two_tomograms(), tmp_path / "p.star", format="relion5", tomograms=path)
+    with pytest.raises(InputError, match="no such file"):
+        write_particles(_two_tomograms(), tmp_path / "p.star", format="relion5", tomograms=tmp_path / "none.star")
+
+
+def test_relion5_tomograms_on_the_command_line(tmp_path, tomograms_star):
+    from cryotm.cli import main
+
+    merged = _two_tomograms()
+    inputs = []
+    for name in ("001", "002"):
+        rows = merged.data[merged.data["tomo_name"] == name].drop(columns="tomo_name")
+        one = ParticleList(rows.reset_index(drop=True), pixel_size=10.0, experiment_id=name)
+        inputs.append(tmp_path / f"{name}.csv")
+        write_particles(one, inputs[-1])
+    out = tmp_path / "all.star"
+    assert main(["merge", *map(str, inputs), "-o", str(out), "--to", "relion5",
+                 "--tomograms", str(tomograms_star)]) == 0
+    table = tmp_path / "back.csv"
+    assert main(["convert", str(out), str(table), "--tomograms", str(tomograms_star)]) == 0
+    back = read_particles(table)
+    np.testing.assert_allclose(back.positions, merged.positions, atol=1e-9)
+    assert back.tomogram_names().tolist() == ["001", "001", "001", "002", "002"]
+    # without the file (or a shape) the reader asks for it
+    assert main(["convert", str(out), str(tmp_path / "x.csv")]) == 1
+    # a format that does not use it
+    assert main(["convert", str(inputs[0]), str(tmp_path / "x.tbl"), "--tomograms", str(tomograms_star)]) == 1

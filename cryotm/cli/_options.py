@@ -3,9 +3,10 @@
 Shared by every command that reads or writes particle lists (``convert``,
 ``merge``, ``compare``, ``report``), so that they speak the same words:
 ``--pixel-size``, ``--tomogram-shape Z Y X`` / ``--tomogram-size X Y Z``,
-``--binning``, ``--centre`` (and, for writers, ``--option KEY=VALUE``).
-RELION 5 lists cannot be read without the tomogram's shape, and their reader's
-error message names these options. Also the count of rotations searched
+``--binning``, ``--centre``, ``--tomograms STAR`` (and, for writers,
+``--option KEY=VALUE``). RELION 5 lists cannot be read without the tomogram's
+shape (or, for many tomograms, a RELION 5 tomograms star file giving each
+one's), and their reader's error message names these options. Also the count of rotations searched
 (``--n-angles`` / ``--angle-list``) that ``threshold`` and ``report`` give the
 ``far`` rule.
 """
@@ -58,6 +59,8 @@ def add_data_arguments(parser: argparse._ActionsContainer, defaults_from: str | 
                        help=f"tomogram size in voxels, z y x (needed by RELION 5){default}")
     shape.add_argument("--tomogram-size", type=int, nargs=3, metavar=("X", "Y", "Z"),
                        help="the same, given x y z")
+    shape.add_argument("--tomograms", metavar="STAR", help="RELION 5 tomograms star file giving each "
+                       "tomogram's shape by name (RELION 5 lists of tomograms of different sizes)")
     parser.add_argument("--binning", type=float, metavar="B",
                         help="binning of the tomogram relative to the tilt series (RELION 4/5)")
     parser.add_argument("--centre", choices=("relion", "pytom"),
@@ -139,7 +142,7 @@ def parse_options(pairs: list[str]) -> dict[str, Any]:
 def shared_options(
     args: argparse.Namespace, reader_classes: Sequence[type], writer_class: type | None = None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split --binning/--centre between the reader(s) and the writer (each gets what it declares).
+    """Split --binning/--centre/--tomograms between the reader(s) and the writer (each gets what it declares).
 
     Returns ``(read_options, write_options)``; the write options start from
     ``--option`` when the command has it.
@@ -153,7 +156,7 @@ def shared_options(
 
     classes = [*reader_classes, *([writer_class] if writer_class is not None else [])]
     given = {
-        key: getattr(args, key) for key in ("binning", "centre") if getattr(args, key, None) is not None
+        key: getattr(args, key) for key in ("binning", "centre", "tomograms") if getattr(args, key, None) is not None
     }
     read_options: dict[str, Any] = {}
     write_options = parse_options(getattr(args, "option", None) or [])
@@ -192,7 +195,7 @@ def read_list(
         The file and its format name (None: detected).
     args : argparse.Namespace
         Parsed options: ``--pixel-size``, ``--tomogram-shape``/``--tomogram-size``
-        and, through `reader_options`, ``--binning``/``--centre``.
+        and, through `reader_options`, ``--binning``/``--centre``/``--tomograms``.
     reader_options : dict, optional
         From :func:`shared_options`; each is given if the reader declares it.
     pixel_size, shape : optional

@@ -80,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
     thresholds = [t.strip() for t in args.thresholds.split(",") if t.strip()]
     options = {"position": args.slice, "n_peaks": args.peaks}
     if args.input.endswith(".json"):
-        reading = (args.pixel_size, tomogram_shape(args), args.binning, args.centre, args.particles_format)
+        reading = (args.pixel_size, tomogram_shape(args), args.binning, args.centre, args.tomograms,
+                   args.particles_format)
         if args.particles or args.mask or args.n_angles or args.angle_list or any(v is not None for v in reading):
             raise CryotmError(
                 "a run record names its own picks, mask, angles and their reading options; "

@@ -18,6 +18,14 @@ keeps it in its tomograms star file, not in the particle list); a tomogram
 of 200 x 400 x 400 voxels (z, y, x) at 10 Å has its RELION centre at voxel
 (x, y, z) = (200, 200, 100), so a particle at voxel (210, 190, 100) is at
 (100, -100, 0) Å.
+
+A list of many tomograms of different sizes (a merged list, whose
+``tomo_name`` column names each particle's tomogram) takes the shapes from a
+RELION 5 tomograms star file instead: option ``tomograms`` (``--tomograms
+STAR``) of both the writer and the reader, matched by tomogram name; see
+:mod:`._tomograms` for how its unbinned sizes become shapes. It also gives the
+pixel size when neither the list (writer) nor the user and the optics block
+(reader) do. Without it, one shape serves every particle.
 """
 
 from __future__ import annotations
@@ -34,18 +42,22 @@ from ..errors import InputError
 from ..particles import ParticleList
 from . import _relion
 from ._star import particle_block, read_star, scan_star, write_star
+from ._tomograms import read_tomograms, tomograms_for
 from .base import MotlReader, MotlWriter
 from .relion4 import _ORIGINS_ANGST, _positive, file_binning, tomo_particles_block, tomo_pixel_size
 from .relion30 import _origins
 
-__all__ = ["Relion5Writer", "Relion5Reader", "CENTRES", "tomogram_centre"]
+__all__ = ["Relion5Writer", "Relion5Reader", "CENTRES", "tomogram_centre", "per_tomogram"]
 
 CENTRES = ("relion", "pytom")
 _CENTRED = ("rlnCenteredCoordinateXAngst", "rlnCenteredCoordinateYAngst", "rlnCenteredCoordinateZAngst")
 
 
-def tomogram_centre(tomogram_shape: tuple[int, int, int], centre: str = "relion") -> np.ndarray:
+def tomogram_centre(tomogram_shape: tuple[float, float, float] | np.ndarray, centre: str = "relion") -> np.ndarray:
     """The centre (x, y, z), in 0-based voxels, of a tomogram of shape (nz, ny, nx).
+
+    `tomogram_shape` may also be an (N, 3) array of shapes (one per
+    particle); the result is then (N, 3).
 
     Examples
     --------
@@ -56,7 +68,7 @@ def tomogram_centre(tomogram_shape: tuple[int, int, int], centre: str = "relion"
     """
     if centre not in CENTRES:
         raise InputError(f"unknown centre {centre!r} (known: {', '.join(CENTRES)})")
-    size_xyz = np.asarray(tomogram_shape, dtype=np.float64)[::-1]
+    size_xyz = np.asarray(tomogram_shape, dtype=np.float64)[..., ::-1]
     return size_xyz / 2.0 - (1.0 if centre == "pytom" else 0.0)
 
 
@@ -65,9 +77,40 @@ def _check_centre(instance, attribute, value) -> None:
         raise ValueError(f"centre must be one of {', '.join(CENTRES)}, got {value!r}")
 
 
+def _path_or_none(value):
+    return None if value is None else os.fspath(value)
+
+
+def per_tomogram(
+    names, tomograms: str | os.PathLike, pixel_size: float | None, centre: str
+) -> tuple[float, np.ndarray]:
+    """Pixel size and (N, 3) centres (x, y, z voxels) of each particle's tomogram, by name.
+
+    `pixel_size` (Å, of the voxels the positions count) defaults to that of
+    the reconstructed tomograms in the file, which must then agree.
+
+    Raises
+    ------
+    InputError
+        A name the tomograms file lacks, or no single pixel size.
+    """
+    found = tomograms_for(names, read_tomograms(tomograms), tomograms)
+    if not pixel_size:
+        sizes = sorted({t.pixel_size for t in found})
+        if len(sizes) != 1:
+            raise InputError(
+                "no pixel size: give --pixel-size / pixel_size= (the tomograms' differ: "
+                f"{', '.join(f'{s:g}' for s in sizes)} Å)" if sizes else "no particles and no pixel size",
+                tomograms,
+            )
+        pixel_size = sizes[0]
+    shapes = np.array([t.shape(pixel_size) for t in found], dtype=np.float64).reshape(-1, 3)
+    return float(pixel_size), tomogram_centre(shapes, centre)
+
+
 @attrs.define
 class Relion5Writer(MotlWriter):
-    """Write a RELION 5 tomography particle star file (needs pixel size and tomogram shape).
+    """Write a RELION 5 tomography particle star file (needs pixel size and tomogram shape(s)).
 
     Parameters
     ----------
@@ -78,6 +121,10 @@ class Relion5Writer(MotlWriter):
         Definition of the tomogram centre (see the module documentation).
     score_label : str
         Label of the score column.
+    tomograms : str or path-like, optional
+        A RELION 5 tomograms star file giving each particle's tomogram shape
+        by name (instead of the list's single ``tomogram_shape``), and the
+        pixel size if the list has none.
     """
 
     name = "relion5"
@@ -89,10 +136,21 @@ class Relion5Writer(MotlWriter):
     binning: float = attrs.field(default=1.0, converter=float, validator=_positive)
     centre: Literal["relion", "pytom"] = attrs.field(default="relion", validator=_check_centre)
     score_label: str = _relion.DEFAULT_SCORE_LABEL
+    tomograms: str | None = attrs.field(default=None, converter=_path_or_none)
+
+    def check(self, particles: ParticleList, path: str | os.PathLike | None = None) -> None:
+        if self.tomograms is None:
+            super().check(particles, path)
 
     def write_file(self, particles: ParticleList, path: Path) -> None:
-        pixel_size = float(particles.pixel_size)
-        centre = tomogram_centre(particles.tomogram_shape, self.centre)
+        if self.tomograms is None:
+            pixel_size = float(particles.pixel_size)
+            centre = tomogram_centre(particles.tomogram_shape, self.centre)
+        else:
+            pixel_size, centre = per_tomogram(
+                particles.tomogram_names(), self.tomograms, particles.pixel_size, self.centre
+            )
+            particles = attrs.evolve(particles, pixel_size=pixel_size)
         centred = (particles.positions - centre) * pixel_size
         columns: dict[str, object] = {label: centred[:, i] for i, label in enumerate(_CENTRED)}
         columns.update(tomo_particles_block(particles, self.score_label))
@@ -108,7 +166,8 @@ class Relion5Reader(MotlReader):
     Parameters
     ----------
     tomogram_shape : tuple of int
-        ``(nz, ny, nx)`` of the tomogram the positions should refer to (required).
+        ``(nz, ny, nx)`` of the tomogram the positions should refer to
+        (required unless `tomograms` is given).
     pixel_size : float, optional
         Its voxel size in Å (default: from the optics block,
         ``rlnTomoTiltSeriesPixelSize`` times the binning).
@@ -118,6 +177,10 @@ class Relion5Reader(MotlReader):
         Definition of the tomogram centre.
     score_label : str, optional
         Label of the score column (default: the first known one present).
+    tomograms : str or path-like, optional
+        A RELION 5 tomograms star file giving each particle's tomogram shape
+        by ``rlnTomoName`` (overrides `tomogram_shape`), and the pixel size
+        if neither `pixel_size` nor the optics block gives one.
     """
 
     name = "relion5"
@@ -131,6 +194,7 @@ class Relion5Reader(MotlReader):
     binning: float | None = attrs.field(default=None, validator=_positive)
     centre: Literal["relion", "pytom"] = attrs.field(default="relion", validator=_check_centre)
     score_label: str | None = None
+    tomograms: str | None = attrs.field(default=None, converter=_path_or_none)
 
     @classmethod
     def sniff(cls, path: Path) -> bool:
@@ -139,16 +203,24 @@ class Relion5Reader(MotlReader):
         return _CENTRED[0] in scan_star(path).get("particles", [])
 
     def read(self, path: str | os.PathLike) -> ParticleList:
-        if self.tomogram_shape is None:
+        if self.tomogram_shape is None and self.tomograms is None:
             raise InputError(
                 "reading RELION 5 centred coordinates needs the tomogram's shape "
-                "(give --tomogram-shape Z Y X / --tomogram-size X Y Z / tomogram_shape=)",
+                "(give --tomogram-shape Z Y X / --tomogram-size X Y Z / tomogram_shape=, "
+                "or a tomograms star file: --tomograms STAR / tomograms=)",
                 path,
             )
         blocks = read_star(path)
         table = particle_block(blocks, ("particles",), path)
         binning = file_binning(blocks, self.binning)
         pixel_size = self.pixel_size or tomo_pixel_size(blocks, binning)
+        if self.tomograms is not None:
+            if "rlnTomoName" not in table.columns:
+                raise InputError("matching particles to --tomograms needs rlnTomoName", path)
+            names = table["rlnTomoName"].astype(str).tolist()
+            pixel_size, centres = per_tomogram(names, self.tomograms, pixel_size, self.centre)
+        elif pixel_size:
+            centres = tomogram_centre(self.tomogram_shape, self.centre)
         if not pixel_size:
             raise InputError("no pixel size in the optics block (give --pixel-size / pixel_size=)", path)
         missing = [label for label in _CENTRED if label not in table.columns]
@@ -157,7 +229,7 @@ class Relion5Reader(MotlReader):
         centred = table[list(_CENTRED)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
         if np.isnan(centred).any():
             raise InputError("non-numeric centred coordinates", path)
-        positions = centred / pixel_size + tomogram_centre(self.tomogram_shape, self.centre)
+        positions = centred / pixel_size + centres
         shifts = -_origins(table, _ORIGINS_ANGST, pixel_size, path)
         frame, experiment_id = _relion.frame_from_relion(
             table, path, positions, shifts, "rlnTomoName", "rlnTomoParticleName", self.score_label
