@@ -45,7 +45,8 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--threshold",
         metavar="NAME[:VALUE]",
-        help="threshold strategy, e.g. far, far:2, sigma:3, triangle, or a number (default: far)",
+        help="threshold strategy, e.g. calibrated, calibrated:10, far, sigma:3, triangle, or a number "
+        "(default: calibrated)",
     )
     group.add_argument(
         "--format",

@@ -17,8 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="extract particles from template-matching results",
         description="Threshold the scores map, keep the highest peak within each particle diameter "
         "(cryoCAT's scores_extract_particles, same particles), give each its orientation from the angle "
-        "map and write the particle list. The default threshold is the false-alarm rate 'far' (one noise "
-        "voxel expected above it in the whole search); cryoCAT's default is 'triangle'.",
+        "map and write the particle list. The default threshold is 'calibrated' (one noise peak expected "
+        "above it per tomogram, from a model of the map's own maxima); cryoCAT's default is 'triangle'.",
     )
     parser.add_argument("scores", metavar="SCORES", help="scores map (MRC, EM)")
     parser.add_argument("angles", metavar="ANGLES", help="angle-index map (MRC, EM)")
@@ -26,9 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-d", "--diameter", type=float, required=True, metavar="D",
                         help="particle diameter in voxels (the suppression radius, as in cryoCAT)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output particle list")
-    parser.add_argument("-t", "--threshold", default="far", metavar="NAME[:VALUE]",
-                        help="threshold rule: far[:N], sigma:K, triangle, manual:VALUE or a number, or a "
-                        "plugin's name (default far)")
+    parser.add_argument("-t", "--threshold", default="calibrated", metavar="NAME[:VALUE]",
+                        help="threshold rule: calibrated[:N], far[:N], sigma:K, triangle, manual:VALUE or a number, "
+                        "or a plugin's name (default calibrated)")
     parser.add_argument("--mask", metavar="M", help="tomogram mask of the maps' shape")
     parser.add_argument("--mask-mode", choices=("product", "inside"), default="product",
                         help="product: scores times mask before everything, as cryoCAT (default); inside: "

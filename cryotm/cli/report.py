@@ -45,9 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--from", dest="particles_format", metavar="F", help="format of --particles (default: detected)")
     parser.add_argument(
         "--thresholds",
-        default="far,triangle,sigma:3",
+        default="calibrated,far,triangle,sigma:3",
         metavar="LIST",
-        help="comma-separated strategies to draw (default far,triangle,sigma:3)",
+        help="comma-separated strategies to draw (default calibrated,far,triangle,sigma:3)",
     )
     parser.add_argument("--mask", metavar="MAP", help="tomogram mask (scores map input)")
     add_angle_count_arguments(parser, note="; scores map input")

@@ -291,6 +291,8 @@ class PeakPicker:
             value = self.scores_threshold
             return _Threshold(ThresholdResult(float(value), "manual", {"value": float(value)}), value, verify)
         strategy = self.strategy(threshold)
+        if callable(getattr(strategy, "with_particle_diameter", None)):  # a rule that models the suppression
+            strategy = strategy.with_particle_diameter(self.suppression_radius)
         if isinstance(strategy, ManualThreshold):
             result = strategy.evaluate(scores)
             return _Threshold(result, result.value, verify)

@@ -22,7 +22,7 @@ from .slices import plot_slices
 __all__ = ["Report", "make_report", "report_run", "DEFAULT_THRESHOLDS"]
 
 #: Strategies drawn on the histogram unless told otherwise.
-DEFAULT_THRESHOLDS: tuple[str, ...] = ("far", "triangle", "sigma:3")
+DEFAULT_THRESHOLDS: tuple[str, ...] = ("calibrated", "far", "triangle", "sigma:3")
 
 
 @attrs.frozen(eq=False)
