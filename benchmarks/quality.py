@@ -129,12 +129,18 @@ def candidates(scores, angle_map, angles, diameter: float):
     return PeakPicker(particle_diameter=diameter, threshold=f"manual:{floor}").pick(scores, angle_map, angles)
 
 
-def thresholds(scores, angles, rules) -> dict[str, float]:
+def thresholds(scores, angles, rules, diameter: float) -> dict[str, float]:
     """Each rule's threshold, computed as the picker computes it (statistics: the angle count only)."""
     from cryotm.thresholds import SearchStatistics, get_threshold_strategy
 
     statistics = SearchStatistics(n_angles=len(angles))
-    return {rule: get_threshold_strategy(rule).evaluate(scores, statistics=statistics).value for rule in rules}
+    values = {}
+    for rule in rules:
+        strategy = get_threshold_strategy(rule)
+        if callable(getattr(strategy, "with_particle_diameter", None)):  # as PeakPicker does
+            strategy = strategy.with_particle_diameter(diameter)
+        values[rule] = strategy.evaluate(scores, statistics=statistics).value
+    return values
 
 
 def f1_curve(picks, truth, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
@@ -185,7 +191,7 @@ def evaluate_scene(name: str, with_cryocat: bool = True) -> dict:
     row["weakest_z"] = float(np.sort(z)[2])  # the third weakest particle's score / std (robust to one outlier)
     row["oracle"] = float(f1.max())
     row["oracle_threshold"] = float(values[int(np.argmax(f1)) - 1]) if np.argmax(f1) > 0 else float("inf")
-    for rule, value in thresholds(scores, angles, RULES).items():
+    for rule, value in thresholds(scores, angles, RULES, diameter).items():
         row[rule] = f1_at(value, f1, values)
         row[f"{rule} threshold"] = value
     row["cryocat"] = cryocat_f1(name, diameter, truth, tolerance) if with_cryocat else None
@@ -195,9 +201,10 @@ def evaluate_scene(name: str, with_cryocat: bool = True) -> dict:
 
 def evaluate_noise(name: str) -> dict:
     scores, angle_map, angles, _, statistics = load(name)
-    picks = candidates(scores, angle_map, angles, float(statistics["particle_diameter"]))
+    diameter = float(statistics["particle_diameter"])
+    picks = candidates(scores, angle_map, angles, diameter)
     row = {"scene": name, "template": NOISE_SPECS[name]["template"], "tilt_range": NOISE_SPECS[name]["tilt_range"]}
-    for rule, value in thresholds(scores, angles, NOISE_RULES).items():
+    for rule, value in thresholds(scores, angles, NOISE_RULES, diameter).items():
         row[rule] = int(np.sum(picks.scores > value))
     print(name, {k: row[k] for k in NOISE_RULES}, flush=True)
     return row
