@@ -50,6 +50,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="comma-separated strategies to draw (default calibrated,far,triangle,sigma:3)",
     )
     parser.add_argument("--mask", metavar="MAP", help="tomogram mask (scores map input)")
+    parser.add_argument("-d", "--diameter", type=float, metavar="D",
+                        help="particle diameter in voxels, as given to extract (scores map input; 'calibrated' and "
+                        "the threshold figure then count the particles extract keeps)")
     add_angle_count_arguments(parser, note="; scores map input")
     parser.add_argument("--slice", type=_triple, metavar="Z,Y,X", help="where the slices cut (default: the best pick)")
     parser.add_argument("--peaks", type=int, default=3, metavar="N", help="profiles of the N best picks (default 3)")
@@ -82,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
     if args.input.endswith(".json"):
         reading = (args.pixel_size, tomogram_shape(args), args.binning, args.centre, args.tomograms,
                    args.particles_format)
-        if args.particles or args.mask or args.n_angles or args.angle_list or any(v is not None for v in reading):
+        if args.particles or args.mask or args.n_angles or args.angle_list or args.diameter or any(
+            v is not None for v in reading
+        ):
             raise CryotmError(
                 "a run record names its own picks, mask, angles and their reading options; "
                 "give only -o and the drawing options"
@@ -102,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
             thresholds=thresholds,
             mask=args.mask,
             n_angles=n_angles,
+            particle_diameter=args.diameter,
             output_dir=args.output_dir,
             prefix=args.prefix or f"{Path(args.input).name.split('.')[0]}_",
             overwrite=args.overwrite,
