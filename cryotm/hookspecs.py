@@ -40,3 +40,8 @@ def cryotm_motl_readers():
 @hookspec
 def cryotm_map_formats():
     """Return a list of :class:`cryotm.maps.MapFormat` subclasses (volume file formats such as MRC, EM)."""
+
+
+@hookspec
+def cryotm_batch_sources():
+    """Return a list of :class:`cryotm.batch.BatchSource` subclasses (batch inputs such as ``copick://`` projects)."""

@@ -63,6 +63,7 @@ HOOK_KINDS: dict[str, str] = {
     "cryotm_motl_writers": "writer",
     "cryotm_motl_readers": "reader",
     "cryotm_map_formats": "map format",
+    "cryotm_batch_sources": "batch source",
 }
 
 

@@ -52,6 +52,14 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="F",
         help=f"output format (relion5, relion4, relion31, relion30, stopgap, emmotl, dynamo, table, ...; default {DEFAULT_FORMAT})",
     )
+    group.add_argument(
+        "--option",
+        "-O",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option of the output format (e.g. -O object=ribosome for copick); repeatable",
+    )
 
 
 def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -125,6 +133,7 @@ def pipeline_from_args(
     """
     from ..formats import writer_for
     from ..pipeline import pipeline_from_config
+    from ._options import parse_options
     from ..thresholds import get_threshold_strategy
 
     config = dict(config if config is not None else config_from_args(args))
@@ -142,10 +151,13 @@ def pipeline_from_args(
     overrides: dict[str, Any] = {}
     if args.threshold is not None:
         overrides["threshold"] = get_threshold_strategy(args.threshold)
+    options = parse_options(getattr(args, "option", None) or [])
     if args.format is not None:
-        overrides["writer"] = writer_for(format=args.format)
+        overrides["writer"] = writer_for(format=args.format, **options)
     elif config.get("writer") is None:
-        overrides["writer"] = writer_for(format=DEFAULT_FORMAT)
+        overrides["writer"] = writer_for(format=DEFAULT_FORMAT, **options)
+    elif options:
+        raise CryotmError("--option sets options of the output format: give the format too (--format)")
     return pipeline_from_config(config, **overrides)
 
 

@@ -95,7 +95,6 @@ class ProgressLine:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._atomic import check_writable
     from ..formats import writer_for
     from ..picking import PeakPicker
 
@@ -114,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
         mask_mode=args.mask_mode,
     )
     writer = writer_for(args.output, args.format)  # an unknown format fails before the work
-    check_writable(args.output, args.overwrite)
+    writer.check_output(args.output, args.overwrite)
     progress = None if args.quiet else ProgressLine(sys.stderr)
     try:
         result = picker.run(

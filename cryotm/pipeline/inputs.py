@@ -119,7 +119,7 @@ class TomogramInputs:
         """Raise :class:`InputError` naming the first input file that does not exist."""
         labels = {"scores": "scores map", "angles": "angle map", "angle_list": "angle list", "mask": "mask"}
         for role, path in self.files().items():
-            if not path.is_file():
+            if not path.exists():  # a file, or a folder (an OME-Zarr map)
                 raise InputError(f"{labels[role]} file not found", path)
 
     def read_scores(self, mmap: bool = True) -> ScoresMap:
