@@ -388,9 +388,10 @@ class CopickReader(MotlReader):
         frames, sizes = [], set()
         found = _picks_sets(root, settings, text)
         for number, (run, picks) in enumerate(found, start=1):
+            points = picks.points  # copick loads the file (and its metadata) on first access
             pixel_size = self.pixel_size or picks.meta.voxel_spacing or _run_pixel_size(run, text)
             sizes.add(float(pixel_size))
-            frame = self._frame(picks.points, pixel_size, picks.meta.unit, text)
+            frame = self._frame(points, pixel_size, picks.meta.unit, text)
             frame["tomo_id"] = number
             frame["tomo_name"] = run.name
             frames.append(frame)
