@@ -125,3 +125,10 @@ def test_zarr_scores_map_gives_the_same_particles_as_mrc(tmp_path):
     result = Pipeline(PeakPicker(particle_diameter=10), threshold="sigma:3").run(inputs)
     np.testing.assert_array_equal(result.particles.positions, from_mrc.positions)
     assert result.particles.pixel_size == pytest.approx(13.5)
+
+
+def test_without_zarr_the_error_says_what_to_install(tmp_path, monkeypatch):
+    write_map(tmp_path / "s.zarr", np.zeros((2, 2, 2), np.float32))
+    monkeypatch.setitem(__import__("sys").modules, "zarr", None)  # as if zarr were not installed
+    with pytest.raises(InputError, match=r"s.zarr: reading OME-Zarr maps needs the zarr package: pip install 'cryotm\[zarr\]'"):
+        ScoresMap.read(tmp_path / "s.zarr")
