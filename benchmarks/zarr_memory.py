@@ -107,8 +107,9 @@ def main() -> None:
     for kind, rep in reports.items():
         print(f"{kind:6s} {rep['seconds']:12.3f}s {rep['particles']:10d} {rep['maxrss_mb']:9.0f}M "
               f"{rep['maxrss_mb'] / maps_mb:10.2f}x")
-    same = all(np.array_equal(reports["mrc"]["result"][k], reports["zarr"]["result"][k]) for k in ("xyz", "angles", "score"))
-    print(f"identical particle lists: {same}; Zarr peak below the two maps' size: {reports['zarr']['maxrss_mb'] < maps_mb}")
+    mrc, zarr = reports["mrc"], reports["zarr"]
+    same = all(np.array_equal(mrc["result"][k], zarr["result"][k]) for k in ("xyz", "angles", "score"))
+    print(f"identical particle lists: {same}; Zarr peak below the two maps' size: {zarr['maxrss_mb'] < maps_mb}")
 
 
 if __name__ == "__main__":

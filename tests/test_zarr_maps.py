@@ -113,7 +113,9 @@ def test_zarr_scores_map_gives_the_same_particles_as_mrc(tmp_path):
     write_map(tmp_path / "scores.zarr", scene.scores, pixel_size=13.5)
     write_map(tmp_path / "angles.zarr", scene.angle_map, pixel_size=13.5)
     picker = PeakPicker(particle_diameter=10, threshold="sigma:3")
-    from_mrc = picker.pick(ScoresMap.read(paths["scores"], mmap=True), AngleMap.read(paths["angles"], mmap=True), scene.angles)
+    from_mrc = picker.pick(
+        ScoresMap.read(paths["scores"], mmap=True), AngleMap.read(paths["angles"], mmap=True), scene.angles
+    )
     from_zarr = picker.pick(ScoresMap.read(tmp_path / "scores.zarr", mmap=True),
                             AngleMap.read(tmp_path / "angles.zarr", mmap=True), scene.angles)
     assert len(from_mrc) >= 6
@@ -130,5 +132,6 @@ def test_zarr_scores_map_gives_the_same_particles_as_mrc(tmp_path):
 def test_without_zarr_the_error_says_what_to_install(tmp_path, monkeypatch):
     write_map(tmp_path / "s.zarr", np.zeros((2, 2, 2), np.float32))
     monkeypatch.setitem(__import__("sys").modules, "zarr", None)  # as if zarr were not installed
-    with pytest.raises(InputError, match=r"s.zarr: reading OME-Zarr maps needs the zarr package: pip install 'cryotm\[zarr\]'"):
+    message = r"s.zarr: reading OME-Zarr maps needs the zarr package: pip install 'cryotm\[zarr\]'"
+    with pytest.raises(InputError, match=message):
         ScoresMap.read(tmp_path / "s.zarr")

@@ -99,8 +99,9 @@ def ome_pixel_size(entry: Mapping[str, Any], dataset: Mapping[str, Any], source:
 
     Examples
     --------
+    >>> scale = {"type": "scale", "scale": [1.1, 1.1, 1.1]}
     >>> entry = {"axes": [{"name": a, "type": "space", "unit": "nanometer"} for a in "zyx"],
-    ...          "datasets": [{"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1.1, 1.1, 1.1]}]}]}
+    ...          "datasets": [{"path": "0", "coordinateTransformations": [scale]}]}
     >>> ome_pixel_size(entry, entry["datasets"][0])
     11.0
     """
@@ -116,17 +117,19 @@ def ome_pixel_size(entry: Mapping[str, Any], dataset: Mapping[str, Any], source:
             continue
         unit = str(axis.get("unit") or "angstrom").lower()
         if unit not in UNIT_TO_ANGSTROM:
-            raise InputError(f"unknown unit {unit!r} of axis {axis.get('name')} (known: {', '.join(UNIT_TO_ANGSTROM)})", source)
+            known = ", ".join(UNIT_TO_ANGSTROM)
+            raise InputError(f"unknown unit {unit!r} of axis {axis.get('name')} (known: {known})", source)
         sizes.append(float(value) * UNIT_TO_ANGSTROM[unit])
     if not sizes:
         return None
     if max(sizes) - min(sizes) > 1e-3 * max(sizes):
-        raise InputError(f"anisotropic voxels ({', '.join(f'{s:g}' for s in sizes)} Å): cryotm needs one pixel size", source)
+        listed = ", ".join(f"{s:g}" for s in sizes)
+        raise InputError(f"anisotropic voxels ({listed} Å): cryotm needs one pixel size", source)
     return sizes[0] if sizes[0] > 0 else None
 
 
 def _full_resolution(path: Path) -> tuple[Any, float | None]:
-    """The full-resolution zarr array of the image at `path` (leading singleton axes dropped lazily) and its pixel size."""
+    """The full-resolution zarr array of the image at `path` (not read) and its pixel size."""
     zarr = _import_zarr(path)
     source = os.fspath(path)
     try:
@@ -161,7 +164,7 @@ def _leading(array: Any) -> tuple[int, ...]:
     return (0,) * (array.ndim - 3)
 
 
-def _spool(array: Any, path: Path) -> np.ndarray:
+def _spool(array: Any) -> np.ndarray:
     """Decompress `array` chunk-slab by chunk-slab into a scratch file and memory-map it read-only."""
     lead = _leading(array)
     shape = tuple(int(s) for s in array.shape[-3:])
@@ -218,7 +221,7 @@ def read_zarr(path: str | os.PathLike, mmap: bool = False) -> tuple[np.ndarray, 
     if array.ndim < 3:
         raise InputError(f"expected a 3D map, got {array.ndim}D of shape {array.shape}", path)
     if mmap:
-        return _spool(array, path), pixel_size
+        return _spool(array), pixel_size
     return np.asarray(array[_leading(array)]), pixel_size
 
 

@@ -134,7 +134,8 @@ def test_picks_file_is_copicks_own_model(tmp_path):
     path = tmp_path / "picks.json"
     write_particles(plist, path, object="ribosome", pixel_size=4.0)
     model = copick.models.CopickPicksFile(**json.loads(path.read_text()))
-    assert (model.pickable_object_name, model.user_id, model.session_id, model.run_name) == ("ribosome", "cryotm", "0", "TS_09")
+    names = (model.pickable_object_name, model.user_id, model.session_id, model.run_name)
+    assert names == ("ribosome", "cryotm", "0", "TS_09")
     assert model.points[0].location.x == pytest.approx(6.0)
     assert reader_class(path).name == "copick"
     back = read_particles(path)
@@ -221,7 +222,8 @@ def test_batch_over_a_copick_project(tmp_path, capsys):
     fresh = copick.from_file(str(config))
     for name in ("TS_01", "TS_02"):
         scene = scenes[name]
-        expected = PeakPicker(particle_diameter=10, threshold=0.2).pick(scene.scores, scene.angle_map, scenes["TS_01"].angles)
+        picker = PeakPicker(particle_diameter=10, threshold=0.2)
+        expected = picker.pick(scene.scores, scene.angle_map, scenes["TS_01"].angles)
         (picks,) = fresh.get_run(name).get_picks(object_name="ribosome", user_id="cryotm", session_id="0")
         np.testing.assert_allclose(picks.numpy()[0] / PIXEL, expected.positions, atol=1e-3)
         np.testing.assert_allclose(picks.scores(), expected.scores, rtol=1e-6)

@@ -133,6 +133,7 @@ class CopickSource(BatchSource):
         if not tasks:
             raise InputError(f"no run of the copick project holds {wanted_maps} maps", source)
         if left_out:
-            print(f"copick: {len(left_out)} run(s) without {wanted_maps} maps left out: {', '.join(left_out)}", file=sys.stderr)
+            names = ", ".join(left_out)
+            print(f"copick: {len(left_out)} run(s) without {wanted_maps} maps left out: {names}", file=sys.stderr)
         check_unique_names(tasks, source=source)
         return BatchInputs(tasks=tasks, jobs=[])

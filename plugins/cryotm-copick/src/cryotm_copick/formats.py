@@ -122,9 +122,13 @@ def _groups(particles: ParticleList, run: str | None, source: str) -> Iterator[t
 def _pickable(root, name: str | None, source: str) -> str:
     known = [o.name for o in root.config.pickable_objects]
     if name is None:
-        raise InputError(f"give the pickable object: object= in the copick target or -O object=NAME (known: {', '.join(known)})", source)
+        raise InputError(
+            f"give the pickable object: object= in the copick target or -O object=NAME (known: {', '.join(known)})",
+            source,
+        )
     if name not in known:
-        raise InputError(f"no pickable object {name!r} in the copick project (known: {', '.join(known) or 'none'})", source)
+        listed = ", ".join(known) or "none"
+        raise InputError(f"no pickable object {name!r} in the copick project (known: {listed})", source)
     return name
 
 
@@ -257,33 +261,43 @@ class CopickWriter(MotlWriter):
         _check_target(settings.pop("config"), settings, overwrite, text)
 
     def write(self, particles: ParticleList, path: str | os.PathLike, overwrite: bool = False) -> None:
+        """Store `particles` in the project of a ``copick://`` target, else write a picks file at `path`.
+
+        A picks file with the option ``config`` goes into that project first (a
+        file without its picks in the project would claim a finished run).
+        """
         self.check(particles, path)
-        pixel_size = float(particles.pixel_size)
         if target_scheme(path) == SCHEME:
             text = os.fspath(path)
             settings = _settings(self, text)
-            store_in_project(particles, settings.pop("config"), settings, pixel_size, overwrite, self.trust_orientation, text)
+            store_in_project(
+                particles, settings.pop("config"), settings, float(particles.pixel_size), overwrite,
+                self.trust_orientation, text,
+            )
             return
-        settings = _settings(self, None)
-        source = os.fspath(path)
-        object = settings.get("object")
-        if object is None:
-            raise InputError("give the pickable object (-O object=NAME)", source)
-        check_name(object, "object", source)
-        names = [settings["run"]] if settings.get("run") else _tomogram_names(particles)
-        runs = sorted(set(names.tolist() if isinstance(names, np.ndarray) else names)) if names is not None else []
-        model = picks_file_model(
-            particles, pixel_size, runs[0] if len(runs) == 1 else None, object,
-            check_name(self.user, "user", source), check_name(self.session, "session", source), self.trust_orientation,
-        )
-        if self.config is not None:  # the project first: a file without its picks would claim a finished run
+        self.file_model(particles, os.fspath(path))  # a bad name fails before anything is written
+        if self.config is not None:
             check_writable(path, overwrite)
-            store_in_project(particles, self.config, settings, pixel_size, overwrite, self.trust_orientation, source)
-        with atomic_path(path, overwrite=overwrite) as tmp:
-            _write_json(model, tmp)
+            store_in_project(
+                particles, self.config, _settings(self, None), float(particles.pixel_size), overwrite,
+                self.trust_orientation, os.fspath(path),
+            )
+        super().write(particles, path, overwrite=overwrite)
 
-    def write_file(self, particles: ParticleList, path: Path) -> None:  # pragma: no cover - write() does it all
-        raise NotImplementedError
+    def file_model(self, particles: ParticleList, source: str | None = None):
+        """copick's picks-file model of `particles` (run name: `run`, else the list's one tomogram name)."""
+        if self.object is None:
+            raise InputError("give the pickable object (-O object=NAME)", source)
+        names = [self.run] if self.run else _tomogram_names(particles)
+        runs = sorted({str(n) for n in names}) if names is not None else []
+        return picks_file_model(
+            particles, float(particles.pixel_size), runs[0] if len(runs) == 1 else None,
+            check_name(self.object, "object", source), check_name(self.user, "user", source),
+            check_name(self.session, "session", source), self.trust_orientation,
+        )
+
+    def write_file(self, particles: ParticleList, path: Path) -> None:
+        _write_json(self.file_model(particles, os.fspath(path)), path)
 
 
 def _picks_sets(root, settings: dict[str, str | None], source: str) -> list[tuple[Any, Any]]:
@@ -295,7 +309,9 @@ def _picks_sets(root, settings: dict[str, str | None], source: str) -> list[tupl
         sets = run.get_picks(object_name=object, user_id=settings.get("user"), session_id=settings.get("session"))
         if len(sets) > 1:
             which = ", ".join(f"user={p.user_id} session={p.session_id}" for p in sets)
-            raise InputError(f"run {run.name!r} has several picks sets of {object!r} ({which}): give user= and session=", source)
+            raise InputError(
+                f"run {run.name!r} has several picks sets of {object!r} ({which}): give user= and session=", source
+            )
         if sets:
             found.append((run, sets[0]))
     if not found:
@@ -339,7 +355,6 @@ class CopickReader(MotlReader):
     object: str | None = attrs.field(default=None, converter=_optional_str)
     user: str | None = attrs.field(default=None, converter=_optional_str)
     session: str | None = attrs.field(default=None, converter=_optional_str)
-    config: str | None = attrs.field(default=None, converter=_optional_str)
     pixel_size: float | None = attrs.field(default=None, converter=lambda v: None if v is None else float(v))
 
     @classmethod
