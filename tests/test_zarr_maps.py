@@ -43,6 +43,11 @@ def test_full_resolution_level_and_its_pixel_size(tmp_path):
     data, pixel = read_map(path)
     np.testing.assert_array_equal(data, full)  # level 0, indexed [z, y, x]
     assert data[3, 2, 1] == full[3, 2, 1] and pixel == pytest.approx(11.0)  # nm -> Å
+    spooled, _ = read_zarr(path, mmap=True)  # chunks of 8: rows of chunks, the last ones partial
+    np.testing.assert_array_equal(spooled, full)
+    odd = np.random.default_rng(2).random((13, 19, 5)).astype(">f4")  # big-endian, like some writers
+    odd_path = ome_image(tmp_path / "odd.zarr", [odd], "zyx", [[1, 1, 1]])
+    np.testing.assert_array_equal(read_zarr(odd_path, mmap=True)[0], odd)
     # a multiscale-wide scale multiplies the dataset's; NGFF 0.5 nests the metadata under "ome"
     nested = ome_image(tmp_path / "n.zarr", [full], "zyx", [[2.0, 2.0, 2.0]], top_level=[3.0, 3.0, 3.0], nest_ome=True)
     assert read_map(nested)[1] == pytest.approx(6.0)

@@ -10,7 +10,7 @@ spatial axes, converted from the axes' ``unit`` to Å (no unit: Å, as copick
 writes). Anisotropic voxels are refused.
 
 Memory: with ``mmap=True`` (how cryotm reads maps for picking) the compressed
-chunks are decompressed one chunk-slab at a time into a scratch file in the
+chunks are decompressed one row of chunks at a time into a scratch file in the
 temporary folder (``TMPDIR``), which is then memory-mapped read-only - the
 picker touches what it needs, exactly as with a memory-mapped MRC file, and
 the whole map is never held in memory. The scratch file is removed when the
@@ -24,7 +24,6 @@ place. ``zarr`` is an optional dependency (``pip install cryotm[zarr]``).
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import tempfile
@@ -165,25 +164,35 @@ def _leading(array: Any) -> tuple[int, ...]:
 
 
 def _spool(array: Any) -> np.ndarray:
-    """Decompress `array` chunk-slab by chunk-slab into a scratch file and memory-map it read-only."""
+    """Decompress `array` one row of chunks at a time into a scratch file; memory-map it read-only.
+
+    A row of chunks (``chunk_z x chunk_y x nx`` voxels) is read, and each of its
+    z planes - contiguous in the C-ordered file - is written where it belongs,
+    so no more than one such row is ever held in memory.
+    """
     lead = _leading(array)
-    shape = tuple(int(s) for s in array.shape[-3:])
+    nz, ny, nx = (int(s) for s in array.shape[-3:])
     dtype = np.dtype(array.dtype).newbyteorder("=")
-    chunks = getattr(array, "chunks", None) or shape
-    step = max(1, int(chunks[-3]))
+    chunks = getattr(array, "chunks", None) or (nz, ny, nx)
+    step_z, step_y = max(1, int(chunks[-3])), max(1, int(chunks[-2]))
+    row_bytes = nx * dtype.itemsize
     handle = tempfile.NamedTemporaryFile(prefix="cryotm-zarr-", suffix=".raw", delete=False)
     scratch = handle.name
     try:
         with handle:
-            for z0 in range(0, shape[0], step):
-                block = np.asarray(array[lead + (slice(z0, min(z0 + step, shape[0])),)], dtype=dtype)
-                handle.write(np.ascontiguousarray(block).tobytes())
-                del block
-        if math.prod(shape) == 0:
-            data = np.zeros(shape, dtype=dtype)
+            handle.truncate(nz * ny * row_bytes)
+            fd = handle.fileno()
+            for z0 in range(0, nz, step_z):
+                for y0 in range(0, ny, step_y):
+                    region = (slice(z0, min(z0 + step_z, nz)), slice(y0, min(y0 + step_y, ny)))
+                    block = np.ascontiguousarray(array[lead + region], dtype=dtype)
+                    for k, plane in enumerate(block):
+                        os.pwrite(fd, memoryview(plane).cast("B"), ((z0 + k) * ny + y0) * row_bytes)
+                    del block
+        if nz * ny * nx == 0:
             os.unlink(scratch)
-            return data
-        data = np.memmap(scratch, dtype=dtype, mode="r", shape=shape)
+            return np.zeros((nz, ny, nx), dtype=dtype)
+        data = np.memmap(scratch, dtype=dtype, mode="r", shape=(nz, ny, nx))
     except BaseException:
         os.unlink(scratch)
         raise
