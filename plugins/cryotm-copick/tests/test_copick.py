@@ -169,6 +169,22 @@ def test_errors_name_the_problem(tmp_path, capsys):
     assert "no picks of 'ribosome' in run 'TS_02'" in capsys.readouterr().err
 
 
+def test_a_project_not_on_the_local_file_system_goes_through_copicks_store(tmp_path):
+    """An fsspec memory:// overlay: copick's own store() writes the picks (no local file to rename into)."""
+    config = tmp_path / "memory.json"
+    objects = [PickableObject(name="ribosome", is_particle=True, label=1).model_dump()]
+    config.write_text(json.dumps({"config_type": "filesystem", "name": "m", "pickable_objects": objects,
+                                  "overlay_root": f"memory:///{tmp_path.name}", "overlay_fs_args": {}}))
+    copick.from_file(str(config)).new_run("TS_01")
+    plist = ParticleList.from_arrays([[1, 2, 3]], orientations=[[10, 20, 30]], scores=[0.4], experiment_id="TS_01")
+    write_particles(plist, target(config, object="ribosome"), pixel_size=5.0)
+    (picks,) = copick.from_file(str(config)).get_run("TS_01").get_picks(object_name="ribosome")
+    np.testing.assert_allclose(picks.numpy()[0], [[5, 10, 15]])
+    np.testing.assert_allclose(read_particles(target(config, object="ribosome")).euler_angles, [[10, 20, 30]])
+    with pytest.raises(InputError, match="already has picks"):
+        write_particles(plist, target(config, object="ribosome"), pixel_size=5.0)
+
+
 def test_cryotm_plugins_lists_it():
     result = subprocess.run([sys.executable, "-m", "cryotm", "plugins"], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
