@@ -127,6 +127,14 @@ def test_a_list_of_several_tomograms_goes_run_by_run(tmp_path):
     assert both.data["tomo_name"].tolist() == ["TS_01", "TS_02", "TS_02"]
     assert both.data["tomo_id"].tolist() == [1, 2, 2]
     np.testing.assert_allclose(both.positions, [[1, 2, 3], [4, 5, 6], [7, 8, 9]])
+    # cryotm merge into the project: each list's tomogram into its run
+    write_particles(a, tmp_path / "a.csv")
+    write_particles(b, tmp_path / "b.csv")
+    merged_target = target(config, object="apoferritin", session="2")
+    assert main(["merge", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "-o", merged_target, "--pixel-size", "10"]) == 0
+    again = read_particles(merged_target)
+    assert again.data["tomo_name"].tolist() == ["TS_01", "TS_02", "TS_02"]
+    np.testing.assert_allclose(again.scores, [0.1, 0.2, 0.3])
 
 
 def test_picks_file_is_copicks_own_model(tmp_path):
