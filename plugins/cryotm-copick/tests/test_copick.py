@@ -131,7 +131,8 @@ def test_a_list_of_several_tomograms_goes_run_by_run(tmp_path):
     write_particles(a, tmp_path / "a.csv")
     write_particles(b, tmp_path / "b.csv")
     merged_target = target(config, object="apoferritin", session="2")
-    assert main(["merge", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "-o", merged_target, "--pixel-size", "10"]) == 0
+    lists = [str(tmp_path / "a.csv"), str(tmp_path / "b.csv")]
+    assert main(["merge", *lists, "-o", merged_target, "--pixel-size", "10"]) == 0
     again = read_particles(merged_target)
     assert again.data["tomo_name"].tolist() == ["TS_01", "TS_02", "TS_02"]
     np.testing.assert_allclose(again.scores, [0.1, 0.2, 0.3])
