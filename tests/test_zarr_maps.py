@@ -16,6 +16,7 @@ from cryotm.maps import AngleMap, ScoresMap, read_map, write_map  # noqa: E402
 from cryotm.maps.zarr import read_zarr  # noqa: E402
 from cryotm.picking import PeakPicker  # noqa: E402
 from cryotm.pipeline import Pipeline, TomogramInputs  # noqa: E402
+from cryotm.pipeline.inputs import file_facts  # noqa: E402
 
 
 def ome_image(path, levels, axes, scales, unit="angstrom", top_level=None, version="0.4", nest_ome=False):
@@ -140,3 +141,14 @@ def test_without_zarr_the_error_says_what_to_install(tmp_path, monkeypatch):
     message = r"s.zarr: reading OME-Zarr maps needs the zarr package: pip install 'cryotm\[zarr\]'"
     with pytest.raises(InputError, match=message):
         ScoresMap.read(tmp_path / "s.zarr")
+
+
+def test_a_rewritten_chunk_changes_the_facts_a_batch_resumes_by(tmp_path):
+    write_map(tmp_path / "s.zarr", np.zeros((4, 4, 4), np.float32))
+    before = file_facts(tmp_path / "s.zarr")
+    chunk = next(p for p in (tmp_path / "s.zarr" / "0").iterdir() if not p.name.startswith("."))
+    stat = chunk.stat()
+    os.utime(chunk, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))  # rewritten in place, a second later
+    after = file_facts(tmp_path / "s.zarr")
+    assert after["mtime_ns"] > before["mtime_ns"]
+    assert before["size"] > 0 and after["size"] == before["size"]
