@@ -7,20 +7,8 @@ import sys
 import time
 from typing import TextIO
 
+from ._geometry_args import add_alignment_arguments
 from ._options import add_data_arguments
-
-
-def add_alignment_arguments(parser: argparse._ActionsContainer) -> None:
-    """Options that say how to read a tilt-series alignment (shared with the geometric filter options)."""
-    parser.add_argument("--alignment-format", metavar="F",
-                        help="alignment format: relion5, imod, aretomo, warp or a plugin's (default: detected)")
-    parser.add_argument("--tilt-image-shape", type=int, nargs=2, metavar=("NY", "NX"),
-                        help="tilt-image size in pixels (default: what the alignment files state)")
-    parser.add_argument("--alignment-pixel-size", type=float, metavar="A",
-                        help="Å per tilt-image pixel, for formats that do not state it (IMOD, AreTomo, Warp)")
-    parser.add_argument("--tomo-name", metavar="NAME",
-                        help="the particles' tomogram (its tilt series in the alignment file), overriding the "
-                        "names in the list")
 
 
 def alignment_options(args: argparse.Namespace) -> dict:

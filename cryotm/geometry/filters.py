@@ -80,12 +80,17 @@ class _GeometricFilter(PickFilter):
         """The projection table of `particles` (see :func:`cryotm.geometry.project_particles`)."""
         from .projection import project_particles
 
+        alignments = self._alignments()
+        tomo_name = self.tomo_name
+        named = "tomo_name" in particles.data.columns or bool(particles.experiment_id)
+        if tomo_name is None and not named and context is not None and context.name and len(alignments) > 1:
+            tomo_name = context.name  # the run's tomogram chooses among the tilt series of the file
         return project_particles(
             self._with_context(particles, context),
-            self._alignments(),
+            alignments,
             tilt_image_shape=self.tilt_image_shape,
             margin=margin,
-            tomo_name=self.tomo_name,
+            tomo_name=tomo_name,
         )
 
 

@@ -43,10 +43,13 @@ class FilterContext:
         ``(nz, ny, nx)`` of the scores map the particles were picked from.
     mask : ndarray or None
         The tomogram mask (nonzero inside), indexed ``[z, y, x]``, if any.
+    name : str
+        The tomogram's name (its tilt series in an alignment file), if known.
     """
 
     shape: tuple[int, int, int]
     mask: np.ndarray | None = None
+    name: str = ""
 
 
 @attrs.define
