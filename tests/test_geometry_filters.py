@@ -194,3 +194,25 @@ def test_progress_line():
     quiet = io.StringIO()
     Progress(quiet, delay=60.0)(5, 10)
     assert quiet.getvalue() == ""
+
+
+# -- the report's tracks --------------------------------------------------------------------------------------------
+def test_tracks_figure_holds_each_chosen_particles_projection(tmp_path):
+    pytest.importorskip("matplotlib")
+    from cryotm.report import make_report, plot_tracks
+
+    path = _write_alignment(tmp_path, name="")
+    plist = ParticleList.from_arrays(POINTS, scores=[0.2, 0.9, 0.5], tomogram_shape=SHAPE)
+    scores = np.zeros(SHAPE, dtype=np.float32)
+    report = make_report(scores, plist, thresholds=["manual:0.1"], alignment=str(path), n_tracks=2,
+                         output_dir=tmp_path / "rep")
+    axes = report.figures["tracks"].axes
+    lines = {line.get_gid(): line for line in axes[0].lines}
+    assert sorted(lines) == ["outside:3:x", "track:2:x", "track:3:x"]  # the two best: particles 2 and 3
+    np.testing.assert_allclose(lines["track:2:x"].get_xdata(), TILTS)
+    np.testing.assert_allclose(lines["track:2:x"].get_ydata(), _x(POINTS[1]), atol=1e-9)
+    np.testing.assert_allclose(lines["track:3:x"].get_ydata(), _x(POINTS[2]), atol=1e-9)
+    np.testing.assert_allclose(lines["outside:3:x"].get_xdata(), [-30.0])  # x = 99.94 > 99.5
+    assert report.paths["tracks"].is_file()
+    with pytest.raises(CryotmError, match="no particle 7"):
+        plot_tracks(plist.project(str(path)), [7])
