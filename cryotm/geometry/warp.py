@@ -2,15 +2,17 @@
 
 Warp keeps, per tilt image, the tilt angle (``<Angles>``), the tilt-axis
 angle (``<AxisAngle>``) and the tilt-axis offsets in Å (``<AxisOffsetX>``,
-``<AxisOffsetY>``); ``UseTilt`` marks the tilts kept and the root's
-``AreAnglesInverted`` flips the sign of the angles. Warp projects a point
-with ``Matrix3.Euler(0, angle, -axis_angle)`` (RELION's ZYZ Euler matrix),
-which is ``Rz(axis_angle) @ Ry(-angle)`` in active rotations, about the
-volume's centre, then adds the image centre and the axis offset. In cryotypes
-terms: ``rotation_y = -angle``, ``rotation_z = axis_angle``,
-``dx, dy = AxisOffsetX, AxisOffsetY / pixel size``. The deformation grids
-(``GridMovement``, ``GridVolumeWarp``, ...) are not applied. The XML states
-neither the pixel size nor the image size: give them.
+``<AxisOffsetY>``); ``UseTilt`` marks the tilts kept. Warp's
+``TiltSeries.GetPositionInAllTilts`` rotates a point about the volume's
+centre with ``Matrix3.Euler(0, angle, -axis_angle)`` (RELION's ZYZ Euler
+matrix), which is ``Rz(axis_angle) @ Ry(-angle)`` in active rotations, then
+adds the axis offset and the image centre (and subtracts the
+``GridMovement`` stage shifts). In cryotypes terms: ``rotation_y = -angle``,
+``rotation_z = axis_angle``, ``dx, dy = AxisOffsetX, AxisOffsetY / pixel
+size``. ``AreAnglesInverted`` changes only the depth (defocus) there, not x
+and y, so it is ignored here. The deformation grids (``GridMovement``,
+``GridVolumeWarp``, ...) are not applied. The XML states neither the pixel
+size nor the image size: give them.
 """
 
 from __future__ import annotations
@@ -97,7 +99,7 @@ class WarpAlignmentReader(AlignmentReader):
 
     def read(self, path: str | os.PathLike) -> dict[str, TiltSeriesAlignment]:
         path = Path(path)
-        attributes, lists = read_warp_xml(path)
+        _, lists = read_warp_xml(path)
         if "Angles" not in lists:
             raise InputError("no <Angles> in this tilt-series XML", path)
         angles = lists["Angles"]
@@ -113,8 +115,7 @@ class WarpAlignmentReader(AlignmentReader):
             keep = np.ones(n, dtype=bool)
         elif not keep.all():
             notes.append(f"{int((~keep).sum())} tilt(s) with UseTilt False dropped: tilt indices count the tilts kept")
-        sign = -1.0 if attributes.get("AreAnglesInverted", "False").lower() == "true" else 1.0
-        stated = angles * sign
+        stated = angles
         pixel = self.pixel_size
         if not pixel:
             pixel = 1.0
