@@ -14,7 +14,12 @@ from cryotm import ParticleList
 from cryotm.cli import main
 from cryotm.errors import CryotmError
 from cryotm.formats import write_particles
-from cryotm.geometry import TiltSeriesAlignment, make_projection_model, write_relion5_tilt_series, write_relion5_tomograms
+from cryotm.geometry import (
+    TiltSeriesAlignment,
+    make_projection_model,
+    write_relion5_tilt_series,
+    write_relion5_tomograms,
+)
 from cryotm.geometry.filters import FiducialExclusion, VisibleTilts
 from cryotm.pipeline import FilterContext, Pipeline, get_filter, pipeline_from_config
 
@@ -216,3 +221,20 @@ def test_tracks_figure_holds_each_chosen_particles_projection(tmp_path):
     assert report.paths["tracks"].is_file()
     with pytest.raises(CryotmError, match="no particle 7"):
         plot_tracks(plist.project(str(path)), [7])
+
+
+def test_batch_options_add_the_geometric_filters_after_the_configs(tmp_path):
+    from cryotm.cli import build_parser
+    from cryotm.cli._pipeline_args import pipeline_from_args
+
+    path = _write_alignment(tmp_path)
+    config = tmp_path / "pipeline.toml"
+    config.write_text('[picker]\nparticle_diameter = 8\n\n[[filters]]\nname = "min_score"\nvalue = 0.1\n')
+    args = build_parser().parse_args(["batch", "x", "-o", str(tmp_path / "out"), "--config", str(config),
+                                      "--alignment", str(path), "--min-visible-tilts", "4", "--fiducials",
+                                      "beads.fid", "--fiducial-radius", "6"])
+    pipeline = pipeline_from_args(args)
+    assert [f.name for f in pipeline.filters] == ["min_score", "visible_tilts", "fiducials"]
+    assert pipeline.filters[1].min_tilts == 4 and pipeline.filters[2].radius == 6.0
+    plain = build_parser().parse_args(["batch", "x", "-o", str(tmp_path / "out"), "--config", str(config)])
+    assert [f.name for f in pipeline_from_args(plain).filters] == ["min_score"]

@@ -60,7 +60,7 @@ def geometry_filters(args: argparse.Namespace, pixel_size: float | None = None) 
     """The geometric pick filters the options ask for (empty when none); `pixel_size` overrides the particles'."""
     from ..geometry.filters import FiducialExclusion, VisibleTilts
 
-    visible = getattr(args, "min_visible_tilts", None) is not None or getattr(args, "min_visible_fraction", None) is not None
+    visible = any(getattr(args, key, None) is not None for key in ("min_visible_tilts", "min_visible_fraction"))
     fiducials = getattr(args, "fiducials", None)
     if not visible and not fiducials:
         return []

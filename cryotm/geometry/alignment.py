@@ -134,7 +134,9 @@ class TiltSeriesAlignment:
     """
 
     model: pd.DataFrame = attrs.field(eq=False)
-    tilt_image_shape: tuple[int, int] | None = attrs.field(default=None, converter=lambda v: _shape(v, 2, "tilt_image_shape"))
+    tilt_image_shape: tuple[int, int] | None = attrs.field(
+        default=None, converter=lambda v: _shape(v, 2, "tilt_image_shape")
+    )
     tomogram_shape: tuple[int, int, int] | None = attrs.field(
         default=None, converter=lambda v: _shape(v, 3, "tomogram_shape")
     )

@@ -280,7 +280,8 @@ def project_particles(
             if progress is not None:
                 progress(done, n)
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(PROJECTION_COLUMNS, (int, object, int, float, float, float, bool))})
+        kinds = (int, object, int, float, float, float, bool)
+        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(PROJECTION_COLUMNS, kinds)})
     table = pd.concat(frames, ignore_index=True)
     if len(groups) > 1:  # back to list order (tilts stay in file order within a particle)
         table = table.sort_values("_row", kind="stable").reset_index(drop=True)

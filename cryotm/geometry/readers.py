@@ -11,6 +11,7 @@ cryotm's own readers are registered through the hook like any plugin's.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -74,7 +75,9 @@ def alignment_reader_class(path: str | os.PathLike, format: str | None = None) -
     )
 
 
-def read_alignments(path: str | os.PathLike, format: str | None = None, **options: Any) -> dict[str, TiltSeriesAlignment]:
+def read_alignments(
+    path: str | os.PathLike, format: str | None = None, **options: Any
+) -> Mapping[str, TiltSeriesAlignment]:
     """Read every tilt-series alignment in `path`: ``{name: TiltSeriesAlignment}``.
 
     Parameters
