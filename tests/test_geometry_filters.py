@@ -238,3 +238,24 @@ def test_batch_options_add_the_geometric_filters_after_the_configs(tmp_path):
     assert pipeline.filters[1].min_tilts == 4 and pipeline.filters[2].radius == 6.0
     plain = build_parser().parse_args(["batch", "x", "-o", str(tmp_path / "out"), "--config", str(config)])
     assert [f.name for f in pipeline_from_args(plain).filters] == ["min_score"]
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:imodmodel")
+def test_fiducial_model_on_the_prealigned_stack_is_brought_back_with_its_prexg(tmp_path):
+    imodmodel = pytest.importorskip("imodmodel")
+    from cryotm.geometry.imod import apply_xf, read_fiducial_model
+
+    raw = np.array([[30.0, 40.0], [70.0, 20.0]])
+    tilt = np.array([0, 1])
+    prexg = np.array([[0.0, -1.0, 1.0, 0.0, 3.0, -2.0], [1.0, 0.0, 0.0, 1.0, 5.0, 5.0]])  # 90 degrees; a pure shift
+    np.savetxt(tmp_path / "ts.prexg", prexg)
+    # by hand about IMOD's centre (49.5, 49.5): tilt 0 turns (-19.5, -9.5) into (9.5, -19.5), then shifts
+    np.testing.assert_allclose(apply_xf(raw, prexg, tilt, (100, 100)), [[62.0, 28.0], [75.0, 25.0]])
+    pre = apply_xf(raw, prexg, tilt, (100, 100))
+    imodmodel.write(pd.DataFrame({"x": pre[:, 0], "y": pre[:, 1], "z": tilt.astype(float)}), tmp_path / "ts.fid")
+    back = read_fiducial_model(tmp_path / "ts.fid", transform=tmp_path / "ts.prexg", image_shape=(100, 100))
+    np.testing.assert_allclose(back[["x", "y"]].to_numpy(), raw, atol=1e-4)
+    assert back["tilt_index"].tolist() == [0, 1]
+    imodmodel.write(pd.DataFrame({"x": [1.0], "y": [2.0], "z": [3.4]}), tmp_path / "beads3d.mod")
+    with pytest.raises(CryotmError, match="not a 2D fiducial model"):
+        read_fiducial_model(tmp_path / "beads3d.mod")
