@@ -128,6 +128,7 @@ def test_relion5_tomograms_star_of_pytom_match_pick():
     # RELION: the tomogram centre int(size / 2) lands on the tilt-image centre plus the shift, in every tilt
     xy = project_points([[2000.0, 2000.0, 1000.0]], ali)[0]
     np.testing.assert_allclose(xy, 2000.0 + ali.model[["dx", "dy"]].to_numpy(), atol=1e-9)
+    assert "tomo200528_100" in alignments  # listed, though its file is not here
     with pytest.raises(InputError, match="tomo200528_100.*missing"):
         alignments["tomo200528_100"]
 

@@ -145,6 +145,9 @@ class _TiltSeriesOfTomograms(Mapping):
             )
         return self._cache[name]
 
+    def __contains__(self, name: object) -> bool:
+        return name in self.files  # without reading (or failing on) the tilt series' file
+
     def __iter__(self) -> Iterator[str]:
         return iter(self.files)
 
