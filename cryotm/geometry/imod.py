@@ -300,9 +300,12 @@ def apply_xf(xy: np.ndarray, xf: np.ndarray, tilt_index: np.ndarray, image_shape
 
     Examples
     --------
-    >>> xf = np.array([[0.0, -1.0, 1.0, 0.0, 2.0, 0.0]])  # 90 degrees, then 2 pixels in x
+    The centre of a 10 x 10 image is (4.5, 4.5); a point 1 pixel right of it turns
+    by 90 degrees to 1 pixel further in y, then moves 2 pixels in x:
+
+    >>> xf = np.array([[0.0, -1.0, 1.0, 0.0, 2.0, 0.0]])
     >>> apply_xf(np.array([[5.5, 4.5]]), xf, np.array([0]), (10, 10)).tolist()
-    [[5.5, 5.5]]
+    [[6.5, 5.5]]
     """
     height, width = image_shape
     centre = np.array([(width - 1) / 2, (height - 1) / 2])
