@@ -82,6 +82,11 @@ def test_particles_are_scaled_from_their_pixel_size_about_the_tomogram_centre():
     # the same list without a pixel size: the binning follows from the two shapes
     plain = ParticleList.from_arrays([[35.0, 25.0, 10.0]], tomogram_shape=(20, 50, 60))
     np.testing.assert_allclose(project_particles(plain, ali)["x"], table["x"], atol=1e-9)
+    # with neither, the alignment's pixel size is assumed, and a warning says so
+    unknown = ali.evolve(tomogram_shape=None)
+    with pytest.warns(UserWarning, match="no pixel size; taken at the alignment's 2 Å"):
+        assumed = project_particles(plain, unknown)
+    assert assumed["x"].iloc[0] == pytest.approx(60.0 + 5.0)  # 5 voxels right of the centre, taken as 5 pixels
 
 
 def test_inside_uses_the_image_border_and_margin():

@@ -16,6 +16,7 @@ likewise for y: the image covers ``[-0.5, width - 0.5]`` in these coordinates.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -126,6 +127,13 @@ def particle_scale(
         scale = float(np.median(ratios))
     else:
         scale = 1.0
+        if alignment.pixel_size != 1.0:
+            warnings.warn(
+                f"{source or alignment.source or 'particles'}: the particles state no pixel size; taken at the "
+                f"alignment's {alignment.pixel_size:g} Å per pixel (give --pixel-size / pixel_size if they are "
+                "binned)",
+                stacklevel=3,
+            )
     scaled = None if shape is None else tuple(int(round(n * scale)) for n in shape)
     if scaled is not None and ali_shape is not None:
         if any(abs(a - b) > max(1.0, scale) for a, b in zip(scaled, ali_shape)):
