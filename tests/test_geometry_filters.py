@@ -259,3 +259,17 @@ def test_fiducial_model_on_the_prealigned_stack_is_brought_back_with_its_prexg(t
     imodmodel.write(pd.DataFrame({"x": [1.0], "y": [2.0], "z": [3.4]}), tmp_path / "beads3d.mod")
     with pytest.raises(CryotmError, match="not a 2D fiducial model"):
         read_fiducial_model(tmp_path / "beads3d.mod")
+
+
+def test_select_with_the_fiducial_filter_on_the_demo(demo, tmp_path, capsys):
+    from cryotm.formats import read_particles
+
+    args = ["select", str(demo / "scores.mrc"), str(demo / "angles.mrc"), str(demo / "angles.csv")]
+    assert main([*args, "-o", str(tmp_path / "all.em")]) == 0
+    assert main([*args, "-o", str(tmp_path / "f.em"), "--alignment", str(demo / "tomograms.star"), "--fiducials",
+                 str(demo / "beads.csv"), "--fiducials-3d", "--fiducial-radius", "12", "--fiducial-min-tilts", "20"]) == 0
+    assert "fiducials: kept" in capsys.readouterr().out
+    every, kept = read_particles(tmp_path / "all.em").positions, read_particles(tmp_path / "f.em").positions
+    assert len(kept) < len(every) and {tuple(p) for p in kept} <= {tuple(p) for p in every}
+    beads = read_particles(demo / "beads.csv").positions[:2]  # 2 voxels above planted particles
+    assert np.linalg.norm(kept[:, None, :] - beads[None], axis=2).min() > 3
