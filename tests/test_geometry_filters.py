@@ -266,8 +266,9 @@ def test_select_with_the_fiducial_filter_on_the_demo(demo, tmp_path, capsys):
 
     args = ["select", str(demo / "scores.mrc"), str(demo / "angles.mrc"), str(demo / "angles.csv")]
     assert main([*args, "-o", str(tmp_path / "all.em")]) == 0
-    assert main([*args, "-o", str(tmp_path / "f.em"), "--alignment", str(demo / "tomograms.star"), "--fiducials",
-                 str(demo / "beads.csv"), "--fiducials-3d", "--fiducial-radius", "12", "--fiducial-min-tilts", "20"]) == 0
+    geometry = ["--alignment", str(demo / "tomograms.star"), "--fiducials", str(demo / "beads.csv"), "--fiducials-3d",
+                "--fiducial-radius", "12", "--fiducial-min-tilts", "20"]
+    assert main([*args, "-o", str(tmp_path / "f.em"), *geometry]) == 0
     assert "fiducials: kept" in capsys.readouterr().out
     every, kept = read_particles(tmp_path / "all.em").positions, read_particles(tmp_path / "f.em").positions
     assert len(kept) < len(every) and {tuple(p) for p in kept} <= {tuple(p) for p in every}
