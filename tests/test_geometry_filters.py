@@ -149,6 +149,10 @@ def test_project_on_the_demo(demo, capsys):
     assert len(table) == 41 * n and table["tilt_angle"].iloc[:41].tolist() == list(np.arange(-60.0, 60.1, 3.0))
     assert set(table["tomo_name"]) == {"scores"} and table["inside"].all()
     assert f"projected {n} particles into 41 tilts" in capsys.readouterr().out
+    # a RELION 5 tomograms star file as ALIGNMENT also gives the RELION 5 picks their tomogram's size
+    assert main(["project", str(demo / "particles.star"), str(demo / "tomograms.star"), "-o", str(out),
+                 "--overwrite", "-q"]) == 0
+    pd.testing.assert_frame_equal(pd.read_csv(out), table)
 
 
 def test_project_bad_inputs_are_one_line_errors(demo, tmp_path, capsys):

@@ -64,7 +64,6 @@ def run(args: argparse.Namespace) -> int:
     geometry = write_demo_geometry(directory, scene.truth, scene.shape, scene.pixel_size, scores.experiment_id,
                                    overwrite=args.overwrite)
     print(f"a tilt-series alignment (RELION 5) {geometry['tomograms']} and gold beads {geometry['beads']}: try\n"
-          f"  cryotm project {outputs['relion5']} {geometry['tomograms']} -o {directory / 'projections.csv'} "
-          f"--tomogram-size {args.size} {args.size} {args.size}")
+          f"  cryotm project {outputs['relion5']} {geometry['tomograms']} -o {directory / 'projections.csv'}")
     sys.stdout.flush()
     return 0

@@ -27,6 +27,19 @@ def alignment_options(args: argparse.Namespace) -> dict:
     return {"format": cls.name, **options}
 
 
+def _tomograms_star(args: argparse.Namespace, reader: type, alignment_format: str) -> bool:
+    """True when ALIGNMENT is a RELION 5 tomograms star file that can also size the particles' tomograms."""
+    from ..formats import option_names
+    from ..formats._star import scan_star
+    from ._options import tomogram_shape
+
+    if alignment_format != "relion5" or "tomograms" not in option_names(reader):
+        return False
+    if getattr(args, "tomograms", None) is not None or tomogram_shape(args) is not None:
+        return False
+    return "global" in scan_star(args.alignment)
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "project",
@@ -91,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
     from ..formats import reader_class
 
     reader = reader_class(args.particles, args.from_format)
+    if _tomograms_star(args, reader, options["format"]):  # RELION 5 picks: their tomograms' sizes from ALIGNMENT
+        args.tomograms = args.alignment
     read_options, _ = shared_options(args, [reader])
     particles = read_list(args.particles, reader.name, args, reader_options=read_options)
     progress = None if args.quiet else Progress(sys.stderr)
