@@ -22,6 +22,36 @@ from cryotm.geometry import (
 )
 
 REAL = Path(__file__).parent / "data" / "real"
+
+# A hand-written AreTomo alignment (the layout AreTomo 1.3 writes: header lines, then SEC ROT GMAG TX TY SMEAN SFIT
+# SCALE BASE TILT per tilt): tilt angle, TX, TY of each row.
+ARETOMO_ROWS = [(-63.20, 9.220, 103.933), (-41.21, 18.660, 84.977), (-19.20, 5.624, 80.787), (0.80, 0.0, 0.0),
+                (20.79, 13.706, -62.872), (38.80, -5.754, 55.883), (56.79, 9.458, -42.828)]
+ARETOMO_ROT = -95.404
+
+
+def write_aretomo_alignment(folder: Path, stem: str) -> tuple[Path, Path]:
+    """Write ``stem.aln`` and the IMOD ``stem.xf``/``stem.tlt`` that AreTomo's ``-OutImod`` relation gives.
+
+    IMOD's transform of a tilt is the in-plane rotation by ROT, A = [[cos, -sin], [sin, cos]], and the shift
+    -A (TX, TY) (AreTomo rotates the image back by -ROT after shifting it by -(TX, TY)).
+    """
+    lines = ["# AreTomo Alignment / Priims bprmMn", "# RawSize = 4096 4096 7", "# NumPatches = 0",
+             "# AlphaOffset =     0.00", "# BetaOffset =     0.00", "# Thickness = 2050",
+             "# SEC     ROT         GMAG       TX          TY      SMEAN     SFIT    SCALE     BASE     TILT"]
+    xf, tlt = [], []
+    c, s = np.cos(np.radians(ARETOMO_ROT)), np.sin(np.radians(ARETOMO_ROT))
+    a = np.array([[c, -s], [s, c]])
+    for sec, (tilt, tx, ty) in enumerate(ARETOMO_ROWS, start=1):
+        lines.append(f"{sec:5d} {ARETOMO_ROT:10.4f} {1.0:10.5f} {tx:10.3f} {ty:10.3f}"
+                     f" {1.0:8.2f} {1.0:8.2f} {1.0:8.2f} {0.0:8.2f} {tilt:8.2f}")
+        dx, dy = -a @ np.array([tx, ty])
+        xf.append(f"{a[0, 0]:12.7f}{a[0, 1]:12.7f}{a[1, 0]:12.7f}{a[1, 1]:12.7f}{dx:12.4f}{dy:12.4f}")
+        tlt.append(f"{tilt:8.2f}")
+    (folder / f"{stem}.aln").write_text("\n".join(lines) + "\n")
+    (folder / f"{stem}.xf").write_text("\n".join(xf) + "\n")
+    (folder / f"{stem}.tlt").write_text("\n".join(tlt) + "\n")
+    return folder / f"{stem}.aln", folder / f"{stem}.xf"
 TILTS = np.arange(-60.0, 61.0, 15.0)
 
 
@@ -177,26 +207,26 @@ def test_imod_offset_shift_and_x_axis_tilt_of_tilt_com(tmp_path):
 
 
 def test_imod_xf_and_tlt_of_different_length_is_an_error(tmp_path):
-    shutil.copy(REAL / "alnfile/test_data_no_local.tlt", tmp_path / "ts.tlt")
-    lines = (REAL / "alnfile/global_no_local.xf").read_text().splitlines()
+    write_aretomo_alignment(tmp_path, "ts")
+    lines = (tmp_path / "ts.xf").read_text().splitlines()
     (tmp_path / "ts.xf").write_text("\n".join(lines[:-1]) + "\n")
-    with pytest.raises(InputError, match="60 transforms but ts.tlt 61 tilt angles"):
+    with pytest.raises(InputError, match="6 transforms but ts.tlt 7 tilt angles"):
         read_alignment(tmp_path / "ts.xf")
 
 
-def test_aretomo_aln_against_the_xf_teamtomo_alnfile_made_from_it():
-    aln = read_alignment(REAL / "alnfile/test_data_no_local.aln")
-    assert aln.program == "aretomo" and len(aln) == 61
+def test_aretomo_aln_against_the_imod_xf_of_the_same_alignment(tmp_path):
+    aln_path, xf_path = write_aretomo_alignment(tmp_path, "ts")
+    aln = read_alignment(aln_path)
+    assert aln.program == "aretomo" and len(aln) == len(ARETOMO_ROWS)
     assert aln.tilt_image_shape == (4096, 4096) and aln.tomogram_shape == (2050, 4096, 4096)
     assert aln.angles[0] == pytest.approx(-63.2) and aln.angles[-1] == pytest.approx(56.79)
     np.testing.assert_allclose(aln.model["rotation_z"], 95.404)  # -ROT
     # the tomogram's centre lands at the image centre shifted by (TX, TY), as AreTomo writes them
-    tx_ty = np.loadtxt(REAL / "alnfile/test_data_no_local.aln", comments="#")[:, 3:5]
+    tx_ty = np.array([row[1:3] for row in ARETOMO_ROWS])
     xy = project_points([[2047.5, 2047.5, 1024.5]], aln)[0]
     np.testing.assert_allclose(xy, 2047.5 + tx_ty, atol=1e-9)
-    # alnfile (teamtomo) wrote the IMOD .xf of the same alignment: both readers give the same projection
-    imod = read_alignment(REAL / "alnfile/global_no_local.xf", tilt_image_shape=(4096, 4096),
-                          tomogram_shape=(2050, 4096, 4096))
+    # the IMOD .xf that AreTomo's -OutImod relation gives for the same alignment projects the same way
+    imod = read_alignment(xf_path, tilt_image_shape=(4096, 4096), tomogram_shape=(2050, 4096, 4096))
     np.testing.assert_allclose(imod.projection_matrices(), aln.projection_matrices(), atol=1e-3)
 
 
@@ -233,7 +263,7 @@ def test_unknown_alignment_files_and_options_are_errors(tmp_path):
     with pytest.raises(CryotmError, match="unknown alignment format 'nope'"):
         read_alignment(tmp_path / "x.bin", format="nope")
     with pytest.raises(CryotmError, match="has no option 'binning'"):
-        read_alignment(REAL / "alnfile/test_data_no_local.aln", binning=2)
+        read_alignment(write_aretomo_alignment(tmp_path, "ts")[0], binning=2)
 
 
 # -- RELION 5 round trip ------------------------------------------------------------------------------------------
