@@ -66,6 +66,7 @@ HOOK_KINDS: dict[str, str] = {
     "cryotm_map_formats": "map format",
     "cryotm_alignment_readers": "alignment reader",
     "cryotm_pick_filters": "pick filter",
+    "cryotm_batch_sources": "batch source",
 }
 
 

@@ -53,6 +53,14 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="F",
         help=f"output format (relion5, relion4, relion31, relion30, stopgap, emmotl, dynamo, table, ...; default {DEFAULT_FORMAT})",
     )
+    group.add_argument(
+        "--option",
+        "-O",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option of the output format (e.g. -O object=ribosome for copick); repeatable",
+    )
     add_geometry_arguments(parser)
 
 
@@ -127,6 +135,7 @@ def pipeline_from_args(
     """
     from ..formats import writer_for
     from ..pipeline import pipeline_from_config
+    from ._options import parse_options
     from ..thresholds import get_threshold_strategy
 
     config = dict(config if config is not None else config_from_args(args))
@@ -144,10 +153,13 @@ def pipeline_from_args(
     overrides: dict[str, Any] = {}
     if args.threshold is not None:
         overrides["threshold"] = get_threshold_strategy(args.threshold)
+    options = parse_options(getattr(args, "option", None) or [])
     if args.format is not None:
-        overrides["writer"] = writer_for(format=args.format)
+        overrides["writer"] = writer_for(format=args.format, **options)
     elif config.get("writer") is None:
-        overrides["writer"] = writer_for(format=DEFAULT_FORMAT)
+        overrides["writer"] = writer_for(format=DEFAULT_FORMAT, **options)
+    elif options:
+        raise CryotmError("--option sets options of the output format: give the format too (--format)")
     extra = geometry_filters(args)
     if extra:  # --alignment with --min-visible-* / --fiducials: after the config's own filters
         overrides["filters"] = [*pipeline_from_config(config).filters, *extra] if config.get("filters") else extra

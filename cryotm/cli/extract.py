@@ -97,7 +97,6 @@ class ProgressLine:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._atomic import check_writable
     from ..formats import writer_for
     from ..picking import PeakPicker
 
@@ -116,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
         mask_mode=args.mask_mode,
     )
     writer = writer_for(args.output, args.format)  # an unknown format fails before the work
-    check_writable(args.output, args.overwrite)
+    writer.check_output(args.output, args.overwrite)
     geometry_filters(args)  # a filter option without --alignment fails before the work
     progress = None if args.quiet else ProgressLine(sys.stderr)
     try:
