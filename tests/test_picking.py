@@ -395,7 +395,7 @@ def test_angle_index_outside_the_list(tmp_path, files, scene):
     with pytest.raises(InputError, match="outside the angle list"):
         PeakPicker(10, threshold="sigma:3").pick(files["scores"], files["angles"], short, output=tmp_path / "out.em")
     zero_based = np.zeros_like(scene.angle_map)  # every voxel points at the first row, 0-based
-    with pytest.raises(InputError, match="index_base=1"):
+    with pytest.raises(InputError, match="holds index 0, which a 1-based angle list"):
         PeakPicker(10, threshold="sigma:3", index_base=1).pick(scene.scores, zero_based, files["angle_list"])
     assert _no_output_left(tmp_path)
 
