@@ -280,7 +280,8 @@ def test_per_axis_edge_margin_is_x_y_z_like_select_peaks_edge_masking(scene):
     assert np.any(near_z_face & keep_x)
     assert {tuple(p) for p in plain.positions[near_z_face & keep_x]} <= {tuple(p) for p in picked.positions}
     # the same three numbers exclude the same voxels in find_candidates and in select_peaks' edge_masking
-    from cryotm.picking.select import _apply_edge_mask, edge_mask_margins
+    from cryotm.picking.select.inputs import apply_edge_mask as _apply_edge_mask
+    from cryotm.picking.select.inputs import edge_mask_margins
 
     for given in ((3, 8, 5), (0, 2, 7), 4):
         found = find_candidates(scene.scores, -np.inf, edge_margin=given)
