@@ -60,7 +60,6 @@ from ..thresholds import (
     get_threshold_strategy,
 )
 from . import _validators as check
-from ._access import UncheckedScoresMap, open_scores
 from .candidates import (
     SLAB_VOXELS,
     Candidates,
@@ -72,7 +71,7 @@ from .candidates import (
 )
 from .candidates import find_candidates as _find_candidates
 from .clusters import region_sizes
-from .index_range import check_index_base
+from .inputs import PickInputs, checked_rows, open_inputs
 from .result import PickResult, particles_at
 from .subvoxel import refine_peaks
 from .suppression import greedy_suppression
@@ -80,20 +79,9 @@ from .symmetry import phi_range_start, randomise_in_plane
 from .thresholding import ThresholdOutcome, evaluate_for_picking
 from .tophat import tophat_cutoff, white_tophat
 
-__all__ = ["PeakPicker", "PickInputs", "PickResult", "particles_at"]
+__all__ = ["PeakPicker", "PickResult", "particles_at"]
 
 MaskMode = Literal["product", "inside"]
-
-
-@attrs.frozen
-class PickInputs:
-    """The maps and list of one pick, read and checked (what the steps work on)."""
-
-    scores: ScoresMap
-    angle_map: AngleMap
-    angles: AngleList
-    mask: MaskMap | None
-    unchecked: bool
 
 
 @attrs.define
@@ -393,20 +381,9 @@ class PeakPicker:
         tomo_mask: MaskMap | str | os.PathLike | np.ndarray | None = None,
     ) -> PickInputs:
         """Open the maps (memory-mapped), read the angle list, check shapes and the index base."""
-        if isinstance(scores_map, (str, os.PathLike)):
-            scores = open_scores(scores_map)  # checked for NaN/inf while it is read
-        else:
-            scores = ScoresMap.coerce(scores_map, mmap=True)
-        angles_map = AngleMap.coerce(angle_map, mmap=True)
-        scores.check_same_shape(angles_map, "angle map")
-        # an AngleList keeps its own index base unless the picker names one; a path or array gets 0
-        angles = AngleList.coerce(angle_list, order=self.angles_order, index_base=self.index_base)
-        mask = None
-        if tomo_mask is not None:
-            mask = MaskMap.coerce(tomo_mask, mmap=True)
-            scores.check_same_shape(mask, "tomogram mask")
-        check_index_base(angles_map, angles, scores, mask, self.slab_voxels)
-        return PickInputs(scores, angles_map, angles, mask, isinstance(scores, UncheckedScoresMap))
+        return open_inputs(
+            scores_map, angle_map, angle_list, tomo_mask, self.angles_order, self.index_base, self.slab_voxels
+        )
 
     def run(
         self,
@@ -480,7 +457,7 @@ class PeakPicker:
         timings["candidates"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        rows = _checked_rows(self.suppress(candidates, progress), len(candidates), type(self).__name__)
+        rows = checked_rows(self.suppress(candidates, progress), len(candidates), type(self).__name__)
         if self.n_particles is not None:
             rows = rows[: self.n_particles]
         timings["suppression"] = time.perf_counter() - clock
@@ -540,16 +517,3 @@ class PeakPicker:
 
             write_particles(particles, output, format=format, overwrite=overwrite)
         return particles
-
-
-def _checked_rows(rows: Any, n: int, picker: str) -> np.ndarray:
-    """The suppression step's rows, checked: whole numbers, rows of the candidates, each once."""
-    array = np.asarray(rows)
-    if array.ndim != 1 or (array.size and array.dtype.kind not in "iu"):
-        raise CryotmError(f"{picker}.suppress must return a 1-D array of candidate rows, got {array.dtype} {array.shape}")
-    array = array.astype(np.int64, copy=False)
-    if array.size and (array.min() < 0 or array.max() >= n):
-        raise CryotmError(f"{picker}.suppress returned a row outside the {n} candidates")
-    if np.unique(array).size != array.size:
-        raise CryotmError(f"{picker}.suppress returned a candidate row twice")
-    return array
