@@ -272,11 +272,12 @@ def too_many_candidates(
     count: int, limit: int, threshold: Any, n_voxels: int, source: str | None, at_least: bool = False
 ) -> CryotmError:
     """The error for a threshold that would make more candidates than the memory holds."""
-    gigabytes = count * BYTES_PER_CANDIDATE / 1e9
+    size = count * BYTES_PER_CANDIDATE
+    memory = f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.1f} MB"
     more = "more than " if at_least else "about "
     return CryotmError(
         f"the threshold {float(threshold):.6g} keeps {more}{count:,} of {n_voxels:,} voxels as candidates "
-        f"({more}{gigabytes:.1f} GB; the limit is {limit:,}): it is far too low for this map. Raise it "
+        f"({more}{memory}; the limit is {limit:,}): it is far too low for this map. Raise it "
         "(e.g. -t far or -t sigma:3), or raise the limit (max_candidates / --max-candidates) if you mean it",
         source,
     )
