@@ -52,6 +52,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="column order of the angle list (default zxz; STOPGAP writes zzx)")
     parser.add_argument("--index-base", type=int, choices=(0, 1), default=0,
                         help="angle-map value of the first angle: 0 (GAPSTOP, pytom) or 1 (STOPGAP)")
+    parser.add_argument("--placement", choices=("maximum", "cryocat"), default="maximum",
+                        help="maximum (default): each particle on its peak's score maximum with that voxel's "
+                        "angle, the angular test only accepts or rejects the peak; cryocat: cryoCAT's rule (the "
+                        "best angle-consistent voxel, often off the maximum with a wrong angle on real maps)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.set_defaults(func=run)
 
@@ -89,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         output_format=args.format,
         overwrite=args.overwrite,
+        placement=args.placement,
     )
     if args.labels is not None:
         write_map(args.labels, result.labels, pixel_size=result.particles.pixel_size, overwrite=args.overwrite)
