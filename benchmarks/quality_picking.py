@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import platform
 import time
 from pathlib import Path
@@ -78,12 +79,26 @@ def oracle_f1(picks, scene, tolerance: float) -> float:
     return round(float(f1.max()), 4)
 
 
-def run_scene(settings: dict, size: int, n_angles: int) -> dict:
+def load_scene(settings: dict, size: int, n_angles: int, cache: Path | None):
+    """The scene (searched now, or read from `cache` where an earlier run left it) and the search's seconds."""
+    name = f"scene_{size}_{n_angles}_" + "_".join(f"{k}{v}" for k, v in sorted(settings.items())) + ".pickle"
+    if cache is not None and (cache / name).is_file():
+        with open(cache / name, "rb") as handle:
+            return pickle.load(handle)
     clock = time.perf_counter()
     scene = make_search_scene(
         shape=(size,) * 3, n_particles=18, n_angles=n_angles, snr=(5.0, 9.0), keep_tomogram=False, **settings
     )
     made = time.perf_counter() - clock
+    if cache is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        with open(cache / name, "wb") as handle:
+            pickle.dump((scene, made), handle)
+    return scene, made
+
+
+def run_scene(settings: dict, size: int, n_angles: int, cache: Path | None = None) -> dict:
+    scene, made = load_scene(settings, size, n_angles, cache)
     d = float(scene.particle_diameter)
     tolerance = max(2.0, d / 4)
     maps = (scene.scores, scene.angle_map, scene.angles)
@@ -120,10 +135,11 @@ def main() -> None:
     parser.add_argument("--scenes", type=int, default=6)
     parser.add_argument("--size", type=int, default=96)
     parser.add_argument("--angles", type=int, default=1000)
+    parser.add_argument("--cache", type=Path, help="keep the searched scenes here (pickles) and reuse them")
     args = parser.parse_args()
     rows = []
     for settings in scene_settings(args.scenes):
-        row = run_scene(settings, args.size, args.angles)
+        row = run_scene(settings, args.size, args.angles, args.cache)
         rows.append(row)
         print(json.dumps(row))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)

@@ -89,3 +89,25 @@ def test_placement_is_validated_and_on_the_command_line(real_like, tmp_path):
     assert main(args + ["-o", str(tmp_path / "cc.star"), "--format", "stopgap", "--placement", "cryocat"]) == 0
     assert read_particles(tmp_path / "max.star").positions.astype(int).tolist() == [list(PEAK_A[::-1])]
     assert len(read_particles(tmp_path / "cc.star")) == 2
+
+
+def test_angle_tolerance_compares_the_peak_voxels_with_the_maximum():
+    """A cross of voxels sharing the maximum's rotation: no 2x2x2 region (cryoCAT's test fails), but they agree."""
+    rng = np.random.default_rng(4)
+    scores = (_gauss(PEAK_A, 2.0) + _gauss(PEAK_D, 2.0)).astype(np.float32)
+    angle_map = rng.integers(0, 200, SHAPE).astype(np.float32)
+    z, y, x = PEAK_A
+    for dz, dy, dx in ((1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)):
+        angle_map[z + dz, y + dy, x + dx] = angle_map[PEAK_A]
+    angles = AngleList(np.random.default_rng(2).uniform([0, 0, 0], [360, 180, 360], (200, 3)))
+    common = dict(template_radius=4, threshold="manual:0.05", min_angles_voxel_count=6)
+    assert len(select_peaks(scores, angle_map, angles, **common).particles) == 0  # distance-map regions: none
+    agreeing = select_peaks(scores, angle_map, angles, angle_tolerance=10, **common)
+    assert agreeing.particles.positions.astype(int).tolist() == [list(PEAK_A[::-1])]  # D's voxels disagree
+    np.testing.assert_allclose(agreeing.particles.euler_angles[0], angles.angles[int(angle_map[PEAK_A])])
+    loose = select_peaks(scores, angle_map, angles, angle_tolerance=180, **common)  # everything agrees
+    assert len(loose.particles) == 2
+    with pytest.raises(InputError, match="angle_tolerance needs placement='maximum'"):
+        PeakSelector(placement="cryocat", angle_tolerance=10)
+    with pytest.raises(InputError, match="angle_tolerance must be"):
+        PeakSelector(angle_tolerance=-1)

@@ -56,6 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="maximum (default): each particle on its peak's score maximum with that voxel's "
                         "angle, the angular test only accepts or rejects the peak; cryocat: cryoCAT's rule (the "
                         "best angle-consistent voxel, often off the maximum with a wrong angle on real maps)")
+    parser.add_argument("--angle-tolerance", type=float, metavar="DEG",
+                        help="with --placement maximum: count as consistent the peak's voxels whose rotation is "
+                        "within DEG degrees of the maximum's (instead of regions of equal distance-map values)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.set_defaults(func=run)
 
@@ -94,6 +97,7 @@ def run(args: argparse.Namespace) -> int:
         output_format=args.format,
         overwrite=args.overwrite,
         placement=args.placement,
+        angle_tolerance=args.angle_tolerance,
     )
     if args.labels is not None:
         write_map(args.labels, result.labels, pixel_size=result.particles.pixel_size, overwrite=args.overwrite)

@@ -47,6 +47,7 @@ def select_peaks(
     output_format: str | None = None,
     overwrite: bool = False,
     placement: str = "maximum",
+    angle_tolerance: float | None = None,
 ) -> PeakSelection:
     """Automatic, angle-consistent peak selection (cryoCAT's ``select_peaks``).
 
@@ -102,6 +103,10 @@ def select_peaks(
         ``"maximum"`` (default): each particle sits on its peak's score
         maximum with that voxel's angle; ``"cryocat"``: cryoCAT's placement
         (parity), see :class:`PeakSelector`.
+    angle_tolerance : float, optional
+        With ``placement="maximum"``: judge the angular consistency by the
+        peak voxels whose rotation is within this many degrees of the
+        maximum's, instead of distance-map regions (see :class:`PeakSelector`).
 
     Returns
     -------
@@ -128,6 +133,7 @@ def select_peaks(
         threshold=threshold,
         symmetry=symmetry,
         placement=placement,
+        angle_tolerance=angle_tolerance,
     )
     if output_motl_name is not None:
         from ..._atomic import check_writable

@@ -31,6 +31,7 @@ import numpy as np
 
 from ...angles import AngleList
 from ...angles.distance_maps import angle_rows
+from ...angles.distances import total_angle
 from ...maps import AngleMap
 from .footprints import Footprint, block, component_size, reach, rotate_template_mask, sphere_footprint
 from .inputs import BinSource
@@ -69,6 +70,8 @@ def select_greedy(
     min_angles: int,
     limit: int | None,
     placement: str = "maximum",
+    angle_tolerance: float | None = None,
+    symmetry: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Accept peaks in score order; return (voxels (N, 3) z, y, x; angle rows; labels map).
 
@@ -95,6 +98,11 @@ def select_greedy(
         At most this many particles.
     placement : {'maximum', 'cryocat'}
         See the module notes.
+    angle_tolerance : float, optional
+        ``"maximum"`` only: count as angle-consistent the peak voxels in the
+        footprint whose rotation lies within this many degrees of the
+        maximum's (under C_n `symmetry`), instead of the voxels of
+        `consistent`.
     """
     shape = scores.shape
     zyx = np.argwhere(visit)
@@ -116,6 +124,9 @@ def select_greedy(
         ball, overlap = None, None
         footprint_of = footprints_for(template_mask, angles)
         blocked = np.zeros(shape, dtype=bool) if maximum else labels
+    agreeing = None
+    if angle_tolerance is not None:
+        agreeing = _Agreement(amap, angles, float(angle_tolerance), symmetry)
     chosen: list[int] = []
     for i, voxel in enumerate(map(tuple, zyx.tolist())):
         if len(chosen) >= limit:
@@ -128,10 +139,11 @@ def select_greedy(
         if ball is None and np.any(blocked[win][inside]):
             continue
         if maximum:
-            accepted = (
-                component_size(peaks[win] & inside, centre, min_peak) >= min_peak
-                and np.count_nonzero(consistent[win] & inside) >= min_angles
-            )
+            accepted = component_size(peaks[win] & inside, centre, min_peak) >= min_peak
+            if accepted and agreeing is not None:
+                accepted = agreeing.count(win, peaks[win] & inside, centre, int(rows[i])) >= min_angles
+            elif accepted:
+                accepted = np.count_nonzero(consistent[win] & inside) >= min_angles
             _claim(blocked, voxel, win, inside, ball, overlap)
         else:
             accepted = _cryocat_accepts(win, inside, centre, peaks, consistent, bins, min_peak, min_angles)
@@ -142,6 +154,23 @@ def select_greedy(
             labels[win][inside] = len(chosen)
     chosen_idx = np.asarray(chosen, dtype=np.int64)
     return zyx[chosen_idx], rows[chosen_idx], labels
+
+
+class _Agreement:
+    """How many voxels of a peak agree with its maximum's orientation (within a tolerance)."""
+
+    def __init__(self, amap: AngleMap, angles: AngleList, tolerance: float, symmetry: int) -> None:
+        self.amap, self.angles, self.tolerance, self.symmetry = amap, angles, tolerance, symmetry
+        self.rotations = angles.rotations()
+
+    def count(self, win: tuple[slice, ...], voxels: np.ndarray, centre: tuple[int, int, int], row: int) -> int:
+        voxels = voxels.copy()
+        voxels[centre] = False
+        if not voxels.any():
+            return 0
+        rows = angle_rows(np.asarray(self.amap.data[win])[voxels], self.angles, self.amap.source)
+        angle = total_angle(self.rotations[row], self.rotations[rows], self.symmetry)
+        return int(np.count_nonzero(angle <= self.tolerance))
 
 
 def _claim(

@@ -120,6 +120,14 @@ class PeakSelector:
         ``"cryocat"`` is cryoCAT's rule (the best angle-consistent voxel
         becomes the particle), which on real maps lands off the maximum with
         a wrong angle; use it for parity with cryoCAT.
+    angle_tolerance : float, optional
+        With ``placement="maximum"``: the angular test counts the peak's
+        voxels inside the mask whose rotation lies within this many degrees
+        of the maximum's (under the C_n `symmetry`) and needs at least
+        `min_angles_voxel_count` of them, instead of cryoCAT's regions of
+        equal whole-degree distance (which need several neighbouring voxels
+        with the very same rotation, rare on real maps). No distance map is
+        made or read.
     """
 
     peak_number: int | None = None
@@ -132,6 +140,7 @@ class PeakSelector:
     threshold: str | float | ThresholdStrategy = "triangle"
     symmetry: int = attrs.field(default=1, converter=parse_symmetry)
     placement: str = "maximum"
+    angle_tolerance: float | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.peak_number is not None:
@@ -146,6 +155,12 @@ class PeakSelector:
         get_threshold_strategy(self.threshold)  # an unknown name fails here, not after the work
         if self.placement not in PLACEMENTS:
             raise InputError(f"placement must be one of {', '.join(PLACEMENTS)}, got {self.placement!r}")
+        if self.angle_tolerance is not None:
+            value = self.angle_tolerance
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0 < value <= 180:
+                raise InputError(f"angle_tolerance must be a number of degrees in (0, 180], got {value!r}")
+            if self.placement != "maximum":
+                raise InputError("angle_tolerance needs placement='maximum' (cryoCAT's placement uses distance maps)")
 
     # -- the steps -------------------------------------------------------------------
     def threshold_mask(
@@ -254,7 +269,9 @@ class PeakSelector:
         if tomo_mask is not None:
             mask = MaskMap.coerce(tomo_mask)
             scores.check_same_shape(mask, "tomogram mask")
-        if dist_maps is None:
+        if self.angle_tolerance is not None:
+            bins = None
+        elif dist_maps is None:
             tables = distance_tables(angles, self.symmetry).as_dict()
             bins = BinSource(self.dist_maps_list, amap, angles, tables=tables)
         else:
@@ -262,8 +279,11 @@ class PeakSelector:
             bins = BinSource(self.dist_maps_list, amap, angles, maps=maps)
 
         value, above = self.threshold_mask(scores, mask, SearchStatistics(n_angles=len(angles)))
-        candidates, consistent = self.consistent_voxels(above, bins)
         peaks = self.peak_regions(above)
+        if self.angle_tolerance is None:
+            candidates, consistent = self.consistent_voxels(above, bins)
+        else:  # the orientations are compared peak by peak: no distance-map regions
+            candidates, consistent = peaks, np.zeros(0, dtype=bool)
         del above
         zyx, rows, labels = select_greedy(
             np.asarray(scores.data), amap, angles,
@@ -271,6 +291,7 @@ class PeakSelector:
             peaks=peaks, consistent=consistent, bins=bins, template_mask=self.template_mask,
             template_radius=self.template_radius, min_peak=self.min_peak_voxel_count,
             min_angles=self.min_angles_voxel_count, limit=self.peak_number, placement=self.placement,
+            angle_tolerance=self.angle_tolerance, symmetry=self.symmetry,
         )
         particles = particles_at(
             tuple(zyx.T), angles.angles[rows], np.asarray(scores.data)[tuple(zyx.T)], scores,
