@@ -6,9 +6,10 @@ whenever the picked voxels happen to hold in-range indices: every particle
 then gets the neighbouring row's orientation. The whole map's minimum and
 maximum reveal it: a 1-based map never holds 0, and a 0-based map never
 holds the list's length. :func:`check_index_base` reads the angle map once,
-slab by slab, with the scores (voxels whose score is exactly 0, which some
-programs leave unsearched with index 0, and voxels outside the tomogram mask
-are not counted).
+slab by slab (its minimum and maximum); only when those contradict the base
+it looks again with the scores and the mask, leaving out voxels whose score
+is exactly 0 (which some programs leave unsearched, holding index 0) and
+voxels outside the tomogram mask.
 """
 
 from __future__ import annotations
@@ -88,11 +89,19 @@ def check_index_base(
     ...
     cryotm.errors.InputError: the angle map holds index 0, which a 1-based angle list (index_base 1, --index-base 1) cannot have: it counts from 0, give --index-base 0
     """
-    found = index_range(angle_map, scores, mask, slab_voxels)
+    n, base = len(angles), angles.index_base
+    found = index_range(angle_map, slab_voxels=slab_voxels)  # one quick pass over the angle map alone
     if found is None:
         return
     low, high = found
-    n, base = len(angles), angles.index_base
+    if (low < base - 0.5 or high > n - 1 + base + 0.5 or not np.isfinite(low + high)) and (
+        scores is not None or mask is not None
+    ):
+        # unsearched voxels may hold anything: look again at the searched ones only
+        found = index_range(angle_map, scores, mask, slab_voxels)
+        if found is None:
+            return
+        low, high = found
     source = angle_map.source
     if not (np.isfinite(low) and np.isfinite(high)):
         raise InputError("the angle map holds NaN or inf (it must hold angle indices)", source)
