@@ -193,3 +193,22 @@ def test_a_threshold_below_the_noise_is_refused_before_collecting(tmp_path, caps
                  "-o", str(tmp_path / "out.em"), "-t", "manual:-10", "--max-candidates", "5000", "-q"])
     err = capsys.readouterr().err.strip()
     assert code == 1 and "\n" not in err and "32,768" in err and not (tmp_path / "out.em").exists()
+
+
+def test_batch_passes_the_filter_options_to_the_picker(broad_and_sharp, tmp_path):
+    from cryotm.pipeline import read_record, record_path_for
+
+    scores, angle_map, angles, sharp, broad = broad_and_sharp
+    write_map(tmp_path / "s.mrc", scores)
+    write_map(tmp_path / "a.mrc", angle_map)
+    angles.write(tmp_path / "angles.csv")
+    table = tmp_path / "tomos.csv"
+    table.write_text(f"name,scores,angles,angle_list\nt,{tmp_path / 's.mrc'},{tmp_path / 'a.mrc'},{tmp_path / 'angles.csv'}\n")
+    args = ["batch", str(table), "--diameter", "8", "--threshold", "manual:0.2", "--format", "stopgap",
+            "--progress", "off", "--tophat-filter", "--subvoxel", "quadratic"]
+    assert main(args + ["-o", str(tmp_path / "out")]) == 0
+    picked = read_particles(tmp_path / "out" / "t.star")
+    assert len(picked) == len(sharp) and not _near(picked.positions, broad)
+    assert np.any(picked.shifts != 0)
+    parameters = read_record(record_path_for(tmp_path / "out" / "t.star"))["pipeline"]["picker"]["parameters"]
+    assert parameters["tophat"] is True and parameters["subvoxel"] == "quadratic"
