@@ -19,8 +19,10 @@ expected per search, from the search statistics a peer records):
   with the default placement (``maximum``: at the peak's score maximum, with
   its angle), of ``select`` with cryoCAT's placement (``cryocat``), and of
   ``select`` with the angular test switched off (``min_angles_voxel_count=0``,
-  the placement alone). The selection's footprint is a sphere of the
-  particle's radius.
+  the placement alone), and of ``select`` with the orientation-agreement
+  test (``angle_tolerance=10``: at least 2 voxels of the peak within 10
+  degrees of the maximum's rotation). The selection's footprint is a sphere
+  of the particle's radius.
 
 Usage: ``python benchmarks/quality_picking.py [--scenes N] [--size S] [--angles A]``;
 writes ``benchmarks/results/quality_picking.json`` and prints the tables.
@@ -123,6 +125,7 @@ def run_scene(settings: dict, size: int, n_angles: int, cache: Path | None = Non
         "select_maximum": dict(placement="maximum"),
         "select_cryocat": dict(placement="cryocat"),
         "select_maximum_no_angle_test": dict(placement="maximum", min_angles_voxel_count=0),
+        "select_maximum_tolerance": dict(placement="maximum", angle_tolerance=10, min_angles_voxel_count=2),
     }.items():
         clock = time.perf_counter()
         result = select_peaks(*maps, **common, **options)
@@ -151,7 +154,7 @@ def main() -> None:
         "mean": {
             key: round(float(np.mean([r[key]["f1"] if isinstance(r[key], dict) else r[key] for r in rows])), 4)
             for key in ("extract", "extract_tophat", "oracle_f1", "oracle_f1_tophat", "select_maximum",
-                        "select_cryocat", "select_maximum_no_angle_test")
+                        "select_cryocat", "select_maximum_no_angle_test", "select_maximum_tolerance")
         },
     }
     RESULTS.write_text(json.dumps(summary, indent=1) + "\n")
