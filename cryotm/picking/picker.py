@@ -20,21 +20,13 @@ order, scores and angles; positions 0-based where cryoCAT writes index + 1),
 much faster and in a fraction of the memory: the maps are memory-mapped,
 read in slabs, and the angle map is read whole only for its range.
 
-Differences from cryoCAT 0.7.1, each on purpose and pinned by a test:
-
-- ``cluster_size`` has a meaning (see :mod:`cryotm.picking.clusters`);
-  cryoCAT's can never act;
-- the C_n in-plane randomisation is reproducible (``seed``) and keeps phi in
-  the angle list's range;
-- an angle index outside the list is an error (cryoCAT wraps negative
-  indices to the end of the list or fails with an IndexError), and so is an
-  index base the angle map contradicts (:mod:`cryotm.picking.index_range`);
-- nothing above the threshold gives an empty particle list (cryoCAT returns
-  None), and a non-cyclic symmetry is an error (cryoCAT ignores it);
-- a threshold that would make more candidates than the memory holds is
-  refused before they are collected;
-- the default threshold of :class:`PeakPicker` is the false-alarm rate
-  (``far``); :func:`~cryotm.picking.extract_particles` keeps cryoCAT's default (``triangle``).
+Differences from cryoCAT 0.7.1, each on purpose and pinned by a test, are
+listed on the cryoCAT mapping page of the docs: ``cluster_size`` acts, the
+C_n randomisation is reproducible, an angle index outside the list or an
+index base the angle map contradicts is an error, nothing above the
+threshold gives an empty list, a threshold keeping more candidates than the
+memory holds is refused; the default threshold is ``far``
+(:func:`~cryotm.picking.extract_particles` keeps cryoCAT's ``triangle``).
 """
 
 from __future__ import annotations
