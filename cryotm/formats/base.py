@@ -21,6 +21,7 @@ to undo the centring).
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -63,7 +64,7 @@ class MotlWriter:
     name: ClassVar[str] = ""
     #: File extensions (lower case, with dot); the first is the default.
     extensions: ClassVar[tuple[str, ...]] = ()
-    #: One line for ``cryotm plugins`` and ``--help``.
+    #: One line for ``cryotm plugins -v``.
     description: ClassVar[str] = ""
     #: True when the format cannot be written without a pixel size.
     requires_pixel_size: ClassVar[bool] = False
@@ -101,20 +102,44 @@ class MotlWriter:
 
 @attrs.define
 class MotlReader:
-    """Base class of a particle-list input format."""
+    """Base class of a particle-list input format.
+
+    Subclasses set ``name`` and ``extensions`` and implement :meth:`read_file`;
+    :meth:`read` checks the path first, so a missing file is one
+    :class:`~cryotm.errors.InputError` naming it. Override :meth:`sniff` to
+    recognise the format by content (preferred to extension-only readers when
+    a file could be read by several).
+    """
 
     name: ClassVar[str] = ""
     extensions: ClassVar[tuple[str, ...]] = ()
+    #: One line for ``cryotm plugins -v``.
     description: ClassVar[str] = ""
 
     @classmethod
     def sniff(cls, path: Path) -> bool:
-        """True if `path` looks like this format (used when extensions are shared)."""
+        """True if `path` looks like this format (by default: its extension is one of ``extensions``)."""
         return Path(path).suffix.lower() in cls.extensions
 
     def read(self, path: str | os.PathLike) -> ParticleList:
-        """Read `path` into a :class:`ParticleList` (0-based voxel positions)."""
-        raise NotImplementedError
+        """Read `path` into a :class:`ParticleList` (0-based voxel positions).
+
+        Raises
+        ------
+        InputError
+            If `path` is not a file, or (from :meth:`read_file`) its content is bad.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise InputError("no such file" if not path.exists() else "not a file", path)
+        return self.read_file(path)
+
+    def read_file(self, path: Path) -> ParticleList:
+        """Read the existing file `path`; raise :class:`InputError` (naming `path`) for bad content."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither read nor read_file")
+
+
+_DEFAULT_SNIFF = MotlReader.sniff.__func__
 
 
 def motl_writers() -> dict[str, type[MotlWriter]]:
@@ -189,13 +214,21 @@ def with_metadata(
 def writer_class(path: str | os.PathLike | None = None, format: str | None = None) -> type[MotlWriter]:
     """The writer class named `format`, else the one that writes `path`'s extension.
 
+    When several writers claim the extension, the plugins' order decides
+    (pluggy's: ``tryfirst`` plugins first, cryotm's built-ins last) and a
+    :class:`~cryotm.errors.FormatChoiceWarning` states the choice; only when
+    the first plugin itself has several (``.star`` is written by STOPGAP and
+    every RELION version) is a name needed.
+
     Raises
     ------
     CryotmError
-        Unknown name; no format, or several, for the extension (``.star``
-        is written by STOPGAP and every RELION version: name one).
+        Unknown name; no format for the extension, or several of one plugin.
     """
-    writers = motl_writers()
+    from ..plugins import contributions
+
+    found = contributions("cryotm_motl_writers")
+    writers = {name: item.obj for name, item in found.items()}
     if format is not None:
         if format not in writers:
             raise CryotmError(f"unknown particle-list format {format!r} (known: {', '.join(sorted(writers))})")
@@ -207,21 +240,48 @@ def writer_class(path: str | os.PathLike | None = None, format: str | None = Non
     if len(candidates) == 1:
         return writers[candidates[0]]
     if candidates:
-        raise InputError(
-            f"several particle-list formats write {suffix!r} ({', '.join(candidates)}); "
-            "choose one by name (--to / --format)",
-            path,
-        )
+        first_plugin = found[candidates[0]].plugin
+        tied = [name for name in candidates if found[name].plugin == first_plugin]
+        if len(tied) > 1:
+            raise InputError(
+                f"several particle-list formats write {suffix!r} ({', '.join(tied)}); "
+                "choose one by name (-f/--format)",
+                path,
+            )
+        _state_choice("writes", suffix, candidates, found, path)
+        return writers[candidates[0]]
     raise InputError(
         f"no particle-list format writes {suffix or 'files without extension'!r}; "
-        f"choose one with --format ({', '.join(sorted(writers))})",
+        f"choose one with -f/--format ({', '.join(sorted(writers))})",
         path,
     )
 
 
+def _state_choice(verb: str, what: str, candidates: list[str], found: Mapping[str, Any], path: Any) -> None:
+    from ..errors import FormatChoiceWarning
+
+    others = ", ".join(f"{name} ({found[name].plugin})" for name in candidates[1:])
+    warnings.warn(
+        f"{os.fspath(path)}: several particle-list formats {verb} {what}; using {candidates[0]!r} "
+        f"(plugin {found[candidates[0]].plugin!r}) before {others}; choose with -f/--format",
+        FormatChoiceWarning,
+        stacklevel=3,
+    )
+
+
 def reader_class(path: str | os.PathLike, format: str | None = None) -> type[MotlReader]:
-    """The reader class named `format`, else the first whose ``sniff`` accepts `path`."""
-    readers = motl_readers()
+    """The reader class named `format`, else the one whose ``sniff`` accepts `path`.
+
+    Readers that look at the content (that override :meth:`MotlReader.sniff`)
+    are preferred to those that only match the extension; within each, the
+    plugins' order decides (plugins before cryotm's built-ins). When several
+    readers accept the file, a :class:`~cryotm.errors.FormatChoiceWarning`
+    states the choice.
+    """
+    from ..plugins import contributions
+
+    found = contributions("cryotm_motl_readers")
+    readers = {name: item.obj for name, item in found.items()}
     if format is not None:
         if format not in readers:
             raise CryotmError(f"unknown particle-list format {format!r} (known: {', '.join(sorted(readers))})")
@@ -229,11 +289,15 @@ def reader_class(path: str | os.PathLike, format: str | None = None) -> type[Mot
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file", path)
-    for cls in readers.values():
-        if cls.sniff(path):
-            return cls
+    accepted = [name for name, cls in readers.items() if cls.sniff(path)]
+    by_content = [name for name in accepted if getattr(readers[name].sniff, "__func__", None) is not _DEFAULT_SNIFF]
+    ranked = by_content + [name for name in accepted if name not in by_content]
+    if len(ranked) > 1:
+        _state_choice("read", "this file", ranked, found, path)
+    if ranked:
+        return readers[ranked[0]]
     raise InputError(
-        f"cannot tell the particle-list format; choose one with --format ({', '.join(sorted(readers))})",
+        f"cannot tell the particle-list format; choose one with -f/--format ({', '.join(sorted(readers))})",
         path,
     )
 

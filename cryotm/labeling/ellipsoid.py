@@ -12,7 +12,6 @@ from __future__ import annotations
 import attrs
 import numpy as np
 from scipy.optimize import linear_sum_assignment
-from skimage import measure
 
 from ..errors import InputError
 from .base import AxisSizes, Labeler, Labeling, central_component, touches_border
@@ -134,6 +133,8 @@ class EllipsoidLabeler(Labeler):
         component = central_component(above, peak_zyx)
         if component.sum() < 2:
             raise InputError("the component around the peak is a single voxel: no surface to fit an ellipsoid to")
+        from skimage import measure  # scikit-image loads only where a labeling runs
+
         verts, _, _, _ = measure.marching_cubes(component.astype(np.float32), level=0.5)
         surface = np.zeros(component.shape, dtype=bool)
         index = np.round(verts).astype(int)
