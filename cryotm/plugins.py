@@ -43,6 +43,7 @@ import attrs
 import pluggy
 
 from . import hookspecs
+from ._env import AUTOLOAD_ENV_VAR, BLOCK_ENV_VAR
 from ._version import __version__
 from .errors import CryotmError, PluginError, PluginWarning
 
@@ -70,8 +71,6 @@ __all__ = [
 hookimpl = pluggy.HookimplMarker("cryotm")
 
 ENTRY_POINT_GROUP = "cryotm"
-AUTOLOAD_ENV_VAR = "CRYOTM_DISABLE_PLUGIN_AUTOLOAD"
-BLOCK_ENV_VAR = "CRYOTM_BLOCK_PLUGINS"
 
 #: cryotm's own features, registered through the same hooks as any plugin (``trylast``).
 DEFAULT_PLUGINS: tuple[str, ...] = (
@@ -307,7 +306,8 @@ def block_plugins(*names: str) -> None:
 
 
 def _load_entry_points(pm: CryotmPluginManager) -> None:
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    # by name, so that which of two clashing plugins loses does not depend on the file system
+    for ep in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name):
         dist = getattr(ep, "dist", None)
         pm.distributions[ep.name] = f"{dist.name} {dist.version}" if dist is not None else ""
         if pm.is_blocked(ep.name):

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
-from ..maps import Volume
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +18,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..maps import Volume
+
     for path in args.maps:
         volume = Volume.read(path, mmap=True)
         data = volume.data

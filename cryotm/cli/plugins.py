@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..plugins import AUTOLOAD_ENV_VAR, BLOCK_ENV_VAR
+from .._env import AUTOLOAD_ENV_VAR, BLOCK_ENV_VAR
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -148,5 +148,7 @@ def get_labeler(spec: str | Labeler, **parameters: Any) -> Labeler:
     cls = lookup("cryotm_labelers", str(spec).strip())
     try:
         return cls(**parameters)
-    except TypeError as exc:
+    except CryotmError:
+        raise
+    except (TypeError, ValueError) as exc:  # attrs' own checks and the labeler's validators
         raise CryotmError(f"bad parameters for labeler {spec!r}: {exc}") from None
