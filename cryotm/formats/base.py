@@ -248,7 +248,7 @@ def writer_class(path: str | os.PathLike | None = None, format: str | None = Non
                 "choose one by name (-f/--format)",
                 path,
             )
-        _state_choice("writes", suffix, candidates, found, path)
+        _state_choice(f"write {suffix!r}", candidates, found, path)
         return writers[candidates[0]]
     raise InputError(
         f"no particle-list format writes {suffix or 'files without extension'!r}; "
@@ -257,12 +257,12 @@ def writer_class(path: str | os.PathLike | None = None, format: str | None = Non
     )
 
 
-def _state_choice(verb: str, what: str, candidates: list[str], found: Mapping[str, Any], path: Any) -> None:
+def _state_choice(what: str, candidates: list[str], found: Mapping[str, Any], path: Any) -> None:
     from ..errors import FormatChoiceWarning
 
     others = ", ".join(f"{name} ({found[name].plugin})" for name in candidates[1:])
     warnings.warn(
-        f"{os.fspath(path)}: several particle-list formats {verb} {what}; using {candidates[0]!r} "
+        f"{os.fspath(path)}: several particle-list formats {what}; using {candidates[0]!r} "
         f"(plugin {found[candidates[0]].plugin!r}) before {others}; choose with -f/--format",
         FormatChoiceWarning,
         stacklevel=3,
@@ -273,9 +273,9 @@ def reader_class(path: str | os.PathLike, format: str | None = None) -> type[Mot
     """The reader class named `format`, else the one whose ``sniff`` accepts `path`.
 
     Readers that look at the content (that override :meth:`MotlReader.sniff`)
-    are preferred to those that only match the extension; within each, the
-    plugins' order decides (plugins before cryotm's built-ins). When several
-    readers accept the file, a :class:`~cryotm.errors.FormatChoiceWarning`
+    and accept the file are preferred to those that only match its extension;
+    among several of the same kind, the plugins' order decides (plugins before
+    cryotm's built-ins) and a :class:`~cryotm.errors.FormatChoiceWarning`
     states the choice.
     """
     from ..plugins import contributions
@@ -291,9 +291,9 @@ def reader_class(path: str | os.PathLike, format: str | None = None) -> type[Mot
         raise InputError("no such file", path)
     accepted = [name for name, cls in readers.items() if cls.sniff(path)]
     by_content = [name for name in accepted if getattr(readers[name].sniff, "__func__", None) is not _DEFAULT_SNIFF]
-    ranked = by_content + [name for name in accepted if name not in by_content]
+    ranked = by_content or accepted  # a reader that recognised the content beats the extension
     if len(ranked) > 1:
-        _state_choice("read", "this file", ranked, found, path)
+        _state_choice("can read it", ranked, found, path)
     if ranked:
         return readers[ranked[0]]
     raise InputError(
