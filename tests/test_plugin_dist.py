@@ -193,6 +193,20 @@ def test_a_plugin_is_blocked_by_name(site, monkeypatch, capsys):
     assert get_threshold_strategy("percentile").percentile == 99.9
 
 
+def test_the_testing_sketch_in_the_docs_runs(site, tmp_path, capsys):
+    """The "Testing a plugin" code block of docs/plugins.rst, run against the demo plugin."""
+    text = (Path(__file__).parents[1] / "docs" / "plugins.rst").read_text()
+    section = text[text.index("Testing a plugin\n"):]
+    block = section[section.index(".. code-block:: python"):].split("\n\n", 1)[1]
+    code = textwrap.dedent(block.split("\nTo check the installed package")[0])
+    namespace: dict = {}
+    exec(compile(code, "docs/plugins.rst", "exec"), namespace)
+    tests = [name for name in namespace if name.startswith("test_")]
+    assert tests == ["test_strategy_by_name", "test_format_round_trip"]
+    namespace["test_strategy_by_name"](tmp_path, capsys)
+    namespace["test_format_round_trip"](tmp_path)
+
+
 def test_the_sketch_in_the_docs_installs_for_real():
     """The pyproject of the demo names the entry point the tests give it (so `pip install` works the same)."""
     text = (DIST / "pyproject.toml").read_text()
