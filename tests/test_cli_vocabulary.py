@@ -122,6 +122,13 @@ def test_messages_name_flags(tmp_path, capsys):
     assert "give --overwrite to replace it" in err and "overwrite=True" not in err.split("(")[0]
 
 
+def _fresh_python(code: str, **env: str) -> str:
+    """stdout of `code` run by a fresh interpreter with this tree first on the path."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                          env={"PYTHONPATH": str(ROOT), "PATH": "", **env}, check=True)
+    return done.stdout
+
+
 def test_help_and_version_load_no_numpy_pandas_or_scipy():
     code = (
         "import sys\n"
@@ -134,9 +141,7 @@ def test_help_and_version_load_no_numpy_pandas_or_scipy():
         "import cryotm\n"
         "print(sorted(m for m in ('numpy', 'pandas', 'scipy', 'lmfit', 'skimage') if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         env={"PYTHONPATH": str(ROOT), "PATH": ""}, check=True).stdout
-    assert out.strip().splitlines()[-1] == "[]"
+    assert _fresh_python(code).strip().splitlines()[-1] == "[]"
 
 
 def test_import_cryotm_is_lazy_and_names_still_resolve():
@@ -146,9 +151,7 @@ def test_import_cryotm_is_lazy_and_names_still_resolve():
         "cls = cryotm.ScoresMap\n"
         "print(before, 'numpy' in sys.modules, cls.__name__, 'ScoresMap' in dir(cryotm))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         env={"PYTHONPATH": str(ROOT), "PATH": ""}, check=True).stdout
-    assert out.split() == ["False", "True", "ScoresMap", "True"]
+    assert _fresh_python(code).split() == ["False", "True", "ScoresMap", "True"]
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         cryotm.nope  # noqa: B018
 
@@ -160,7 +163,4 @@ def test_lmfit_and_skimage_load_only_where_used():
         "cryotm.plugins.get_plugin_manager()\n"
         "print(sorted(m for m in ('lmfit', 'skimage') if m in sys.modules))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
-                         env={"PYTHONPATH": str(ROOT), "PATH": "", "CRYOTM_DISABLE_PLUGIN_AUTOLOAD": "1"},
-                         check=True).stdout
-    assert out.strip() == "[]"
+    assert _fresh_python(code, CRYOTM_DISABLE_PLUGIN_AUTOLOAD="1").strip() == "[]"
