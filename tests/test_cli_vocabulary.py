@@ -164,3 +164,11 @@ def test_lmfit_and_skimage_load_only_where_used():
         "print(sorted(m for m in ('lmfit', 'skimage') if m in sys.modules))\n"
     )
     assert _fresh_python(code, CRYOTM_DISABLE_PLUGIN_AUTOLOAD="1").strip() == "[]"
+
+
+def test_picker_messages_name_the_flags(tmp_path, capsys):
+    maps = [str(tmp_path / n) for n in ("s.mrc", "a.mrc", "l.csv")]
+    assert main(["extract", *maps, "-d", "-3", "-o", str(tmp_path / "x.em")]) == 1
+    assert capsys.readouterr().err == "cryotm: error: --diameter must be a positive number, got -3.0\n"
+    assert main(["extract", *maps, "-d", "3", "-n", "-2", "-o", str(tmp_path / "x.em")]) == 1
+    assert capsys.readouterr().err == "cryotm: error: --n-particles must be a whole number >= 0, got -2\n"

@@ -22,8 +22,10 @@ one's), and their reader's error message names these options. Also the count of 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import CryotmError
@@ -37,6 +39,7 @@ __all__ = [
     "add_n_particles_argument",
     "add_mask_argument",
     "add_angle_convention_arguments",
+    "flags_in_messages",
     "add_angle_count_arguments",
     "angle_count",
     "add_data_arguments",
@@ -122,6 +125,37 @@ def add_angle_convention_arguments(parser: argparse._ActionsContainer, defaults:
                         help="column order of the angle list (STOPGAP writes zzx; default zxz)")
     parser.add_argument("--index-base", type=int, choices=(0, 1), default=0 if defaults else None,
                         help="angle-map value of the list's first row (STOPGAP 1, GAPSTOP and pytom 0; default 0)")
+
+
+@contextlib.contextmanager
+def flags_in_messages(**flags: str) -> Iterator[None]:
+    """Re-raise a :class:`CryotmError` whose message names Python keywords with the command's flags instead.
+
+    Wrap the call that turns a command's options into Python keywords;
+    ``flags`` maps each keyword to its flag (``particle_diameter="--diameter"``).
+    Only the message is changed, never the file it names.
+
+    Examples
+    --------
+    >>> try:
+    ...     with flags_in_messages(particle_diameter="--diameter"):
+    ...         raise CryotmError("particle_diameter must be a positive number, got -1")
+    ... except CryotmError as exc:
+    ...     print(exc)
+    --diameter must be a positive number, got -1
+    """
+    try:
+        yield
+    except CryotmError as exc:
+        pattern = re.compile(r"(?<![\w./-])(" + "|".join(map(re.escape, flags)) + r")(?![\w/.])(=\S*)?")
+        problem = pattern.sub(lambda match: flags[match.group(1)], exc.problem)
+        if problem == exc.problem:
+            raise
+        try:
+            renamed = type(exc)(problem, exc.source)
+        except TypeError:  # a subclass with its own signature
+            renamed = CryotmError(problem, exc.source)
+        raise renamed from None
 
 
 def add_data_arguments(parser: argparse._ActionsContainer, defaults_from: str | None = None) -> None:

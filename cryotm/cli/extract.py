@@ -17,6 +17,7 @@ from ._options import (
     add_n_particles_argument,
     add_symmetry_argument,
     add_threshold_argument,
+    flags_in_messages,
 )
 
 
@@ -94,7 +95,20 @@ class ProgressLine:
             self.stream.flush()
 
 
+#: the picker's keywords -> extract's flags, for messages
+_FLAGS = {
+    "particle_diameter": "--diameter", "n_particles": "--n-particles", "cluster_size": "--cluster-size",
+    "edge_margin": "--edge-margin", "mask_mode": "--mask-mode", "angles_order": "--angles-order",
+    "index_base": "--index-base", "object_id": "--object-id", "tomo_id": "--tomo-id", "tomo_mask": "--mask",
+}
+
+
 def run(args: argparse.Namespace) -> int:
+    with flags_in_messages(**_FLAGS):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from .._atomic import check_writable
     from ..formats import writer_for
     from ..picking import PeakPicker

@@ -13,6 +13,7 @@ from ._options import (
     add_n_particles_argument,
     add_symmetry_argument,
     add_threshold_argument,
+    flags_in_messages,
 )
 
 
@@ -59,7 +60,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+#: select_peaks' keywords -> select's flags, for messages
+_FLAGS = {
+    "peak_number": "--n-particles", "edge_masking": "--edge-margin", "min_peak_voxel_count": "--min-peak-voxels",
+    "min_angles_voxel_count": "--min-angles-voxels", "template_radius": "--template-radius",
+    "template_mask": "--template-mask", "dist_maps_list": "--dist-maps-list", "tomo_number": "--tomo-id",
+    "tomo_mask": "--mask", "angles_order": "--angles-order", "index_base": "--index-base",
+    "output_format": "--format", "dist_maps_name_base": "--dist-maps",
+}
+
+
 def run(args: argparse.Namespace) -> int:
+    with flags_in_messages(**_FLAGS):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from .._atomic import check_writable
     from ..maps import write_map
     from ..picking.select import select_peaks
