@@ -381,3 +381,16 @@ def test_a_reader_template_names_a_missing_file(fresh_plugins, tmp_path):
         Never().read(tmp_path / "missing.txt")
     with pytest.raises(InputError, match="not a file"):
         Never().read(tmp_path)
+
+
+def test_a_hook_with_the_wrong_arguments_fails_alone(fresh_plugins):
+    class WrongArgs:
+        @cryotm.hookimpl
+        def cryotm_labelers(self, extra):
+            return []
+
+    pm = cryotm.get_plugin_manager()
+    with pytest.warns(PluginWarning, match="cryotm plugin 'wrong' is not used: invalid hook"):
+        assert pm.register(WrongArgs(), name="wrong") is None
+    assert pm.get_plugin("wrong") is None
+    assert get_labeler("plane").name == "plane"
