@@ -132,8 +132,8 @@ def _fresh_python(code: str, **env: str) -> str:
 def test_help_and_version_load_no_numpy_pandas_or_scipy():
     code = (
         "import sys\n"
-        "from cryotm.cli import main\n"
-        "for argv in (['--version'], ['--help'], ['extract', '--help']):\n"
+        "from cryotm.cli import COMMANDS, main\n"
+        "for argv in (['--version'], ['--help'], *([c, '--help'] for c in COMMANDS)):\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit:\n"
