@@ -78,6 +78,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "cryotm.thresholds.builtin",
     "cryotm.labeling.builtin",
     "cryotm.formats.builtin",
+    "cryotm.geometry.builtin",
 )
 
 #: hook name -> the kind of thing it contributes, as users call it.
@@ -87,6 +88,8 @@ HOOK_KINDS: dict[str, str] = {
     "cryotm_motl_writers": "writer",
     "cryotm_motl_readers": "reader",
     "cryotm_map_formats": "map format",
+    "cryotm_alignment_readers": "alignment reader",
+    "cryotm_pick_filters": "pick filter",
 }
 
 #: hook name -> "module:Class" of the base class every contribution must subclass.
@@ -96,6 +99,8 @@ HOOK_BASES: dict[str, str] = {
     "cryotm_motl_writers": "cryotm.formats.base:MotlWriter",
     "cryotm_motl_readers": "cryotm.formats.base:MotlReader",
     "cryotm_map_formats": "cryotm.maps.formats:MapFormat",
+    "cryotm_alignment_readers": "cryotm.geometry.readers:AlignmentReader",
+    "cryotm_pick_filters": "cryotm.pipeline.filters:PickFilter",
 }
 
 
@@ -179,7 +184,7 @@ class CryotmPluginManager(pluggy.PluginManager):
             return None
         for hook_name, classes in contributed.items():
             for cls in classes:
-                self._names[hook_name].setdefault(cls.name, []).append(registered)
+                self._names.setdefault(hook_name, {}).setdefault(cls.name, []).append(registered)
                 self._owners[id(cls)] = registered
         self._cache.clear()
         return registered
@@ -241,7 +246,8 @@ class CryotmPluginManager(pluggy.PluginManager):
             if cls_name in seen:
                 raise PluginError(f"{hook_name} returned two classes named {cls_name!r}")
             seen.add(cls_name)
-            others = [o for o in self._names[hook_name].get(cls_name, ()) if o != plugin_name and not self.is_builtin(o)]
+            owners = self._names.get(hook_name, {}).get(cls_name, ())
+            others = [o for o in owners if o != plugin_name and not self.is_builtin(o)]
             if others:
                 raise PluginError(f"duplicate {kind} name {cls_name!r}: plugin {others[0]!r} contributes it already")
             classes.append(obj)
@@ -266,7 +272,7 @@ class CryotmPluginManager(pluggy.PluginManager):
                 name = obj.name
                 if name in found:
                     continue
-                owner = self._owners.get(id(obj)) or next(iter(self._names[hook_name].get(name, ())), "?")
+                owner = self._owners.get(id(obj)) or next(iter(self._names.get(hook_name, {}).get(name, ())), "?")
                 found[name] = Contribution(name=name, obj=obj, plugin=owner, hook=hook_name)
         self._cache[hook_name] = found
         return found
@@ -276,7 +282,7 @@ class CryotmPluginManager(pluggy.PluginManager):
         return {
             name: item.plugin
             for name, item in self.contributions(hook_name).items()
-            if not self.is_builtin(item.plugin) and any(map(self.is_builtin, self._names[hook_name].get(name, ())))
+            if not self.is_builtin(item.plugin) and any(map(self.is_builtin, self._names.get(hook_name, {}).get(name, ())))
         }
 
 

@@ -394,3 +394,12 @@ def test_a_hook_with_the_wrong_arguments_fails_alone(fresh_plugins):
         assert pm.register(WrongArgs(), name="wrong") is None
     assert pm.get_plugin("wrong") is None
     assert get_labeler("plane").name == "plane"
+
+
+def test_every_hook_has_a_kind_and_a_base_class():
+    from cryotm import hookspecs
+    from cryotm.plugins import HOOK_BASES, HOOK_KINDS, _base_class
+
+    hooks = {name for name in dir(hookspecs) if name.startswith("cryotm_")}
+    assert hooks == set(HOOK_KINDS) == set(HOOK_BASES)
+    assert all(isinstance(_base_class(hook), type) for hook in hooks)

@@ -36,6 +36,7 @@ COMMANDS: tuple[str, ...] = (
     "distance-maps",
     "report",
     "compare",
+    "project",
     # particle lists
     "convert",
     "merge",
