@@ -41,7 +41,7 @@ from .errors import CryotmError, InputError, ParameterError, PluginError
 from .formats.base import MotlReader, MotlWriter
 from .labeling.base import AxisSizes, Labeler, Labeling, central_component, touches_border
 from .maps.formats import MapFormat
-from .picking.picker import particles_at
+from .picking import particles_at
 from .plugins import hookimpl
 from .thresholds.base import (
     SearchStatistics,

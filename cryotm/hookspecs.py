@@ -55,3 +55,8 @@ def cryotm_alignment_readers():
 @hookspec
 def cryotm_pick_filters():
     """Return a list of pick-filter classes (:class:`cryotm.pipeline.PickFilter` subclasses with a ``name``)."""
+
+
+@hookspec
+def cryotm_batch_sources():
+    """Return a list of :class:`cryotm.batch.BatchSource` subclasses (batch inputs such as ``copick://`` projects)."""

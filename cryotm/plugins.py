@@ -90,6 +90,7 @@ HOOK_KINDS: dict[str, str] = {
     "cryotm_map_formats": "map format",
     "cryotm_alignment_readers": "alignment reader",
     "cryotm_pick_filters": "pick filter",
+    "cryotm_batch_sources": "batch source",
 }
 
 #: hook name -> "module:Class" of the base class every contribution must subclass.
@@ -101,6 +102,7 @@ HOOK_BASES: dict[str, str] = {
     "cryotm_map_formats": "cryotm.maps.formats:MapFormat",
     "cryotm_alignment_readers": "cryotm.geometry.readers:AlignmentReader",
     "cryotm_pick_filters": "cryotm.pipeline.filters:PickFilter",
+    "cryotm_batch_sources": "cryotm.batch.sources:BatchSource",
 }
 
 

@@ -20,6 +20,7 @@ from ._options import (
     add_threshold_argument,
     flags_in_messages,
 )
+from ._picker_options import add_picker_filter_arguments, picker_filter_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,6 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="drop above-threshold regions smaller than N voxels before suppression")
     add_symmetry_argument(parser, what=": each pick's phi gets a random turn by k*360/N")
     parser.add_argument("--seed", type=int, metavar="S", help="seed of the symmetry's random choice")
+    add_picker_filter_arguments(parser)
+    parser.add_argument("--max-candidates", type=int, metavar="N",
+                        help="refuse a threshold that keeps more than N voxels (default: what half the free "
+                        "memory holds)")
     parser.add_argument("--tomo-id", type=int, default=1, metavar="N", help="tomogram number (default 1)")
     parser.add_argument("--object-id", type=int, default=1, metavar="N", help="object number (default 1)")
     parser.add_argument("--pixel-size", type=float, metavar="A", help="pixel size in Å (default: the map's header)")
@@ -111,7 +116,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .._atomic import check_writable
     from ..formats import writer_for
     from ..picking import PeakPicker
 
@@ -128,9 +132,11 @@ def _run(args: argparse.Namespace) -> int:
         index_base=args.index_base,
         object_id=args.object_id,
         mask_mode=args.mask_mode,
+        max_candidates=args.max_candidates,
+        **picker_filter_options(args),
     )
     writer = writer_for(args.output, args.format)  # an unknown format fails before the work
-    check_writable(args.output, args.overwrite)
+    writer.check_output(args.output, args.overwrite)
     geometry_filters(args)  # a filter option without --alignment fails before the work
     progress = None if args.quiet else ProgressLine(sys.stderr)
     try:
