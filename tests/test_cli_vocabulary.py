@@ -156,12 +156,13 @@ def test_import_cryotm_is_lazy_and_names_still_resolve():
         cryotm.nope  # noqa: B018
 
 
-def test_lmfit_and_skimage_load_only_where_used():
+def test_lmfit_skimage_and_heavy_scipy_load_only_where_used():
     code = (
         "import sys\n"
-        "import cryotm.thresholds, cryotm.labeling, cryotm.plugins\n"
+        "import cryotm.thresholds, cryotm.labeling, cryotm.picking, cryotm.formats, cryotm.plugins, cryotm.cli\n"
         "cryotm.plugins.get_plugin_manager()\n"
-        "print(sorted(m for m in ('lmfit', 'skimage') if m in sys.modules))\n"
+        "heavy = ('lmfit', 'skimage', 'scipy.signal', 'scipy.optimize', 'scipy.stats')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     assert _fresh_python(code, CRYOTM_DISABLE_PLUGIN_AUTOLOAD="1").strip() == "[]"
 

@@ -75,7 +75,7 @@ _FLAGS = {
     "min_angles_voxel_count": "--min-angles-voxels", "template_radius": "--template-radius",
     "template_mask": "--template-mask", "dist_maps_list": "--dist-maps-list", "tomo_number": "--tomo-id",
     "tomo_mask": "--mask", "angles_order": "--angles-order", "index_base": "--index-base",
-    "output_format": "--format", "dist_maps_name_base": "--dist-maps",
+    "output_format": "--format", "dist_maps_name_base": "--dist-maps", "angle_tolerance": "--angle-tolerance",
 }
 
 

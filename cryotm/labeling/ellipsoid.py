@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import attrs
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from ..errors import InputError
 from .base import AxisSizes, Labeler, Labeling, central_component, touches_border
@@ -141,6 +140,8 @@ class EllipsoidLabeler(Labeler):
         surface[index[:, 0], index[:, 1], index[:, 2]] = True
         fit = fit_ellipsoid(verts)  # in (z, y, x)
         # principal axis -> coordinate axis (z, y, x), one to one, by alignment
+        from scipy.optimize import linear_sum_assignment  # scipy.optimize loads only where a labeling runs
+
         rows, cols = linear_sum_assignment(-np.abs(fit.axes))
         lengths_zyx = np.empty(3)
         lengths_zyx[cols] = 2.0 * fit.radii[rows]
