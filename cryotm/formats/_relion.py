@@ -31,6 +31,34 @@ list positions unchanged into these columns; the parity tests name this
 one-voxel difference. ``rlnOrigin{X,Y,Z}`` (pixels, RELION 3.0) and
 ``rlnOrigin{X,Y,Z}Angst`` (3.1 and later) hold minus the shift: the particle
 sits at ``coordinate - origin``.
+
+Subtomogram orientations (RELION 4 and 5)
+-----------------------------------------
+A RELION 4/5 particle may carry a second orientation, that of its
+subtomogram (``rlnTomoSubtomogram{Rot,Tilt,Psi}``, for example the normal of
+a membrane or the axis of a filament given as a prior). RELION then composes
+the particle's pose as ``A = A_subtomogram . A_particle`` and rotates the
+origin shifts by ``A_subtomogram``: the particle sits at
+``coordinate - A_subtomogram . origin`` (``ParticleSet::getMatrix3x3`` and
+``ParticleSet::getPosition`` in RELION's ``src/jaz/tomography/particle_set.cpp``).
+cryotm's ``phi, theta, psi`` and shifts are this composed pose, in the
+tomogram's frame; the subtomogram angles stay in the list as columns, and
+the RELION 4/5 writers decompose the pose again:
+``A_particle = A_subtomogram^-1 . A`` and
+``origin = -A_subtomogram^-1 . shift * pixel_size``. A list without
+``rlnAngle{Rot,Tilt,Psi}`` (position-only picks) has the identity there, as
+in RELION.
+
+Lossless RELION to RELION
+-------------------------
+Readers keep every column of the particle table (RELION's own labels such as
+``rlnImageName``, ``rlnCtfImage``, ``rlnRandomSubset``), the optics table and
+the other blocks (``data_general``). Writers write the columns they compute
+from cryotm's fields, but where the file's own value still describes the
+particle (the same rotation within 1e-6 degree, the same coordinate or
+origin within 1e-6 pixel or Å) they write the file's value, so that a list
+read and written again is unchanged to the byte in every particle and optics
+value.
 """
 
 from __future__ import annotations
@@ -41,7 +69,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.spatial.transform import Rotation
 
+from ..angles import euler_to_rotation, rotation_to_euler
 from ..errors import InputError
 from ..particles import ParticleList
 from ._names import ids_from_names, subtomo_ids_from_names
@@ -57,7 +87,21 @@ __all__ = [
     "optics_block",
     "extra_columns",
     "frame_from_relion",
+    "ANGLES",
+    "SUBTOMO_ANGLES",
+    "relion_rotation",
+    "pose_columns",
+    "keep_raw",
+    "optics_table",
+    "particle_pixel_sizes",
+    "score_label_for",
 ]
+
+ANGLES = ("rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi")
+SUBTOMO_ANGLES = ("rlnTomoSubtomogramRot", "rlnTomoSubtomogramTilt", "rlnTomoSubtomogramPsi")
+#: Tolerances under which a file's own value is written back instead of the recomputed one.
+RAW_DEGREES = 1e-6
+RAW_VALUE = 1e-6
 
 #: Score labels a reader looks for, in this order: RELION's autopicking figure of merit
 #: (also written by Warp), pytom-match-pick's ``rlnLCCmax``, and
@@ -65,7 +109,9 @@ __all__ = [
 SCORE_LABELS: tuple[str, ...] = ("rlnAutopickFigureOfMerit", "rlnLCCmax", "rlnMaxValueProbDistribution")
 DEFAULT_SCORE_LABEL = SCORE_LABELS[0]
 
-#: Labels a RELION writer generates itself (an extra column of the same name is not copied).
+#: Geometry labels a RELION writer computes from cryotm's fields: a column of the same name read from a
+#: file is written back only by a writer that computes it, where it still describes the particle (a
+#: RELION 4 writer does not copy RELION 5's centred coordinates).
 MANAGED_LABELS: frozenset[str] = frozenset(
     {
         "rlnCoordinateX", "rlnCoordinateY", "rlnCoordinateZ",
@@ -73,9 +119,7 @@ MANAGED_LABELS: frozenset[str] = frozenset(
         "rlnOriginX", "rlnOriginY", "rlnOriginZ",
         "rlnOriginXAngst", "rlnOriginYAngst", "rlnOriginZAngst",
         "rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi",
-        "rlnMicrographName", "rlnImageName", "rlnTomoName", "rlnTomoParticleName",
-        "rlnClassNumber", "rlnOpticsGroup", "rlnPixelSize", "rlnDetectorPixelSize", "rlnMagnification",
-        *SCORE_LABELS,
+        "rlnPixelSize", "rlnDetectorPixelSize", "rlnMagnification",
     }
 )  # fmt: skip
 
@@ -124,26 +168,252 @@ def relion_to_zxz(angles: Any) -> np.ndarray:
     )
 
 
+
+def derived_labels(particles: ParticleList) -> set[str]:
+    """RELION columns of `particles` whose values cryotm's own fields carry (not lost by other formats).
+
+    The geometry, the class, the score label the score came from, the
+    tomogram name (``tomo_name`` says whether that is lost) and a single
+    optics group.
+    """
+    labels = set(MANAGED_LABELS) | {"rlnClassNumber", "rlnTomoName", "rlnMicrographName"}
+    labels.add(score_label_for(particles, None))
+    groups = particles.data.get("rlnOpticsGroup")
+    if groups is not None and groups.nunique() <= 1:
+        labels.add("rlnOpticsGroup")
+    return labels
+
+
+def relion_rotation(angles: Any) -> Rotation:
+    """RELION's matrix ``A`` of (rot, tilt, psi) in degrees, as the rotation it applies; (N, 3).
+
+    ``A = Rz(psi) Ry(tilt) Rz(rot)`` with passive elementary matrices
+    (``Euler_angles2matrix``) is ``Rotation.from_euler("ZYZ", ...).inv()``.
+
+    Examples
+    --------
+    >>> from cryotm.angles import euler_to_rotation
+    >>> r = relion_rotation([[60.0, 40.0, -140.0]]) * euler_to_rotation([[30.0, 40.0, 50.0]]).inv()
+    >>> float(r.magnitude()[0]) < 1e-12
+    True
+    """
+    return Rotation.from_euler("ZYZ", np.asarray(angles, dtype=np.float64).reshape(-1, 3), degrees=True).inv()
+
+
+def _numeric_block(table: pd.DataFrame, labels: Iterable[str], path: str | os.PathLike | None) -> np.ndarray:
+    return np.column_stack([_numeric(table, label, path) for label in labels])
+
+
+def subtomogram_rotation(table: pd.DataFrame, path: str | os.PathLike | None = None) -> Rotation | None:
+    """``A_subtomogram`` of each particle, or None if the table has no ``rlnTomoSubtomogram{Rot,Tilt,Psi}``."""
+    present = [label for label in SUBTOMO_ANGLES if label in table.columns]
+    if not present:
+        return None
+    if len(present) != 3:
+        missing = sorted(set(SUBTOMO_ANGLES) - set(present))
+        raise InputError(f"RELION particle list has {present[0]} but lacks {', '.join(missing)}", path)
+    return relion_rotation(_numeric_block(table, SUBTOMO_ANGLES, path))
+
+
+def particle_rotation(table: pd.DataFrame, path: str | os.PathLike | None = None) -> Rotation:
+    """``A_particle`` of each particle (the identity where ``rlnAngle{Rot,Tilt,Psi}`` are absent, as RELION)."""
+    present = [label for label in ANGLES if label in table.columns]
+    if not present:
+        return Rotation.identity(len(table))
+    if len(present) != 3:
+        raise InputError(f"RELION particle list lacks {', '.join(sorted(set(ANGLES) - set(present)))}", path)
+    return relion_rotation(_numeric_block(table, ANGLES, path))
+
+
 def common_columns(particles: ParticleList, score_label: str) -> dict[str, np.ndarray]:
-    """Angles, class and score columns, the same in every RELION version."""
-    rot, tilt, psi = zxz_to_relion(particles.euler_angles).T
-    return {
-        "rlnAngleRot": rot,
-        "rlnAngleTilt": tilt,
-        "rlnAnglePsi": psi,
-        "rlnClassNumber": particles.data["class"].to_numpy(),
-        score_label: particles.scores,
-    }
+    """Class and score columns, the same in every RELION version (angles: :func:`pose_columns`)."""
+    columns = {"rlnClassNumber": keep_raw(particles, "rlnClassNumber", particles.data["class"].to_numpy())}
+    columns[score_label] = keep_raw(particles, score_label, particles.scores)
+    return columns
 
 
-def extra_columns(particles: ParticleList, taken: Iterable[str]) -> dict[str, np.ndarray]:
-    """Extra ``rln*`` columns of the list (kept from a RELION file read earlier)."""
-    taken = set(taken) | MANAGED_LABELS
+def score_label_for(particles: ParticleList, score_label: str | None) -> str:
+    """`score_label`, else the score label of the file the list was read from, else the default."""
+    if score_label:
+        return score_label
+    return next((label for label in SCORE_LABELS if label in particles.data.columns), DEFAULT_SCORE_LABEL)
+
+
+def keep_raw(particles: ParticleList, label: str, computed: Any, tolerance: float = RAW_VALUE) -> np.ndarray:
+    """`computed`, with the list's own column `label` (read from a file) where it agrees within `tolerance`.
+
+    Integer-valued labels (class numbers) are compared exactly.
+    """
+    computed = np.asarray(computed)
+    if label not in particles.data.columns:
+        return computed
+    raw = pd.to_numeric(particles.data[label], errors="coerce").to_numpy()
+    if raw.dtype.kind not in "fiu" or len(raw) != len(computed):
+        return computed
+    with np.errstate(invalid="ignore"):
+        same = np.abs(raw.astype(np.float64) - computed.astype(np.float64)) <= tolerance
+    if not same.any():
+        return computed
+    if computed.dtype.kind in "iu" and raw.dtype.kind == "f":
+        return np.where(same, raw, computed.astype(np.float64)) if not same.all() else raw
+    return np.where(same, raw, computed)
+
+
+def _keep_raw_angles(particles: ParticleList, rotation: Rotation, angles: np.ndarray) -> np.ndarray:
+    """RELION angles of `rotation`, the file's own triple where it is the same rotation."""
+    if not all(label in particles.data.columns for label in ANGLES) or len(particles) == 0:
+        return angles
+    raw = particles.data[list(ANGLES)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    ok = np.isfinite(raw).all(axis=1)
+    if not ok.any():
+        return angles
+    error = np.full(len(raw), np.inf)
+    error[ok] = np.degrees((relion_rotation(raw[ok]) * rotation[np.flatnonzero(ok)].inv()).magnitude())
+    return np.where((error <= RAW_DEGREES)[:, None], raw, angles)
+
+
+def pose_columns(
+    particles: ParticleList, pixel_sizes: np.ndarray | float, origin_labels: tuple[str, str, str], subtomogram: bool
+) -> dict[str, np.ndarray]:
+    """``rlnAngle{Rot,Tilt,Psi}`` and the origins (``-shift * pixel_sizes``) of `particles`.
+
+    With `subtomogram` (RELION 4/5) and the list's ``rlnTomoSubtomogram{Rot,Tilt,Psi}``
+    columns, the pose is decomposed as RELION composes it (see the module
+    documentation); the subtomogram angles are written back unchanged.
+    """
+    sizes = np.broadcast_to(np.asarray(pixel_sizes, dtype=np.float64), (len(particles),))
+    total = particles.orientations
+    shifts = particles.shifts
+    sub = subtomogram_rotation(particles.data) if subtomogram and len(particles) else None
+    if sub is None:
+        angles = zxz_to_relion(particles.euler_angles)
+        rotation = total
+        origins = -shifts * sizes[:, None]
+    else:
+        rotation = sub.inv() * total
+        angles = zxz_to_relion(rotation_to_euler(rotation))
+        origins = -sub.inv().apply(shifts) * sizes[:, None]
+    angles = _keep_raw_angles(particles, rotation, angles) if len(particles) else angles
+    columns: dict[str, np.ndarray] = {}
+    for i, label in enumerate(origin_labels):
+        columns[label] = keep_raw(particles, label, origins[:, i] + 0.0)
+    for i, label in enumerate(ANGLES):
+        columns[label] = angles[:, i]
+    if sub is not None:
+        for label in SUBTOMO_ANGLES:
+            columns[label] = particles.data[label].to_numpy()
+    return columns
+
+
+def extra_columns(particles: ParticleList, taken: Iterable[str], drop: Iterable[str] = ()) -> dict[str, np.ndarray]:
+    """Extra ``rln*`` columns of the list (kept from a RELION file read earlier), except `drop`."""
+    taken = set(taken) | MANAGED_LABELS | set(drop)
     return {
         c: particles.data[c].to_numpy()
         for c in particles.data.columns
-        if c.startswith("rln") and c not in taken
+        if isinstance(c, str) and c.startswith("rln") and c not in taken
     }
+
+
+def particle_pixel_sizes(particles: ParticleList) -> np.ndarray:
+    """(N,) pixel size in Å of each particle (per optics group), or an error naming the option."""
+    sizes = particles.pixel_sizes()
+    if sizes is None or not (np.isfinite(sizes).all() and (sizes > 0).all()):
+        raise InputError("no pixel size (give --pixel-size / pixel_size=)")
+    return sizes
+
+
+def optics_table(
+    particles: ParticleList, tomo: bool, binning: float | None = None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    """The optics block to write and each particle's ``rlnOpticsGroup``.
+
+    The list's own optics groups (read from a RELION file) are kept with all
+    their labels; their pixel sizes are set from the particles' (kept as
+    they were where they agree). A list without optics gets one group per
+    distinct pixel size. For RELION 4/5 (`tomo`), ``rlnTomoTiltSeriesPixelSize``
+    is the pixel size over the binning and ``rlnTomoSubtomogramBinning`` the
+    binning.
+    """
+    sizes = particle_pixel_sizes(particles)
+    own = particles.optics
+    data = particles.data
+    if isinstance(own, pd.DataFrame) and "rlnOpticsGroup" in own.columns and "rlnOpticsGroup" in data.columns:
+        optics = own.reset_index(drop=True).copy()
+        groups = pd.to_numeric(data["rlnOpticsGroup"], errors="coerce").to_numpy()
+        known = pd.to_numeric(optics["rlnOpticsGroup"], errors="coerce").to_numpy()
+        if np.isnan(groups).any() or not np.isin(groups, known).all():
+            own = None
+    else:
+        own = None
+    if own is None:
+        unique = list(dict.fromkeys(sizes.tolist())) or [float(particles.pixel_size or 1.0)]
+        optics = pd.DataFrame(
+            {
+                "rlnOpticsGroup": np.arange(1, len(unique) + 1),
+                "rlnOpticsGroupName": [f"opticsGroup{i}" for i in range(1, len(unique) + 1)],
+            }
+        )
+        known = optics["rlnOpticsGroup"].to_numpy()
+        groups = np.array([unique.index(s) + 1 for s in sizes.tolist()], dtype=np.int64)
+    group_size = []
+    for group in known:
+        members = sizes[groups == group]
+        if len(members) and not np.allclose(members, members[0], rtol=1e-9, atol=0):
+            raise InputError(f"particles of optics group {group:g} have different pixel sizes")
+        group_size.append(float(members[0]) if len(members) else np.nan)
+    group_size = np.array(group_size)
+    unused = np.isnan(group_size)
+    if unused.any():  # groups without particles keep their own pixel size
+        own_sizes = group_pixel_sizes(optics, binning)
+        group_size[unused] = own_sizes[unused] if own_sizes is not None else (particles.pixel_size or np.nan)
+
+    def put(label: str, values: np.ndarray) -> None:
+        if label in optics.columns:
+            raw = pd.to_numeric(optics[label], errors="coerce").to_numpy(dtype=np.float64)
+            with np.errstate(invalid="ignore"):
+                values = np.where(np.abs(raw - values) <= 1e-9 * np.abs(values), raw, values)
+            optics[label] = values
+        else:
+            optics[label] = values
+
+    if tomo:
+        if binning is None:
+            binning = particles.binning or 1.0
+        put("rlnTomoTiltSeriesPixelSize", group_size / float(binning))
+        put("rlnTomoSubtomogramBinning", np.full(len(optics), float(binning)))
+    put("rlnImagePixelSize", group_size)
+    if "rlnImageDimensionality" not in optics.columns:
+        optics["rlnImageDimensionality"] = 3
+    return optics, groups.astype(np.int64)
+
+
+def group_pixel_sizes(optics: pd.DataFrame, binning: float | None = None) -> np.ndarray | None:
+    """Pixel size in Å of each optics group's positions.
+
+    ``rlnTomoTiltSeriesPixelSize`` times the binning (`binning`, else the
+    group's ``rlnTomoSubtomogramBinning``, else 1) for RELION 4/5, else
+    ``rlnImagePixelSize``; for RELION 3.1 ``rlnMicrographPixelSize`` (the
+    pixels of ``rlnCoordinate``), else ``rlnImagePixelSize``. None if none is there.
+    """
+    def column(label: str) -> np.ndarray | None:
+        if label not in optics.columns:
+            return None
+        return pd.to_numeric(optics[label], errors="coerce").to_numpy(dtype=np.float64)
+
+    tilt_series = column("rlnTomoTiltSeriesPixelSize")
+    if tilt_series is not None:
+        if binning is not None:
+            factor = np.full(len(optics), float(binning))
+        else:
+            factor = column("rlnTomoSubtomogramBinning")
+            factor = np.ones(len(optics)) if factor is None else np.where(np.isfinite(factor), factor, 1.0)
+        return tilt_series * factor
+    for label in ("rlnImagePixelSize", "rlnMicrographPixelSize"):
+        values = column(label)
+        if values is not None:
+            return values
+    return None
 
 
 def optics_block(pixel_size: float, binning: float | None = None, tomo: bool = False) -> pd.DataFrame:
@@ -170,11 +440,45 @@ def optics_value(blocks: dict, label: str) -> float | None:
     return None
 
 
-def _numeric(table: pd.DataFrame, label: str, path: str | os.PathLike) -> np.ndarray:
+def optics_of(blocks: dict) -> pd.DataFrame | None:
+    """The optics block as a table (a one-row block is read as a dict), or None."""
+    optics = blocks.get("optics")
+    if isinstance(optics, dict):
+        optics = pd.DataFrame({k: [v] for k, v in optics.items()})
+    return optics.reset_index(drop=True) if isinstance(optics, pd.DataFrame) else None
+
+
+def pixel_sizes_by_group(
+    table: pd.DataFrame, optics: pd.DataFrame | None, path: str | os.PathLike, binning: float | None = None
+) -> np.ndarray | None:
+    """Each particle's pixel size from its optics group (None if the optics give none).
+
+    Raises
+    ------
+    InputError
+        A particle names an optics group the optics block lacks.
+    """
+    if optics is None:
+        return None
+    sizes = group_pixel_sizes(optics, binning)
+    if sizes is None:
+        return None
+    if "rlnOpticsGroup" not in table.columns or len(optics) == 1:
+        return np.full(len(table), sizes[0]) if len(sizes) else None
+    groups = _numeric(table, "rlnOpticsGroup", path)
+    known = pd.to_numeric(optics["rlnOpticsGroup"], errors="coerce").to_numpy(dtype=np.float64)
+    index = {g: i for i, g in enumerate(known.tolist())}
+    missing = sorted({g for g in groups.tolist() if g not in index})
+    if missing:
+        raise InputError(f"particles of optics group {missing[0]:g}, which the optics block lacks", path)
+    return sizes[[index[g] for g in groups.tolist()]]
+
+
+def _numeric(table: pd.DataFrame, label: str, path: str | os.PathLike | None) -> np.ndarray:
     values = pd.to_numeric(table[label], errors="coerce")
-    if values.isna().any():
-        row = int(np.flatnonzero(values.isna().to_numpy())[0]) + 1
-        raise InputError(f"{label} of particle {row} is not a number", path)
+    if values.isna().any() or not np.isfinite(values.to_numpy(dtype=np.float64)).all():
+        row = int(np.flatnonzero(~np.isfinite(values.to_numpy(dtype=np.float64)))[0]) + 1
+        raise InputError(f"{label} of particle {row} is not a finite number", path)
     return values.to_numpy(dtype=np.float64)
 
 
@@ -182,22 +486,30 @@ def frame_from_relion(
     table: pd.DataFrame,
     path: str | os.PathLike,
     positions: np.ndarray,
-    shifts: np.ndarray,
+    origins: np.ndarray,
     tomo_label: str,
     particle_label: str,
     score_label: str | None,
-    consumed: Iterable[str] = (),
+    subtomogram: bool = False,
 ) -> tuple[pd.DataFrame, str]:
-    """The cryotm frame of a RELION particle table whose positions/shifts are already converted.
+    """The cryotm frame of a RELION particle table whose positions and origins are in voxels.
 
-    Returns the frame and the experiment id (the tomogram name if all
-    particles share one).
+    `origins` are the ``rlnOrigin`` values in voxels (not yet rotated); with
+    `subtomogram` (RELION 4/5) the subtomogram orientation, if the table has
+    one, is composed with the particle's and rotates the origins. Every
+    column of `table` is kept in the frame (the file's own values, for
+    writing back). Returns the frame and the experiment id (the tomogram
+    name if all particles share one).
     """
-    for label in ("rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi"):
-        if label not in table.columns:
-            raise InputError(f"RELION particle list lacks {label}", path)
-    angles = np.column_stack([_numeric(table, c, path) for c in ("rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi")])
-    euler = relion_to_zxz(angles)
+    rotation = particle_rotation(table, path)
+    shifts = -np.asarray(origins, dtype=np.float64).reshape(-1, 3)
+    sub = subtomogram_rotation(table, path) if subtomogram else None
+    if sub is not None:
+        rotation = sub * rotation
+        shifts = sub.apply(shifts).reshape(-1, 3)
+    euler = rotation_to_euler(rotation).reshape(-1, 3) if len(table) else np.zeros((0, 3))
+    if sub is None and all(label in table.columns for label in ANGLES):
+        euler = relion_to_zxz(_numeric_block(table, ANGLES, path))  # exact, without a matrix round trip
     n = len(table)
     frame = pd.DataFrame(
         {
@@ -223,6 +535,8 @@ def frame_from_relion(
     if tomo_label in table.columns:
         names = table[tomo_label].astype(str).to_numpy()
         frame["tomo_id"] = ids_from_names(names)
+        if "rlnTomoNumber" in table.columns:  # TOMOMAN's own tomogram numbers
+            frame["tomo_id"] = np.rint(_numeric(table, "rlnTomoNumber", path)).astype(np.int64)
         frame["tomo_name"] = names
         if len(set(names)) == 1:
             experiment_id = str(names[0])
@@ -232,9 +546,8 @@ def frame_from_relion(
         frame["subtomo_id"] = subtomo_ids_from_names(table[particle_label].astype(str).tolist())
     else:
         frame["subtomo_id"] = np.arange(1, n + 1)
-    used = set(consumed) | MANAGED_LABELS | {"rlnOpticsGroup"}
     for label in table.columns:
-        if label not in used:
+        if label not in frame.columns:
             frame[label] = table[label].to_numpy()
     return frame, experiment_id
 
@@ -243,3 +556,11 @@ def names_and_ids(particles: ParticleList) -> tuple[np.ndarray, np.ndarray]:
     """Per-particle tomogram names (strings) and subtomo ids."""
     names = np.asarray([str(n) for n in particles.tomogram_names()], dtype=object)
     return names, particles.data["subtomo_id"].to_numpy()
+
+
+def raw_names(particles: ParticleList, label: str, generated: list[str]) -> list[str]:
+    """`generated` names, with the list's own column `label` (read from a file) wherever it has a value."""
+    if label not in particles.data.columns:
+        return generated
+    raw = particles.data[label].tolist()
+    return [str(r) if isinstance(r, str) and r.strip() else g for r, g in zip(raw, generated)]

@@ -78,6 +78,7 @@ def read_star(
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file", path)
+    _refuse_repeated_blocks(path)
     try:
         labels = STRING_LABELS if string_labels is None else string_labels
         blocks = starfile.read(path, always_dict=True, parse_as_string=labels)
@@ -86,6 +87,32 @@ def read_star(
     if not blocks:
         raise InputError("no data block in this STAR file", path)
     return dict(blocks)
+
+
+def block_names(path: str | os.PathLike) -> list[str]:
+    """Every ``data_`` block name of a STAR file, in order, repeats included (a scan of the text)."""
+    names: list[str] = []
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("data_"):
+                    names.append(line[5:].split()[0] if line[5:].strip() else "")
+    except OSError:
+        return []
+    return names
+
+
+def _refuse_repeated_blocks(path: Path) -> None:
+    """starfile keeps only the last of two blocks of the same name: refuse such a file instead."""
+    names = block_names(path)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        name = repeated[0]
+        raise InputError(
+            f"block data_{name} appears {names.count(name)} times; it would be read as its last copy only "
+            "(join the blocks into one, or split the file)",
+            path,
+        )
 
 
 def particle_block(

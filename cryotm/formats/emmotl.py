@@ -117,6 +117,9 @@ class EmMotlWriter(MotlWriter):
     extensions = (".em",)
     description = "TOM/AV3 EM motive list (20 x N, 1-based positions; cryoCAT, STOPGAP, AV3)"
 
+    def kept_columns(self, particles: ParticleList) -> set[str]:
+        return set(_EXTRA)
+
     def write_file(self, particles: ParticleList, path: Path) -> None:
         table = to_em_array(particles)
         write_em(path, table[np.newaxis], pixel_size=particles.pixel_size, overwrite=True)

@@ -2,15 +2,70 @@
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
+import attrs
+import numpy as np
+
+from ..errors import CryotmWarning, InputError
 from ..particles import ParticleList
 from ._names import ids_from_names
 
 __all__ = ["merge_lists"]
 
 
-def merge_lists(lists: Sequence[ParticleList]) -> ParticleList:
+def _common_pixel_size(lists: list[ParticleList], labels: list[str]) -> list[ParticleList]:
+    """The lists with positions in voxels of one pixel size: the finest of them (with a warning).
+
+    Raises
+    ------
+    InputError
+        If some lists have a pixel size and others none.
+    """
+    sizes = [p.pixel_size for p in lists]
+    known = {s for s in sizes if s}
+    if len(known) <= 1 and (not known or all(sizes) or not any(len(p) for p in lists)):
+        return lists
+    missing = [labels[i] for i, s in enumerate(sizes) if not s and "pixel_size" not in lists[i].data.columns]
+    if missing:
+        raise InputError(
+            f"cannot merge lists of pixel sizes {', '.join(f'{s:g}' for s in sorted(known))} Å with "
+            f"{', '.join(missing)}, which has none: give its pixel size (convert it with --pixel-size first)"
+        )
+    if len(known) <= 1:
+        return lists
+    target = min(known)
+    out = []
+    for plist, size in zip(lists, sizes):
+        if not size or size == target:
+            out.append(plist)
+            continue
+        scale = size / target
+        data = plist.data.copy()
+        for column in ("x", "y", "z", "shift_x", "shift_y", "shift_z"):
+            data[column] = data[column] * scale
+        shape = plist.tomogram_shape
+        shape = None if shape is None else tuple(int(round(n * scale)) for n in shape)
+        out.append(attrs.evolve(plist, data=data, pixel_size=target, tomogram_shape=shape))
+    rescaled = [f"{labels[i]} ({s:g} Å)" for i, s in enumerate(sizes) if s and s != target]
+    warnings.warn(
+        f"inputs have different pixel sizes: positions and shifts of {', '.join(rescaled)} rescaled to "
+        f"{target:g} Å, the finest",
+        CryotmWarning,
+        stacklevel=3,
+    )
+    return out
+
+
+def _unnamed(plist: ParticleList) -> bool:
+    """True if the list names its tomograms only by their numeric ids."""
+    return "tomo_name" not in plist.data.columns and not plist.experiment_id
+
+
+def merge_lists(lists: Sequence[ParticleList], sources: Sequence[str | os.PathLike] | None = None) -> ParticleList:
     """Join particle lists, renumbering ``subtomo_id`` 1..N and keeping each tomogram's name.
 
     Each particle keeps its tomogram name in a ``tomo_name`` column (the
@@ -20,6 +75,11 @@ def merge_lists(lists: Sequence[ParticleList]) -> ParticleList:
     lists that both call their tomogram 1, they are renumbered from the
     names (see :func:`~cryotm.formats._names.ids_from_names`). The pixel size
     is kept if all lists agree; the tomogram shape if all lists agree.
+
+    Lists that name their tomograms only by id (an EM motive list, say) and
+    share an id with another input are taken for different tomograms (one
+    list per tomogram is the usual case): each is named after its source
+    file (`sources`, else ``list1``, ``list2``, ...), with a warning.
 
     Examples
     --------
@@ -32,11 +92,29 @@ def merge_lists(lists: Sequence[ParticleList]) -> ParticleList:
     lists = list(lists)
     if not lists:
         return ParticleList.empty()
+    labels = [Path(s).stem for s in sources] if sources is not None else []
+    if len(set(labels)) != len(lists):
+        labels = [f"list{i}" for i in range(1, len(lists) + 1)]
+    ids = [set(p.data["tomo_id"].tolist()) if _unnamed(p) else set() for p in lists]
+    clash = [i for i, own in enumerate(ids) if own and any(own & other for j, other in enumerate(ids) if j != i)]
+    lists = _common_pixel_size(lists, labels)
     named = []
-    for plist in lists:
+    for i, plist in enumerate(lists):
         data = plist.data.copy()
-        data["tomo_name"] = [str(n) for n in plist.tomogram_names()]
+        names = [str(n) for n in plist.tomogram_names()]
+        if i in clash:
+            names = [labels[i] if len(ids[i]) == 1 else f"{labels[i]}_{n}" for n in names]
+        data["tomo_name"] = names
         named.append(plist.with_data(data))
+    if clash:
+        shared = sorted(set.union(*(ids[i] for i in clash)))
+        warnings.warn(
+            f"{len(clash)} inputs ({', '.join(labels[i] for i in clash)}) name their tomograms only by the same "
+            f"id(s) {', '.join(map(str, shared[:5]))}: kept apart as different tomograms named after their files "
+            "(give each list its own tomogram id or name to merge them otherwise)",
+            CryotmWarning,
+            stacklevel=2,
+        )
     merged = ParticleList.concat(named, renumber=True)
     data = merged.data
     pairs = set(zip(data["tomo_name"], data["tomo_id"]))
