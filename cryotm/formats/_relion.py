@@ -119,7 +119,6 @@ MANAGED_LABELS: frozenset[str] = frozenset(
         "rlnOriginX", "rlnOriginY", "rlnOriginZ",
         "rlnOriginXAngst", "rlnOriginYAngst", "rlnOriginZAngst",
         "rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi",
-        "rlnPixelSize", "rlnDetectorPixelSize", "rlnMagnification",
     }
 )  # fmt: skip
 
@@ -176,7 +175,8 @@ def derived_labels(particles: ParticleList) -> set[str]:
     tomogram name (``tomo_name`` says whether that is lost) and a single
     optics group.
     """
-    labels = set(MANAGED_LABELS) | {"rlnClassNumber", "rlnTomoName", "rlnMicrographName"}
+    labels = set(MANAGED_LABELS) | {"rlnClassNumber", "rlnTomoName", "rlnMicrographName", "rlnPixelSize",
+                                    "rlnDetectorPixelSize", "rlnMagnification"}
     labels.add(score_label_for(particles, None))
     groups = particles.data.get("rlnOpticsGroup")
     if groups is not None and groups.nunique() <= 1:
@@ -308,11 +308,15 @@ def pose_columns(
 def extra_columns(particles: ParticleList, taken: Iterable[str], drop: Iterable[str] = ()) -> dict[str, np.ndarray]:
     """Extra ``rln*`` columns of the list (kept from a RELION file read earlier), except `drop`."""
     taken = set(taken) | MANAGED_LABELS | set(drop)
-    return {
+    columns = {
         c: particles.data[c].to_numpy()
         for c in particles.data.columns
         if isinstance(c, str) and c.startswith("rln") and c not in taken
     }
+    sizes = particles.pixel_sizes()
+    if "rlnPixelSize" in columns and sizes is not None:  # RELION 3.0's per-particle pixel size, kept current
+        columns["rlnPixelSize"] = keep_raw(particles, "rlnPixelSize", sizes)
+    return columns
 
 
 def particle_pixel_sizes(particles: ParticleList) -> np.ndarray:
@@ -542,8 +546,11 @@ def frame_from_relion(
             experiment_id = str(names[0])
     else:
         frame["tomo_id"] = np.ones(n, dtype=np.int64)
-    if particle_label in table.columns:
-        frame["subtomo_id"] = subtomo_ids_from_names(table[particle_label].astype(str).tolist())
+    # a RELION 4 list without particle names may number them (rlnTomoParticleId) or name their images
+    fallbacks = [particle_label] + (["rlnTomoParticleId", "rlnImageName"] if particle_label != "rlnImageName" else [])
+    id_label = next((label for label in fallbacks if label in table.columns), None)
+    if id_label is not None:
+        frame["subtomo_id"] = subtomo_ids_from_names(table[id_label].astype(str).tolist())
     else:
         frame["subtomo_id"] = np.arange(1, n + 1)
     for label in table.columns:

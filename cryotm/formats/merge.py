@@ -97,7 +97,8 @@ def merge_lists(lists: Sequence[ParticleList], sources: Sequence[str | os.PathLi
         labels = [f"list{i}" for i in range(1, len(lists) + 1)]
     ids = [set(p.data["tomo_id"].tolist()) if _unnamed(p) else set() for p in lists]
     clash = [i for i, own in enumerate(ids) if own and any(own & other for j, other in enumerate(ids) if j != i)]
-    lists = _common_pixel_size(lists, labels)
+    shown = [Path(s).name for s in sources] if sources is not None and len(sources) == len(lists) else labels
+    lists = _common_pixel_size(lists, shown)
     named = []
     for i, plist in enumerate(lists):
         data = plist.data.copy()
@@ -109,7 +110,7 @@ def merge_lists(lists: Sequence[ParticleList], sources: Sequence[str | os.PathLi
     if clash:
         shared = sorted(set.union(*(ids[i] for i in clash)))
         warnings.warn(
-            f"{len(clash)} inputs ({', '.join(labels[i] for i in clash)}) name their tomograms only by the same "
+            f"{len(clash)} inputs ({', '.join(shown[i] for i in clash)}) name their tomograms only by the same "
             f"id(s) {', '.join(map(str, shared[:5]))}: kept apart as different tomograms named after their files "
             "(give each list its own tomogram id or name to merge them otherwise)",
             CryotmWarning,
