@@ -384,3 +384,69 @@ def test_corpus_is_documented():
         if path.name != "SOURCES.md":
             assert path.name in sources, path.name
     assert shutil.which  # the corpus folder exists
+
+
+# -- item 8: Warp subtomogram names ---------------------------------------------------------------------------------
+def test_warp_subtomogram_names_give_the_particle_index_not_the_pixel_size():
+    path = REAL / "cryocat_relion_3.1_optics.star"
+    names = raw_blocks(path)["particles"]["rlnImageName"]
+    plist = read_particles(path)
+    expected = [int(Path(n).name.split("_")[1]) for n in names]  # {tomogram}_{index:07d}_{pixel}A.mrc
+    assert expected == [65, 19, 27]
+    np.testing.assert_array_equal(plist.data["subtomo_id"], expected)
+
+
+# -- item 13: WarpTools tomograms without a binning ------------------------------------------------------------------
+def test_tomograms_file_without_binning_is_binning_one(tmp_path):
+    # the labels WarpTools' ExportParticlesTiltseries writes (sizes in pixels of rlnTomoTiltSeriesPixelSize)
+    tomograms = pd.DataFrame({
+        "rlnTomoName": ["TS_01.tomostar"], "rlnTomoTiltSeriesName": ["dummy.mrc"], "rlnTomoFrameCount": [41],
+        "rlnTomoSizeX": [400], "rlnTomoSizeY": [300], "rlnTomoSizeZ": [100], "rlnTomoHand": [-1.0],
+        "rlnOpticsGroupName": ["opticsGroup1"], "rlnTomoTiltSeriesPixelSize": [10.0],
+    })
+    starfile.write({"global": tomograms}, tmp_path / "tomograms.star")
+    picks = pd.DataFrame({"rlnTomoName": ["TS_01.tomostar"], "rlnCenteredCoordinateXAngst": [100.0],
+                          "rlnCenteredCoordinateYAngst": [-50.0], "rlnCenteredCoordinateZAngst": [0.0]})
+    starfile.write({"particles": picks}, tmp_path / "picks.star")
+    plist = read_particles(tmp_path / "picks.star", tomograms=tmp_path / "tomograms.star")
+    np.testing.assert_allclose(plist.positions, [[400 / 2 + 10, 300 / 2 - 5, 100 / 2]])
+    assert plist.pixel_size == 10.0
+
+
+# -- item 15: WarpTools matching.star ----------------------------------------------------------------------------------
+def _warptools_matching(tmp_path: Path) -> Path:
+    """A list in the layout of WarpTools' TiltSeries.MatchFull: position / volume size, names *.tomostar."""
+    table = pd.DataFrame({
+        "rlnCoordinateX": [0.25, 0.5], "rlnCoordinateY": [0.1, 0.75], "rlnCoordinateZ": [0.5, 0.2],
+        "rlnAngleRot": [10.0, 20.0], "rlnAngleTilt": [30.0, 40.0], "rlnAnglePsi": [50.0, 60.0],
+        "rlnMicrographName": ["TS_01.tomostar"] * 2, "rlnAutopickFigureOfMerit": [7.5, 6.0],
+    })
+    path = tmp_path / "TS_01_10.00Apx_ribo.star"
+    starfile.write({"": table}, path)
+    return path
+
+
+def test_warptools_matching_coordinates_are_fractions_of_the_tomogram(tmp_path):
+    path = _warptools_matching(tmp_path)
+    with pytest.raises(InputError, match="fractions .* give the size"):
+        read_particles(path)
+    with pytest.warns(CryotmWarning, match="WarpTools template-matching list"):
+        plist = read_particles(path, tomogram_shape=(100, 300, 400))
+    np.testing.assert_allclose(plist.positions, [[100, 30, 50], [200, 225, 20]])
+    voxels = read_particles(path, coordinates="voxels")
+    np.testing.assert_allclose(voxels.positions[0], [0.25, 0.1, 0.5])
+
+
+# -- item 14: info reports every file -----------------------------------------------------------------------------------
+def test_info_reports_every_file(tmp_path, capsys):
+    from cryotm.cli import main
+
+    status = main(["info", str(REAL / "pytom_header_only.mrc"), str(tmp_path / "missing.mrc"),
+                   str(REAL / "pytom_human_ribo_mask_32_8_5.mrc")])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "pytom_human_ribo_mask_32_8_5.mrc: shape (z, y, x) (32, 32, 32)" in captured.out
+    assert "header_only.mrc: MRC file holds no data" in captured.err
+    assert "missing.mrc: no such file" in captured.err
+    assert "2 of 3 files could not be read" in captured.err
+    assert "Traceback" not in captured.err

@@ -20,13 +20,14 @@ rlnMagnification
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import attrs
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
+from ..errors import CryotmWarning, InputError
 from ..particles import ParticleList
 from . import _relion
 from ._star import particle_block, read_star, scan_star, write_star
@@ -118,6 +119,14 @@ class Relion30Reader(MotlReader):
     score_label : str, optional
         Label of the score column (default: the first of
         :data:`~cryotm.formats._relion.SCORE_LABELS` present).
+    coordinates : {'auto', 'voxels', 'fractions'}
+        ``rlnCoordinate{X,Y,Z}`` in voxels, or in fractions (0-1) of the
+        tomogram's size as WarpTools' template matching writes them
+        (``matching.star``: ``position / volume size``, with
+        ``rlnMicrographName`` ``*.tomostar``). ``auto`` takes fractions for
+        such a file, with a warning.
+    tomogram_shape : tuple of int, optional
+        ``(nz, ny, nx)`` of the tomogram, needed to turn fractions into voxels.
     """
 
     name = "relion30"
@@ -125,6 +134,10 @@ class Relion30Reader(MotlReader):
     description = Relion30Writer.description
 
     score_label: str | None = None
+    coordinates: str = attrs.field(default="auto", validator=attrs.validators.in_(("auto", "voxels", "fractions")))
+    tomogram_shape: tuple[int, int, int] | None = attrs.field(
+        default=None, converter=lambda v: None if v is None else tuple(int(s) for s in v)
+    )
 
     @classmethod
     def sniff(cls, path: Path) -> bool:
@@ -141,6 +154,8 @@ class Relion30Reader(MotlReader):
         if "rlnTomoName" in table.columns:  # TOMOMAN writes RELION 3.0 lists with rlnTomoName
             tomo_label = "rlnTomoName"
         frame, experiment_id = micrograph_frame(table, path, _ORIGINS, 1.0, self.score_label, tomo_label)
+        if self.coordinates == "fractions" or (self.coordinates == "auto" and warptools_matching(table)):
+            frame[["x", "y", "z"]] = self._from_fractions(frame[["x", "y", "z"]].to_numpy(), path)
         sizes = _pixel_sizes_30(table)
         pixel_size = _single(sizes)
         if sizes is not None and pixel_size is None:  # particles of different pixel sizes
@@ -148,6 +163,35 @@ class Relion30Reader(MotlReader):
         return ParticleList(
             frame, pixel_size=pixel_size, experiment_id=experiment_id, blocks=_kept_blocks(blocks, table)
         )
+
+
+    def _from_fractions(self, fractions: np.ndarray, path: str | os.PathLike) -> np.ndarray:
+        if self.tomogram_shape is None:
+            raise InputError(
+                "a WarpTools template-matching list: its coordinates are fractions (0-1) of the tomogram's size; "
+                "give the size (--tomogram-size X Y Z / tomogram_shape=), or read them as voxels with "
+                "--option coordinates=voxels",
+                path,
+            )
+        if self.coordinates == "auto":
+            warnings.warn(
+                f"{os.fspath(path)}: read as a WarpTools template-matching list: coordinates are fractions of the "
+                f"tomogram's size, multiplied by {' x '.join(map(str, self.tomogram_shape[::-1]))} (x y z)",
+                CryotmWarning,
+                stacklevel=4,
+            )
+        return fractions * np.asarray(self.tomogram_shape[::-1], dtype=np.float64)
+
+
+def warptools_matching(table: pd.DataFrame) -> bool:
+    """True for a WarpTools template-matching list: ``*.tomostar`` names, every coordinate within 0-1."""
+    labels = ("rlnCoordinateX", "rlnCoordinateY", "rlnCoordinateZ")
+    if "rlnMicrographName" not in table.columns or not all(label in table.columns for label in labels):
+        return False
+    if not len(table) or not table["rlnMicrographName"].astype(str).str.endswith(".tomostar").all():
+        return False
+    values = table[list(labels)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    return bool(np.isfinite(values).all() and (values >= 0).all() and (values <= 1).all())
 
 
 def _other_blocks(blocks: dict) -> tuple[str, ...]:
