@@ -374,8 +374,8 @@ def test_merge_rescales_lists_of_different_pixel_sizes(tmp_path):
     np.testing.assert_allclose(merged.positions, [[10, 20, 30], [20, 40, 60]])
     np.testing.assert_allclose(merged.shifts[:, 0], [1.0, 2.0])
     c = ParticleList.from_arrays([[1.0, 1.0, 1.0]], experiment_id="C")
-    with pytest.raises(InputError, match="C.em, which has none"):
-        merge_lists([a, c], sources=["A.em", "C.em"])
+    with pytest.warns(CryotmWarning, match="C.em has no pixel size"):
+        assert merge_lists([a, c], sources=["A.em", "C.em"]).pixel_size is None
 
 
 def test_corpus_is_documented():

@@ -10,7 +10,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
-from ..errors import CryotmWarning, InputError
+from ..errors import CryotmWarning
 from ..particles import ParticleList
 from ._names import ids_from_names
 
@@ -20,10 +20,8 @@ __all__ = ["merge_lists"]
 def _common_pixel_size(lists: list[ParticleList], labels: list[str]) -> list[ParticleList]:
     """The lists with positions in voxels of one pixel size: the finest of them (with a warning).
 
-    Raises
-    ------
-    InputError
-        If some lists have a pixel size and others none.
+    Lists of which some have a pixel size and others none are left as they
+    are (the merged list has none), with a warning.
     """
     sizes = [p.pixel_size for p in lists]
     known = {s for s in sizes if s}
@@ -31,10 +29,13 @@ def _common_pixel_size(lists: list[ParticleList], labels: list[str]) -> list[Par
         return lists
     missing = [labels[i] for i, s in enumerate(sizes) if not s and "pixel_size" not in lists[i].data.columns]
     if missing:
-        raise InputError(
-            f"cannot merge lists of pixel sizes {', '.join(f'{s:g}' for s in sorted(known))} Å with "
-            f"{', '.join(missing)}, which has none: give its pixel size (convert it with --pixel-size first)"
+        warnings.warn(
+            f"{', '.join(missing)} has no pixel size, the other inputs {', '.join(f'{s:g}' for s in sorted(known))} "
+            "Å: the merged list has none (give each input's pixel size to rescale them to a common one)",
+            CryotmWarning,
+            stacklevel=3,
         )
+        return lists
     if len(known) <= 1:
         return lists
     target = min(known)

@@ -68,7 +68,7 @@ class MrcFormat(MapFormat):
         """Read strictly; a header other programs write loosely is read permissively, with a warning.
 
         STOPGAP stamps ``'D   '`` as machine stamp, older pytom files lack the
-        ``MAP `` id: mrcfile's permissive mode reads them (as pytom-match-pick
+        map id (``'MAP '``): mrcfile's permissive mode reads them (as pytom-match-pick
         does), and the warning names the file and the problem. A header
         without data is still refused.
         """
