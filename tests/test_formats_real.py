@@ -450,3 +450,27 @@ def test_info_reports_every_file(tmp_path, capsys):
     assert "missing.mrc: no such file" in captured.err
     assert "2 of 3 files could not be read" in captured.err
     assert "Traceback" not in captured.err
+
+
+def test_merging_relion_lists_keeps_their_optics_and_columns(tmp_path):
+    refine = REAL / "cylindra_refine3d_run_it050_data.star"
+    table = raw_blocks(refine)["particles"]
+    plist = read_particles(refine, tomogram_shape=SHAPE)
+    halves = [plist.with_data(plist.data.iloc[:3]), plist.with_data(plist.data.iloc[3:])]
+    merged = merge_lists(halves, sources=["a.star", "b.star"])
+    write_particles(merged, tmp_path / "all.star", format="relion5")
+    written = raw_blocks(tmp_path / "all.star")
+    pd.testing.assert_frame_equal(written["optics"], raw_blocks(refine)["optics"])
+    for column in ("rlnTomoParticleName", "rlnImageName", "rlnCtfImage", "rlnOriginXAngst", "rlnAngleRot"):
+        assert list(written["particles"][column]) == list(table[column]), column
+
+
+def test_lists_of_several_pixel_sizes_are_rescaled_for_formats_that_hold_one(tmp_path):
+    path = _two_groups(tmp_path)
+    plist = read_particles(path)
+    with pytest.warns(CryotmWarning, match="pixel sizes 5, 10 Å .*rescaled to 5 Å"):
+        write_particles(plist, tmp_path / "p.em")
+    back = read_particles(tmp_path / "p.em")
+    assert back.pixel_size == 5.0
+    scale = plist.pixel_sizes() / 5.0
+    np.testing.assert_allclose(back.positions, plist.positions * scale[:, None], atol=1e-3)

@@ -97,6 +97,24 @@ class MotlWriter:
         skip = set(CORE_COLUMNS) | set(kept) | derived_labels(particles)
         return [str(c) for c in particles.data.columns if c not in skip]
 
+    def _one_pixel_size(self, particles: ParticleList, path: str | os.PathLike) -> ParticleList:
+        """Particles of several pixel sizes rescaled to the finest (with a warning) for formats that hold one."""
+        kept = self.kept_columns(particles)
+        if "pixel_size" not in particles.data.columns or kept is None or "pixel_size" in kept:
+            return particles
+        sizes = particles.pixel_sizes()
+        if sizes is None or not len(sizes) or not np.isfinite(sizes).all():
+            return particles
+        target = float(sizes.min())
+        warnings.warn(
+            f"{os.fspath(path)}: particles of pixel sizes {', '.join(f'{s:g}' for s in sorted(set(sizes.tolist())))}"
+            f" Å (RELION optics groups); format {self.name!r} holds one: positions and shifts rescaled to "
+            f"{target:g} Å",
+            CryotmWarning,
+            stacklevel=3,
+        )
+        return particles.rescaled(target)
+
     def check(self, particles: ParticleList, path: str | os.PathLike | None = None) -> None:
         """Raise :class:`InputError` if `particles` lack metadata this format needs."""
         sizes = particles.pixel_sizes()
@@ -121,6 +139,7 @@ class MotlWriter:
             If `path` exists and `overwrite` is false, or the format needs a
             pixel size or tomogram shape the particle list lacks.
         """
+        particles = self._one_pixel_size(particles, path)
         self.check(particles, path)
         lost = self.lost_columns(particles)
         with atomic_path(path, overwrite=overwrite) as tmp:

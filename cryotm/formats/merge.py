@@ -7,8 +7,8 @@ import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
-import attrs
 import numpy as np
+import pandas as pd
 
 from ..errors import CryotmWarning
 from ..particles import ParticleList
@@ -38,19 +38,10 @@ def _common_pixel_size(lists: list[ParticleList], labels: list[str]) -> list[Par
         return lists
     if len(known) <= 1:
         return lists
+    if all(isinstance(p.optics, pd.DataFrame) for p in lists):  # RELION optics groups keep their own
+        return [p.with_data(p.data.assign(pixel_size=p.pixel_sizes())) for p in lists]
     target = min(known)
-    out = []
-    for plist, size in zip(lists, sizes):
-        if not size or size == target:
-            out.append(plist)
-            continue
-        scale = size / target
-        data = plist.data.copy()
-        for column in ("x", "y", "z", "shift_x", "shift_y", "shift_z"):
-            data[column] = data[column] * scale
-        shape = plist.tomogram_shape
-        shape = None if shape is None else tuple(int(round(n * scale)) for n in shape)
-        out.append(attrs.evolve(plist, data=data, pixel_size=target, tomogram_shape=shape))
+    out = [plist.rescaled(target) if size and size != target else plist for plist, size in zip(lists, sizes)]
     rescaled = [f"{labels[i]} ({s:g} Å)" for i, s in enumerate(sizes) if s and s != target]
     warnings.warn(
         f"inputs have different pixel sizes: positions and shifts of {', '.join(rescaled)} rescaled to "
@@ -127,9 +118,60 @@ def merge_lists(lists: Sequence[ParticleList], sources: Sequence[str | os.PathLi
         data["tomo_id"] = ids_from_names(data["tomo_name"].tolist())
     shapes = {p.tomogram_shape for p in lists}
     experiment = {str(n) for n in data["tomo_name"]}
+    optics, groups = _joined_optics(lists)
+    if groups is not None:
+        data = data.copy()
+        data["rlnOpticsGroup"] = groups
+    binnings = {p.binning for p in lists}
+    blocks = lists[0].blocks if all(_same_blocks(p.blocks, lists[0].blocks) for p in lists) else {}
     return ParticleList(
         data,
         pixel_size=merged.pixel_size,
         experiment_id=experiment.pop() if len(experiment) == 1 else "",
         tomogram_shape=shapes.pop() if len(shapes) == 1 else None,
+        binning=binnings.pop() if len(binnings) == 1 else None,
+        optics=optics,
+        blocks=dict(blocks),
     )
+
+
+def _same_blocks(a: dict, b: dict) -> bool:
+    if set(a) != set(b):
+        return False
+    for name in a:
+        x, y = a[name], b[name]
+        if isinstance(x, pd.DataFrame) and isinstance(y, pd.DataFrame):
+            if not x.equals(y):
+                return False
+        elif x != y:
+            return False
+    return True
+
+
+def _joined_optics(lists: list[ParticleList]) -> tuple[pd.DataFrame | None, np.ndarray | None]:
+    """One optics table for RELION lists (identical groups shared, others renumbered) and each particle's group.
+
+    (None, None) unless every list carries optics groups.
+    """
+    if not lists or not all(
+        isinstance(p.optics, pd.DataFrame) and "rlnOpticsGroup" in p.optics.columns
+        and "rlnOpticsGroup" in p.data.columns for p in lists
+    ):
+        return None, None
+    rows: list[pd.Series] = []
+    groups: list[np.ndarray] = []
+    for plist in lists:
+        mapping = {}
+        for _, row in plist.optics.iterrows():
+            content = row.drop("rlnOpticsGroup")
+            found = next((i for i, r in enumerate(rows) if r.drop("rlnOpticsGroup").equals(content)), None)
+            if found is None:
+                rows.append(row.copy())
+                found = len(rows) - 1
+                rows[found]["rlnOpticsGroup"] = found + 1
+            mapping[row["rlnOpticsGroup"]] = found + 1
+        own = plist.data["rlnOpticsGroup"].to_numpy()
+        groups.append(np.array([mapping.get(g, g) for g in own]))
+    optics = pd.DataFrame(rows).reset_index(drop=True)
+    optics["rlnOpticsGroup"] = optics["rlnOpticsGroup"].astype(np.int64)
+    return optics, np.concatenate(groups)

@@ -36,7 +36,6 @@ import attrs
 import numpy as np
 import pandas as pd
 
-from ..errors import InputError
 from ..particles import ParticleList
 from . import _relion
 from ._star import particle_block, read_star, scan_star, write_star

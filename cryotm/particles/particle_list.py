@@ -283,6 +283,34 @@ class ParticleList:
         """The same metadata with other rows."""
         return attrs.evolve(self, data=data)
 
+    def rescaled(self, pixel_size: float) -> ParticleList:
+        """The list with positions and shifts in voxels of `pixel_size` Å (each particle from its own pixel size).
+
+        Raises
+        ------
+        InputError
+            If the list has no pixel size to scale from.
+
+        Examples
+        --------
+        >>> plist = ParticleList.from_arrays([[10.0, 20.0, 30.0]], pixel_size=10.0)
+        >>> plist.rescaled(5.0).positions.tolist(), plist.rescaled(5.0).pixel_size
+        ([[20.0, 40.0, 60.0]], 5.0)
+        """
+        own = self.pixel_sizes()
+        if own is None:
+            raise InputError("the particle list has no pixel size to rescale from")
+        scale = own / float(pixel_size)
+        data = self.data.drop(columns="pixel_size") if "pixel_size" in self.data.columns else self.data.copy()
+        for column in ("x", "y", "z", "shift_x", "shift_y", "shift_z"):
+            data[column] = data[column].to_numpy(dtype=np.float64) * scale
+        shape = self.tomogram_shape
+        if shape is not None and len(set(scale.tolist())) == 1:
+            shape = tuple(int(round(n * float(scale[0]))) for n in shape)
+        elif shape is not None:
+            shape = None
+        return attrs.evolve(self, data=data, pixel_size=float(pixel_size), tomogram_shape=shape)
+
     def renumber(self, start: int = 1) -> ParticleList:
         """Set ``subtomo_id`` to start, start + 1, ... in row order."""
         data = self.data.copy()
