@@ -474,3 +474,27 @@ def test_lists_of_several_pixel_sizes_are_rescaled_for_formats_that_hold_one(tmp
     assert back.pixel_size == 5.0
     scale = plist.pixel_sizes() / 5.0
     np.testing.assert_allclose(back.positions, plist.positions * scale[:, None], atol=1e-3)
+
+
+@pytest.mark.parametrize("fmt", ["emmotl", "dynamo", "stopgap", "relion30"])
+def test_ids_beyond_int64_are_refused_not_wrapped(fmt, tmp_path):
+    plist = ParticleList.from_arrays([[1.0, 2.0, 3.0]], tomo_id=5)
+    ext = {"emmotl": ".em", "dynamo": ".tbl"}.get(fmt, ".star")
+    path = tmp_path / f"p{ext}"
+    write_particles(plist, path, format=fmt)
+    if fmt == "emmotl":
+        raw = bytearray(path.read_bytes())
+        raw[512 + 4 * 4: 512 + 5 * 4] = np.float32(1e20).tobytes()  # row 5: tomo_id
+        path.write_bytes(bytes(raw))
+    elif fmt == "dynamo":
+        columns = path.read_text().split()
+        columns[19] = "1e20"  # column 20: tomo
+        path.write_text(" ".join(columns) + "\n")
+    elif fmt == "stopgap":
+        path.write_text(path.read_text().replace("\t5\t", "\t1e20\t", 1))
+    else:
+        table = starfile.read(path, always_dict=True)[""]
+        table["rlnClassNumber"] = 1e20
+        starfile.write({"": table}, path, overwrite=True)
+    with pytest.raises(InputError, match=f"{path.name}: .*beyond the 64-bit integer range"):
+        read_particles(path, format=fmt)

@@ -398,13 +398,13 @@ def frame_from_relion(
         raise InputError(f"no score column {score_label!r} in this RELION file", path)
     frame["score"] = _numeric(table, found, path) if found else 0.0
     if "rlnClassNumber" in table.columns:
-        frame["class"] = np.rint(_numeric(table, "rlnClassNumber", path)).astype(np.int64)
+        frame["class"] = np.rint(_numeric(table, "rlnClassNumber", path))  # whole numbers checked by ParticleList
     experiment_id = ""
     if tomo_label in table.columns:
         names = table[tomo_label].astype(str).to_numpy()
         frame["tomo_id"] = ids_from_names(names)
         if "rlnTomoNumber" in table.columns:  # TOMOMAN's own tomogram numbers
-            frame["tomo_id"] = np.rint(_numeric(table, "rlnTomoNumber", path)).astype(np.int64)
+            frame["tomo_id"] = np.rint(_numeric(table, "rlnTomoNumber", path))
         frame["tomo_name"] = names
         if len(set(names)) == 1:
             experiment_id = str(names[0])

@@ -98,7 +98,7 @@ def from_em_array(table: np.ndarray, **metadata) -> ParticleList:
     for column in _POSITION:
         frame[column] -= 1.0
     for column in ("subtomo_id", "tomo_id", "object_id", "class"):
-        frame[column] = np.rint(frame[column]).astype(np.int64)
+        frame[column] = np.rint(frame[column])  # made whole numbers, range-checked, by ParticleList
     frame = frame.drop(columns=[c for c in _EXTRA if not frame[c].any()])
     return ParticleList(frame, **metadata)
 

@@ -81,7 +81,7 @@ class Relion30Writer(MotlWriter):
     image_name: str = DEFAULT_IMAGE_NAME
 
     def kept_columns(self, particles: ParticleList) -> set[str]:
-        return relion_kept(particles, drop=_relion.SUBTOMO_ANGLES)
+        return relion_kept(particles, drop=_relion.SUBTOMO_ANGLES) | {"pixel_size"}  # rlnPixelSize per particle
 
     def write_file(self, particles: ParticleList, path: Path) -> None:
         label = _relion.score_label_for(particles, self.score_label)

@@ -62,7 +62,7 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
                     f"particle column {column!r} holds {as_float[np.abs(as_float).argmax()]:.0f}, "
                     "beyond the 64-bit integer range"
                 )
-            frame[column] = values.astype(np.int64)
+            frame[column] = np.rint(as_float).astype(np.int64)
         else:
             frame[column] = values.astype(np.float64)
     return frame
