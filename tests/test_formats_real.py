@@ -240,7 +240,7 @@ def test_warp_blocks_are_read(name):
 
 # -- round trips through every format ------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(RELION_FILES) + ["portal_stopgap_star.star", "dynamotable_t_double.tbl"])
-@pytest.mark.parametrize("fmt", ["emmotl", "stopgap", "dynamo", "table", "relion31", "relion4", "relion5"])
+@pytest.mark.parametrize("fmt", ["emmotl", "stopgap", "dynamo", "table", "relion30", "relion31", "relion4", "relion5"])
 def test_real_lists_survive_every_format(name, fmt, tmp_path):
     options = RELION_FILES.get(name, ("", {}))[1]
     plist = quiet_read(REAL / name, **options)
