@@ -251,7 +251,12 @@ def score_label_for(particles: ParticleList, score_label: str | None) -> str:
 def keep_raw(particles: ParticleList, label: str, computed: Any, tolerance: float = RAW_VALUE) -> np.ndarray:
     """`computed`, with the list's own column `label` (read from a file) where it agrees within `tolerance`.
 
-    Integer-valued labels (class numbers) are compared exactly.
+    Examples
+    --------
+    >>> plist = ParticleList.from_arrays([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    >>> plist.data["rlnCoordinateX"] = [1.0000000001, 7.0]
+    >>> keep_raw(plist, "rlnCoordinateX", plist.positions[:, 0]).tolist()
+    [1.0000000001, 4.0]
     """
     computed = np.asarray(computed)
     if label not in particles.data.columns:
@@ -261,11 +266,9 @@ def keep_raw(particles: ParticleList, label: str, computed: Any, tolerance: floa
         return computed
     with np.errstate(invalid="ignore"):
         same = np.abs(raw.astype(np.float64) - computed.astype(np.float64)) <= tolerance
-    if not same.any():
-        return computed
-    if computed.dtype.kind in "iu" and raw.dtype.kind == "f":
-        return np.where(same, raw, computed.astype(np.float64)) if not same.all() else raw
-    return np.where(same, raw, computed)
+    if same.all():
+        return raw
+    return np.where(same, raw, computed) if same.any() else computed
 
 
 def _keep_raw_angles(particles: ParticleList, rotation: Rotation, angles: np.ndarray) -> np.ndarray:
