@@ -95,8 +95,10 @@ def optics_table(
         if label in optics.columns:
             raw = pd.to_numeric(optics[label], errors="coerce").to_numpy(dtype=np.float64)
             with np.errstate(invalid="ignore"):
-                values = np.where(np.abs(raw - values) <= 1e-9 * np.abs(values), raw, values)
-            optics[label] = values
+                same = np.abs(raw - values) <= 1e-9 * np.abs(values)
+            optics[label] = optics[label].to_numpy() if same.all() else np.where(
+                same, optics[label].to_numpy(), values.astype(object)
+            )
         else:
             optics[label] = values
 

@@ -56,9 +56,10 @@ Readers keep every column of the particle table (RELION's own labels such as
 the other blocks (``data_general``). Writers write the columns they compute
 from cryotm's fields, but where the file's own value still describes the
 particle (the same rotation within 1e-6 degree, the same coordinate or
-origin within 1e-6 pixel or Å) they write the file's value, so that a list
-read and written again is unchanged to the byte in every particle and optics
-value.
+origin within 1e-6 pixel or Å) they write the file's value, as the text it
+had in the file (the readers keep every value's text), in the file's label
+order: a list read and written again is unchanged to the byte in every
+particle and optics value.
 """
 
 from __future__ import annotations
@@ -257,31 +258,39 @@ def keep_raw(particles: ParticleList, label: str, computed: Any, tolerance: floa
     >>> plist.data["rlnCoordinateX"] = [1.0000000001, 7.0]
     >>> keep_raw(plist, "rlnCoordinateX", plist.positions[:, 0]).tolist()
     [1.0000000001, 4.0]
+    >>> plist.data["rlnCoordinateX"] = ["1.000000", "7.0"]  # as read from a file: its own text
+    >>> keep_raw(plist, "rlnCoordinateX", plist.positions[:, 0]).tolist()
+    ['1.000000', 4.0]
     """
     computed = np.asarray(computed)
     if label not in particles.data.columns:
         return computed
+    original = particles.data[label].to_numpy()
     raw = pd.to_numeric(particles.data[label], errors="coerce").to_numpy()
     if raw.dtype.kind not in "fiu" or len(raw) != len(computed):
         return computed
     with np.errstate(invalid="ignore"):
         same = np.abs(raw.astype(np.float64) - computed.astype(np.float64)) <= tolerance
     if same.all():
-        return raw
-    return np.where(same, raw, computed) if same.any() else computed
+        return original
+    return np.where(same, original, computed.astype(object)) if same.any() else computed
 
 
 def _keep_raw_angles(particles: ParticleList, rotation: Rotation, angles: np.ndarray) -> np.ndarray:
-    """RELION angles of `rotation`, the file's own triple where it is the same rotation."""
+    """RELION angles of `rotation`, the file's own triple (as read) where it is the same rotation."""
     if not all(label in particles.data.columns for label in ANGLES) or len(particles) == 0:
         return angles
+    original = particles.data[list(ANGLES)].to_numpy()
     raw = particles.data[list(ANGLES)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     ok = np.isfinite(raw).all(axis=1)
     if not ok.any():
         return angles
     error = np.full(len(raw), np.inf)
     error[ok] = np.degrees((relion_rotation(raw[ok]) * rotation[np.flatnonzero(ok)].inv()).magnitude())
-    return np.where((error <= RAW_DEGREES)[:, None], raw, angles)
+    same = error <= RAW_DEGREES
+    if same.all():
+        return original
+    return np.where(same[:, None], original, angles.astype(object)) if same.any() else angles
 
 
 def pose_columns(
@@ -424,6 +433,13 @@ def frame_from_relion(
         if label not in frame.columns:
             frame[label] = table[label].to_numpy()
     return frame, experiment_id
+
+
+def particle_table(particles: ParticleList, columns: dict[str, Any]) -> pd.DataFrame:
+    """The particle block of `columns`: labels read from a file in the file's order, new ones after them."""
+    known = [c for c in particles.data.columns if c in columns]
+    order = known + [c for c in columns if c not in set(known)]
+    return pd.DataFrame({c: columns[c] for c in order})
 
 
 def names_and_ids(particles: ParticleList) -> tuple[np.ndarray, np.ndarray]:

@@ -64,11 +64,14 @@ def scan_star(path: str | os.PathLike, max_lines: int = 2000) -> dict[str, list[
 
 
 def read_star(
-    path: str | os.PathLike, string_labels: list[str] | None = None
+    path: str | os.PathLike, string_labels: list[str] | None = None, as_text: bool = False
 ) -> dict[str, pd.DataFrame | dict]:
     """Every block of a STAR file, names and ``halfset`` kept as strings.
 
-    `string_labels` replaces :data:`STRING_LABELS` (labels read as text).
+    `string_labels` replaces :data:`STRING_LABELS` (labels read as text);
+    `as_text` reads every value as its text in the file (the RELION readers
+    keep it, to write back unchanged values byte for byte, and convert
+    numbers with ``pandas.to_numeric`` where they use them).
 
     Raises
     ------
@@ -81,6 +84,8 @@ def read_star(
     _refuse_repeated_blocks(path)
     try:
         labels = STRING_LABELS if string_labels is None else string_labels
+        if as_text:
+            labels = sorted(set(labels) | set(_all_labels(path)))
         blocks = starfile.read(path, always_dict=True, parse_as_string=labels)
     except Exception as exc:  # starfile raises assorted errors on malformed input
         raise InputError(f"cannot read as a STAR file: {type(exc).__name__}: {exc}", path) from None
@@ -100,6 +105,16 @@ def block_names(path: str | os.PathLike) -> list[str]:
     except OSError:
         return []
     return names
+
+
+def _all_labels(path: Path) -> list[str]:
+    """Every ``_label`` named in a STAR file (a scan of the text)."""
+    labels: set[str] = set()
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.startswith("_"):
+                labels.add(line[1:].split()[0] if line[1:].strip() else "")
+    return sorted(labels - {""})
 
 
 def _refuse_repeated_blocks(path: Path) -> None:

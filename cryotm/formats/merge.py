@@ -163,15 +163,17 @@ def _joined_optics(lists: list[ParticleList]) -> tuple[pd.DataFrame | None, np.n
     for plist in lists:
         mapping = {}
         for _, row in plist.optics.iterrows():
-            content = row.drop("rlnOpticsGroup")
-            found = next((i for i, r in enumerate(rows) if r.drop("rlnOpticsGroup").equals(content)), None)
+            content = row.drop("rlnOpticsGroup").astype(str).to_dict()
+            found = next(
+                (i for i, r in enumerate(rows) if r.drop("rlnOpticsGroup").astype(str).to_dict() == content), None
+            )
             if found is None:
-                rows.append(row.copy())
+                rows.append(row.astype(object))
                 found = len(rows) - 1
                 rows[found]["rlnOpticsGroup"] = found + 1
             mapping[row["rlnOpticsGroup"]] = found + 1
         own = plist.data["rlnOpticsGroup"].to_numpy()
-        groups.append(np.array([mapping.get(g, g) for g in own]))
+        groups.append(np.array([mapping.get(g, g) for g in own], dtype=object))
     optics = pd.DataFrame(rows).reset_index(drop=True)
-    optics["rlnOpticsGroup"] = optics["rlnOpticsGroup"].astype(np.int64)
+    optics["rlnOpticsGroup"] = pd.to_numeric(optics["rlnOpticsGroup"]).astype(np.int64)
     return optics, np.concatenate(groups)

@@ -100,7 +100,7 @@ class Relion30Writer(MotlWriter):
                 columns["rlnDetectorPixelSize"] = sizes
                 columns["rlnMagnification"] = np.full(len(particles), 10000.0)
         columns.update(_relion.extra_columns(particles, columns, drop=_relion.SUBTOMO_ANGLES))
-        write_star({"": pd.DataFrame(columns)}, path)
+        write_star({"": _relion.particle_table(particles, columns)}, path)
 
 
 def relion_kept(particles: ParticleList, drop=()) -> set[str]:
@@ -148,7 +148,7 @@ class Relion30Reader(MotlReader):
         return "optics" not in blocks and "rlnCoordinateX" in labels
 
     def read(self, path: str | os.PathLike) -> ParticleList:
-        blocks = read_star(path)
+        blocks = read_star(path, as_text=True)
         table = particle_block(blocks, ("", "particles", "images", *_other_blocks(blocks)), path)
         tomo_label = "rlnMicrographName"
         if "rlnTomoName" in table.columns:  # TOMOMAN writes RELION 3.0 lists with rlnTomoName

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import attrs
 import numpy as np
-import pandas as pd
 
 from ..particles import ParticleList
 from . import _relion
@@ -73,7 +72,7 @@ class Relion31Writer(MotlWriter):
         optics, groups = _relion.optics_table(particles, tomo=False)
         columns["rlnOpticsGroup"] = _relion.keep_raw(particles, "rlnOpticsGroup", groups)
         columns.update(_relion.extra_columns(particles, columns, drop=_relion.SUBTOMO_ANGLES))
-        blocks = {**particles.blocks, "optics": optics, "particles": pd.DataFrame(columns)}
+        blocks = {**particles.blocks, "optics": optics, "particles": _relion.particle_table(particles, columns)}
         write_star(blocks, path)
 
 
@@ -110,7 +109,7 @@ class Relion31Reader(MotlReader):
         return "optics" in blocks and "rlnCoordinateX" in labels and "rlnTomoName" not in labels
 
     def read(self, path: str | os.PathLike) -> ParticleList:
-        blocks = read_star(path)
+        blocks = read_star(path, as_text=True)
         table = particle_block(blocks, ("particles",), path)
         optics = _relion.optics_of(blocks)
         if self.pixel_size:

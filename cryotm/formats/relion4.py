@@ -153,7 +153,7 @@ class Relion4Writer(MotlWriter):
         shared, optics = tomo_particles_block(particles, self.score_label, binning)
         columns.update(shared)
         columns.update(_relion.extra_columns(particles, columns))
-        write_star({**particles.blocks, "optics": optics, "particles": pd.DataFrame(columns)}, path)
+        write_star({**particles.blocks, "optics": optics, "particles": _relion.particle_table(particles, columns)}, path)
 
 
 @attrs.define
@@ -191,7 +191,7 @@ class Relion4Reader(MotlReader):
         return "rlnTomoName" in labels and "rlnCoordinateX" in labels
 
     def read(self, path: str | os.PathLike) -> ParticleList:
-        blocks = read_star(path)
+        blocks = read_star(path, as_text=True)
         table = particle_block(blocks, ("particles",), path)
         binning = file_binning(blocks, self.binning)
         sizes = tomo_pixel_sizes(blocks, table, path, self.pixel_size, self.binning)

@@ -178,7 +178,7 @@ class Relion5Writer(MotlWriter):
         shared, optics = tomo_particles_block(particles, self.score_label, self.binning)
         columns.update(shared)
         columns.update(_relion.extra_columns(particles, columns))
-        write_star({**particles.blocks, "optics": optics, "particles": pd.DataFrame(columns)}, path)
+        write_star({**particles.blocks, "optics": optics, "particles": _relion.particle_table(particles, columns)}, path)
 
 
 @attrs.define
@@ -232,7 +232,7 @@ class Relion5Reader(MotlReader):
                 "or a tomograms star file: --tomograms STAR / tomograms=)",
                 path,
             )
-        blocks = read_star(path)
+        blocks = read_star(path, as_text=True)
         table = particle_block(blocks, ("particles",), path)
         binning = file_binning(blocks, self.binning)
         sizes = tomo_pixel_sizes(blocks, table, path, self.pixel_size, self.binning)
