@@ -522,3 +522,21 @@ def test_relion_files_written_back_are_the_same_text(name, tmp_path):
     fmt, options = RELION_FILES[name]
     write_particles(read_particles(REAL / name, **options), tmp_path / name, format=fmt, **options)
     assert _tokens(tmp_path / name) == _tokens(REAL / name)
+
+
+def test_pytom_match_pick_relion5_lists_are_detected(tmp_path):
+    """pytom-match-pick's RELION 5 layout (its docs/Developers.md): one data_ block, rlnDetectorPixelSize."""
+    table = pd.DataFrame({
+        "rlnCenteredCoordinateXAngst": [130.0], "rlnCenteredCoordinateYAngst": [-65.0],
+        "rlnCenteredCoordinateZAngst": [0.0], "rlnAngleRot": [10.0], "rlnAngleTilt": [20.0],
+        "rlnAnglePsi": [30.0], "rlnLCCmax": [0.31], "rlnCutOff": [0.2], "rlnSearchStd": [0.05],
+        "rlnDetectorPixelSize": [13.0], "rlnTomoName": ["tomo_001"],
+    })
+    path = tmp_path / "tomo_001_particles.star"
+    starfile.write({"": table}, path)
+    assert reader_class(path).name == "relion5"
+    plist = read_particles(path, tomogram_shape=(100, 300, 400), centre="pytom")
+    # pytom's centre is size / 2 - 1 (x, y, z = 199, 149, 49)
+    np.testing.assert_allclose(plist.positions, [[130 / 13 + 199, -65 / 13 + 149, 49]])
+    assert plist.pixel_size == 13.0 and plist.scores[0] == 0.31
+    np.testing.assert_allclose(plist.orientations[0].as_matrix(), relion_matrix(10.0, 20.0, 30.0), atol=1e-12)

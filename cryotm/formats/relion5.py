@@ -191,8 +191,9 @@ class Relion5Reader(MotlReader):
         ``(nz, ny, nx)`` of the tomogram the positions should refer to
         (required unless `tomograms` is given).
     pixel_size : float, optional
-        Its voxel size in Å (default: from the optics block,
-        ``rlnTomoTiltSeriesPixelSize`` times the binning).
+        Its voxel size in Å (default: from each particle's optics group,
+        ``rlnTomoTiltSeriesPixelSize`` times the binning; without optics, as
+        pytom-match-pick writes, ``rlnDetectorPixelSize``).
     binning : float, optional
         Binning of that tomogram (default: ``rlnTomoSubtomogramBinning``, else 1).
     centre : {'relion', 'pytom'}
@@ -222,7 +223,9 @@ class Relion5Reader(MotlReader):
     def sniff(cls, path: Path) -> bool:
         if Path(path).suffix.lower() not in cls.extensions:
             return False
-        return _CENTRED[0] in scan_star(path).get("particles", [])
+        blocks = scan_star(path)
+        # RELION writes data_particles; pytom-match-pick's RELION 5 lists have one data_ block
+        return _CENTRED[0] in blocks.get("particles", []) + blocks.get("", [])
 
     def read(self, path: str | os.PathLike) -> ParticleList:
         if self.tomogram_shape is None and self.tomograms is None:
@@ -233,9 +236,11 @@ class Relion5Reader(MotlReader):
                 path,
             )
         blocks = read_star(path, as_text=True)
-        table = particle_block(blocks, ("particles",), path)
+        table = particle_block(blocks, ("particles", ""), path)
         binning = file_binning(blocks, self.binning)
         sizes = tomo_pixel_sizes(blocks, table, path, self.pixel_size, self.binning)
+        if sizes is None and "rlnDetectorPixelSize" in table.columns:  # pytom-match-pick: no optics block
+            sizes = pd.to_numeric(table["rlnDetectorPixelSize"], errors="coerce").to_numpy(dtype=np.float64)
         if self.tomograms is not None:
             if "rlnTomoName" not in table.columns:
                 raise InputError("matching particles to --tomograms needs rlnTomoName", path)
