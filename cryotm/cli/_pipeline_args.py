@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 from ..errors import CryotmError
+from ._geometry_args import add_geometry_arguments, geometry_filters
 
 __all__ = ["add_pipeline_arguments", "pipeline_from_args", "pipeline_for_jobs", "config_from_args"]
 
@@ -52,6 +53,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="F",
         help=f"output format (relion5, relion4, relion31, relion30, stopgap, emmotl, dynamo, table, ...; default {DEFAULT_FORMAT})",
     )
+    add_geometry_arguments(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -146,6 +148,9 @@ def pipeline_from_args(
         overrides["writer"] = writer_for(format=args.format)
     elif config.get("writer") is None:
         overrides["writer"] = writer_for(format=DEFAULT_FORMAT)
+    extra = geometry_filters(args)
+    if extra:  # --alignment with --min-visible-* / --fiducials: after the config's own filters
+        overrides["filters"] = [*pipeline_from_config(config).filters, *extra] if config.get("filters") else extra
     return pipeline_from_config(config, **overrides)
 
 

@@ -8,6 +8,7 @@ import time
 from typing import TextIO
 
 from ..errors import CryotmError
+from ._geometry_args import add_geometry_arguments, apply_geometry_filters, geometry_filters
 from ._margins import edge_margins
 
 
@@ -55,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--object-id", type=int, default=1, metavar="N", help="object number (default 1)")
     parser.add_argument("--pixel-size", type=float, metavar="A", help="pixel size in Å (default: the map's header)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    add_geometry_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -115,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
     )
     writer = writer_for(args.output, args.format)  # an unknown format fails before the work
     check_writable(args.output, args.overwrite)
+    geometry_filters(args)  # a filter option without --alignment fails before the work
     progress = None if args.quiet else ProgressLine(sys.stderr)
     try:
         result = picker.run(
@@ -124,6 +127,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
+    if geometry_filters(args):
+        import attrs
+
+        shape = result.particles.tomogram_shape
+        result = attrs.evolve(result, particles=apply_geometry_filters(args, result.particles, shape))
     if writer.requires_pixel_size and not result.particles.pixel_size:
         raise CryotmError(f"format {writer.name!r} needs a pixel size: the map has none, give --pixel-size")
     writer.write(result.particles, args.output, overwrite=args.overwrite)
