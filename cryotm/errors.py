@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["CryotmError", "InputError", "PluginError", "format_source"]
+__all__ = ["CryotmError", "InputError", "PluginError", "CryotmWarning", "format_source"]
 
 
 def format_source(source: str | os.PathLike | None) -> str:
@@ -44,3 +44,26 @@ class InputError(CryotmError, ValueError):
 
 class PluginError(CryotmError):
     """A plugin could not be loaded, or contributed something invalid."""
+
+
+class CryotmWarning(UserWarning):
+    """Plausible but probably wrong input, or a step that loses information (printed on stderr)."""
+
+
+def show_warnings_as_lines() -> None:
+    """Print :class:`CryotmWarning` as one ``cryotm: warning: ...`` line on stderr (the command line's form)."""
+    import sys
+    import warnings
+
+    default = warnings.showwarning
+    if getattr(default, "_cryotm", False):
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, CryotmWarning):
+            print(f"cryotm: warning: {message}", file=file if file is not None else sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    show._cryotm = True  # type: ignore[attr-defined]
+    warnings.showwarning = show

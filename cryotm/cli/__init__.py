@@ -15,7 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from .._version import __version__
-from ..errors import CryotmError
+from ..errors import CryotmError, show_warnings_as_lines
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
@@ -64,6 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
+    show_warnings_as_lines()
     try:
         status = args.func(args)
     except CryotmError as exc:
