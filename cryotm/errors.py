@@ -30,7 +30,16 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["CryotmError", "InputError", "ParameterError", "PluginError", "PluginWarning", "FormatChoiceWarning", "format_source"]
+__all__ = [
+    "CryotmError",
+    "InputError",
+    "ParameterError",
+    "PluginError",
+    "CryotmWarning",
+    "PluginWarning",
+    "FormatChoiceWarning",
+    "format_source",
+]
 
 
 def format_source(source: str | os.PathLike | None) -> str:
@@ -66,13 +75,36 @@ class PluginError(CryotmError):
     """A plugin could not be loaded, or contributed something invalid."""
 
 
+class CryotmWarning(UserWarning):
+    """Plausible but probably wrong input, or a step that loses information (printed on stderr)."""
+
+
+def show_warnings_as_lines() -> None:
+    """Print :class:`CryotmWarning` as one ``cryotm: warning: ...`` line on stderr (the command line's form)."""
+    import sys
+    import warnings
+
+    default = warnings.showwarning
+    if getattr(default, "_cryotm", False):
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, CryotmWarning):
+            print(f"cryotm: warning: {message}", file=file if file is not None else sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    show._cryotm = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
+
+
 class ParameterError(CryotmError, ValueError):
     """A parameter or option with a bad value (a negative diameter, an unknown choice, ...)."""
 
 
-class PluginWarning(UserWarning):
+class PluginWarning(CryotmWarning):
     """A plugin that is not used (it failed to load or to validate); the others keep working."""
 
 
-class FormatChoiceWarning(UserWarning):
+class FormatChoiceWarning(CryotmWarning):
     """Several formats could read (or write) a file; the warning states which one is used."""

@@ -15,11 +15,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-import warnings
 from collections.abc import Sequence
 
 from .._version import __version__
-from ..errors import CryotmError
+from ..errors import CryotmError, show_warnings_as_lines
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
@@ -75,10 +74,6 @@ def _block(parser: argparse.ArgumentParser, options: list[str]) -> None:
         block_plugins(*names)
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"cryotm: warning: {message}", file=sys.stderr if file is None else file)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = build_parser()
@@ -92,16 +87,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
-    with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
-        try:
-            status = args.func(args)
-        except CryotmError as exc:
-            print(f"cryotm: error: {exc}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt:
-            print("cryotm: interrupted", file=sys.stderr)
-            return 130
+    show_warnings_as_lines()
+    try:
+        status = args.func(args)
+    except CryotmError as exc:
+        print(f"cryotm: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cryotm: interrupted", file=sys.stderr)
+        return 130
     return int(status or 0)
 
 
