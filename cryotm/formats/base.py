@@ -1,4 +1,6 @@
-"""Particle-list formats: the writer and reader interfaces, and lookup by name or file.
+"""Particle-list formats: the writer and reader interfaces, and reading and writing through them.
+
+Which format a file is in is decided in :mod:`cryotm.formats.detect`.
 
 A format plugin contributes :class:`MotlWriter` and/or :class:`MotlReader`
 subclasses through the ``cryotm_motl_writers`` / ``cryotm_motl_readers``
@@ -48,11 +50,7 @@ __all__ = [
     "reader_for",
     "write_particles",
     "read_particles",
-    "motl_writers",
-    "motl_readers",
     "option_names",
-    "writer_class",
-    "reader_class",
     "with_metadata",
     "target_scheme",
     "CONTEXT_OPTIONS",
@@ -232,23 +230,6 @@ class MotlReader:
         raise NotImplementedError(f"{type(self).__name__} implements neither read nor read_file")
 
 
-_DEFAULT_SNIFF = MotlReader.sniff.__func__
-
-
-def motl_writers() -> dict[str, type[MotlWriter]]:
-    """Every registered writer, by name."""
-    from ..plugins import contributions
-
-    return {name: item.obj for name, item in contributions("cryotm_motl_writers").items()}
-
-
-def motl_readers() -> dict[str, type[MotlReader]]:
-    """Every registered reader, by name."""
-    from ..plugins import contributions
-
-    return {name: item.obj for name, item in contributions("cryotm_motl_readers").items()}
-
-
 def option_names(cls: type) -> tuple[str, ...]:
     """The options (attrs fields) a writer or reader class accepts.
 
@@ -306,116 +287,6 @@ def with_metadata(
     return attrs.evolve(particles, **changes) if changes else particles
 
 
-def writer_class(path: str | os.PathLike | None = None, format: str | None = None) -> type[MotlWriter]:
-    """The writer class named `format`, else the one that writes `path`'s extension.
-
-    When several writers claim the extension, the plugins' order decides
-    (pluggy's: ``tryfirst`` plugins first, cryotm's built-ins last) and a
-    :class:`~cryotm.errors.FormatChoiceWarning` states the choice; only when
-    the first plugin itself has several (``.star`` is written by STOPGAP and
-    every RELION version) is a name needed.
-
-    Raises
-    ------
-    CryotmError
-        Unknown name; no format for the extension, or several of one plugin.
-    """
-    from ..plugins import contributions
-
-    found = contributions("cryotm_motl_writers")
-    writers = {name: item.obj for name, item in found.items()}
-    if format is not None:
-        if format not in writers:
-            raise CryotmError(f"unknown particle-list format {format!r} (known: {', '.join(sorted(writers))})")
-        return writers[format]
-    if path is None:
-        raise CryotmError("give a format name or an output file with a known extension")
-    scheme = target_scheme(path)
-    if scheme is not None:
-        return _by_scheme(writers, scheme, path)
-    suffix = Path(path).suffix.lower()
-    candidates = [name for name, cls in writers.items() if suffix in cls.extensions]
-    if len(candidates) == 1:
-        return writers[candidates[0]]
-    if candidates:
-        first_plugin = found[candidates[0]].plugin
-        tied = [name for name in candidates if found[name].plugin == first_plugin]
-        if len(tied) > 1:
-            raise InputError(
-                f"several particle-list formats write {suffix!r} ({', '.join(tied)}); "
-                "choose one by name (-f/--format)",
-                path,
-            )
-        _state_choice(f"write {suffix!r}", candidates, found, path)
-        return writers[candidates[0]]
-    raise InputError(
-        f"no particle-list format writes {suffix or 'files without extension'!r}; "
-        f"choose one with -f/--format ({', '.join(sorted(writers))})",
-        path,
-    )
-
-
-def _state_choice(what: str, candidates: list[str], found: Mapping[str, Any], path: Any) -> None:
-    from ..errors import FormatChoiceWarning
-
-    others = ", ".join(f"{name} ({found[name].plugin})" for name in candidates[1:])
-    warnings.warn(
-        f"{os.fspath(path)}: several particle-list formats {what}; using {candidates[0]!r} "
-        f"(plugin {found[candidates[0]].plugin!r}) before {others}; choose with -f/--format",
-        FormatChoiceWarning,
-        stacklevel=3,
-    )
-
-
-def reader_class(path: str | os.PathLike, format: str | None = None) -> type[MotlReader]:
-    """The reader class named `format`, else the one whose ``sniff`` accepts `path`.
-
-    Readers that look at the content (that override :meth:`MotlReader.sniff`)
-    and accept the file are preferred to those that only match its extension;
-    among several of the same kind, the plugins' order decides (plugins before
-    cryotm's built-ins) and a :class:`~cryotm.errors.FormatChoiceWarning`
-    states the choice.
-    """
-    from ..plugins import contributions
-
-    found = contributions("cryotm_motl_readers")
-    readers = {name: item.obj for name, item in found.items()}
-    if format is not None:
-        if format not in readers:
-            raise CryotmError(f"unknown particle-list format {format!r} (known: {', '.join(sorted(readers))})")
-        return readers[format]
-    scheme = target_scheme(path)
-    if scheme is not None:
-        return _by_scheme(readers, scheme, path)
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such file", path)
-    accepted = [name for name, cls in readers.items() if cls.sniff(path)]
-    by_content = [name for name in accepted if getattr(readers[name].sniff, "__func__", None) is not _DEFAULT_SNIFF]
-    ranked = by_content or accepted  # a reader that recognised the content beats the extension
-    if len(ranked) > 1:
-        _state_choice("can read it", ranked, found, path)
-    if ranked:
-        return readers[ranked[0]]
-    raise InputError(
-        f"cannot tell the particle-list format; choose one with -f/--format ({', '.join(sorted(readers))})",
-        path,
-    )
-
-
-def _by_scheme(classes: Mapping[str, type], scheme: str, target: str | os.PathLike) -> type:
-    """The one class of `classes` that declares `scheme`."""
-    for cls in classes.values():
-        if scheme in getattr(cls, "schemes", ()):
-            return cls
-    known = sorted({s for cls in classes.values() for s in getattr(cls, "schemes", ())})
-    raise InputError(
-        f"no particle-list format handles {scheme}:// targets (known: {', '.join(known) or 'none'}; "
-        "is its plugin installed?)",
-        target,
-    )
-
-
 def writer_for(path: str | os.PathLike | None = None, format: str | None = None, **options: Any) -> MotlWriter:
     """Return a writer chosen by `format` name, else by the extension of `path`.
 
@@ -425,11 +296,15 @@ def writer_for(path: str | os.PathLike | None = None, format: str | None = None,
         Unknown format name, no writer for the extension, or an option the
         format does not have.
     """
+    from .detect import writer_class
+
     return _instantiate(writer_class(path, format), options, "format")
 
 
 def reader_for(path: str | os.PathLike, format: str | None = None, **options: Any) -> MotlReader:
     """Return a reader chosen by `format` name, else the first whose ``sniff`` accepts `path`."""
+    from .detect import reader_class
+
     return _instantiate(reader_class(path, format), options, "format")
 
 
@@ -475,6 +350,8 @@ def write_particles(
     array([[10., 20., 30.]])
     """
     particles = with_metadata(particles, pixel_size, tomogram_shape)
+    from .detect import writer_class
+
     cls = writer_class(path, format)
     options = {k: v for k, v in options.items() if not (k == "binning" and v is None)}
     writer = _instantiate(cls, _split_context(cls, options), "format")
@@ -505,6 +382,8 @@ def read_particles(
         Options of the reader (its attrs fields); ``binning`` is ignored by
         formats that do not use it.
     """
+    from .detect import reader_class
+
     cls = reader_class(path, format)
     context = {"pixel_size": pixel_size, "tomogram_shape": tomogram_shape}
     options = dict(options)
