@@ -45,6 +45,22 @@ def motl_readers() -> dict[str, type[MotlReader]]:
     return {name: item.obj for name, item in contributions("cryotm_motl_readers").items()}
 
 
+def _named(hook: str, format: str | None, path: str | os.PathLike | None) -> tuple[Mapping[str, Any], Any]:
+    """The contributions of `hook`, and the class the `format` name or the target's scheme chooses (else None)."""
+    from ..plugins import contributions
+
+    found = contributions(hook)
+    classes = {name: item.obj for name, item in found.items()}
+    if format is not None:
+        if format not in classes:
+            raise CryotmError(f"unknown particle-list format {format!r} (known: {', '.join(sorted(classes))})")
+        return found, classes[format]
+    if path is None:
+        raise CryotmError("give a format name or an output file with a known extension")
+    scheme = target_scheme(path)
+    return found, (_by_scheme(classes, scheme, path) if scheme is not None else None)
+
+
 def writer_class(path: str | os.PathLike | None = None, format: str | None = None) -> type[MotlWriter]:
     """The writer class named `format`, else the one that writes `path`'s extension.
 
@@ -59,19 +75,10 @@ def writer_class(path: str | os.PathLike | None = None, format: str | None = Non
     CryotmError
         Unknown name; no format for the extension, or several of one plugin.
     """
-    from ..plugins import contributions
-
-    found = contributions("cryotm_motl_writers")
+    found, chosen = _named("cryotm_motl_writers", format, path)
+    if chosen is not None:
+        return chosen
     writers = {name: item.obj for name, item in found.items()}
-    if format is not None:
-        if format not in writers:
-            raise CryotmError(f"unknown particle-list format {format!r} (known: {', '.join(sorted(writers))})")
-        return writers[format]
-    if path is None:
-        raise CryotmError("give a format name or an output file with a known extension")
-    scheme = target_scheme(path)
-    if scheme is not None:
-        return _by_scheme(writers, scheme, path)
     suffix = Path(path).suffix.lower()
     candidates = [name for name, cls in writers.items() if suffix in cls.extensions]
     if len(candidates) == 1:
@@ -113,17 +120,10 @@ def reader_class(path: str | os.PathLike, format: str | None = None) -> type[Mot
     cryotm's built-ins) and a :class:`~cryotm.errors.FormatChoiceWarning`
     states the choice.
     """
-    from ..plugins import contributions
-
-    found = contributions("cryotm_motl_readers")
+    found, chosen = _named("cryotm_motl_readers", format, path)
+    if chosen is not None:
+        return chosen
     readers = {name: item.obj for name, item in found.items()}
-    if format is not None:
-        if format not in readers:
-            raise CryotmError(f"unknown particle-list format {format!r} (known: {', '.join(sorted(readers))})")
-        return readers[format]
-    scheme = target_scheme(path)
-    if scheme is not None:
-        return _by_scheme(readers, scheme, path)
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file", path)
