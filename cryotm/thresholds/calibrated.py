@@ -31,7 +31,6 @@ import math
 import attrs
 import numpy as np
 from scipy import ndimage
-from scipy.optimize import brentq
 
 from ..errors import CryotmError, InputError
 from .base import SearchStatistics, ThresholdResult, ThresholdStrategy, _checked_mask, as_array, source_of
@@ -278,6 +277,7 @@ class CalibratedThreshold(ThresholdStrategy):
     @staticmethod
     def _solve(coefficients: np.ndarray, target: float, start: float, top: float) -> float:
         """The score (units of the std) above `start` where the modelled log-count falls to `target`."""
+        from scipy.optimize import brentq  # imported where used: a light start-up
 
         def excess(x: float) -> float:
             return float(_log_count(x, coefficients)) - target
