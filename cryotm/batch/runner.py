@@ -183,28 +183,34 @@ def _backend(
 
 
 # -- merging ----------------------------------------------------------------------------
-def read_back(pipeline: Pipeline, output: str | os.PathLike) -> ParticleList:
+def read_back(pipeline: Pipeline | None, output: str | os.PathLike) -> ParticleList:
     """Read a tomogram's output again, with what its record knows (pixel size, tomogram shape).
 
     The writer's format reader is used; its options that the writer shares
     (binning, centre, ...) and the run's pixel size and tomogram shape are
-    passed when the reader has them.
+    passed when the reader has them. With `pipeline` None the format and the
+    writer's options are taken from the record as plain data: nothing named
+    in the record is imported (what ``cryotm report`` does).
     """
     from ..formats import motl_readers
 
     output = Path(output)
     record = read_record(record_path_for(output))
-    writer = pipeline.writer
-    assert writer is not None
-    name = type(writer).name
+    if pipeline is not None:
+        writer = pipeline.writer
+        assert writer is not None
+        name = type(writer).name
+        written = attrs.asdict(writer, recurse=False) if attrs.has(type(writer)) else {}
+    else:
+        name = str((record.get("output") or {}).get("format") or "")
+        section = (record.get("pipeline") or {}).get("writer") or {}
+        written = dict(section.get("parameters") or {}) if isinstance(section, dict) else {}
     readers = motl_readers()
     if name not in readers:
-        raise CryotmError(f"format {name!r} has no reader, so the outputs cannot be merged")
+        raise CryotmError(f"format {name!r} has no reader, so the outputs cannot be read back")
     reader_cls = readers[name]
     fields = {f.name for f in attrs.fields(reader_cls)} if attrs.has(reader_cls) else set()
-    options = {k: v for k, v in attrs.asdict(writer, recurse=False).items() if k in fields} if attrs.has(
-        type(writer)
-    ) else {}
+    options = {k: v for k, v in written.items() if k in fields}
     result = record.get("result", {})
     if "pixel_size" in fields and result.get("pixel_size"):
         options["pixel_size"] = float(result["pixel_size"])

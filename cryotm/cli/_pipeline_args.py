@@ -32,6 +32,12 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         "record (*.cryotm.json) to repeat; the options below override it",
     )
     group.add_argument(
+        "--allow-import",
+        action="store_true",
+        help="let --config name classes (class = \"module:Name\") of modules outside cryotm and its installed "
+        "plugins; importing runs their code, so only for configs you trust (also: CRYOTM_ALLOW_IMPORT=1)",
+    )
+    group.add_argument(
         "--diameter",
         type=float,
         metavar="D",
@@ -82,14 +88,18 @@ def _flat_picker(section: Any) -> tuple[str | None, dict[str, Any]] | None:
     return section.get("class"), parameters
 
 
-def _picker_fields(class_path: str | None) -> set[str]:
+def _allow_import(args: argparse.Namespace) -> bool | None:
+    return True if getattr(args, "allow_import", False) else None
+
+
+def _picker_fields(class_path: str | None, allow_import: bool | None = None) -> set[str]:
     """The init parameters of the picker class (the default PeakPicker unless named)."""
     import attrs
 
-    from ..pipeline.config import DEFAULT_PICKER
+    from ..pipeline.config import DEFAULT_PICKER, part_kind
     from ..pipeline.serialize import import_class
 
-    cls = import_class(class_path or DEFAULT_PICKER)
+    cls = import_class(class_path or DEFAULT_PICKER, part_kind("picker"), what="picker", allow_import=allow_import)
     return {f.name for f in attrs.fields(cls) if f.init} if attrs.has(cls) else set()
 
 
@@ -131,7 +141,7 @@ def pipeline_from_args(
     flat = _flat_picker(config.get("picker"))
     if flat is not None:
         class_path, parameters = flat
-        fields = _picker_fields(class_path)
+        fields = _picker_fields(class_path, _allow_import(args))
         for key, value in (picker_defaults or {}).items():
             if key not in parameters and key in fields:
                 parameters[key] = value
@@ -146,7 +156,7 @@ def pipeline_from_args(
         overrides["writer"] = writer_for(format=args.format)
     elif config.get("writer") is None:
         overrides["writer"] = writer_for(format=DEFAULT_FORMAT)
-    return pipeline_from_config(config, **overrides)
+    return pipeline_from_config(config, allow_import=_allow_import(args), **overrides)
 
 
 def pipeline_for_jobs(

@@ -175,6 +175,7 @@ def repeat_run(
     record: str | os.PathLike | dict[str, Any],
     output: str | os.PathLike | None = None,
     overwrite: bool = False,
+    allow_import: bool | None = None,
 ) -> RunResult:
     """Run a recorded pipeline on its recorded inputs again.
 
@@ -186,11 +187,14 @@ def repeat_run(
         Where to write the particles (default: nothing is written).
     overwrite : bool
         Replace `output` if it exists.
+    allow_import : bool, optional
+        Let the record name classes outside cryotm and its plugins (see
+        :func:`~cryotm.pipeline.config.pipeline_from_config`).
     """
     from .config import pipeline_from_config
 
     if not isinstance(record, dict):
         record = read_record(record)
-    pipeline = pipeline_from_config(record["pipeline"])
+    pipeline = pipeline_from_config(record["pipeline"], allow_import=allow_import)
     inputs = TomogramInputs.from_description(record["inputs"])
     return pipeline.run(inputs, output=output, overwrite=overwrite)

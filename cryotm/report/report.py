@@ -149,10 +149,11 @@ def report_run(
     """The report of a recorded pipeline run (``<output>.cryotm.json``).
 
     The run's own threshold (from the record) is drawn first, then `thresholds`;
-    the picks are read back from the run's output.
+    the picks are read back from the run's output, with the reader of the
+    recorded format name. No class named in the record is imported.
     """
     from ..batch.runner import read_back
-    from ..pipeline import TomogramInputs, pipeline_from_config, read_record
+    from ..pipeline import TomogramInputs, read_record
     from ..pipeline.record import RECORD_SUFFIX
 
     record_path = Path(record)
@@ -161,7 +162,7 @@ def report_run(
     particles = None
     if data.get("output"):
         output = record_path.with_name(record_path.name[: -len(RECORD_SUFFIX)])
-        particles = read_back(pipeline_from_config(data["pipeline"]), output)
+        particles = read_back(None, output)  # the record is data: nothing named in it is imported
     own = data.get("threshold") or {}
     recorded = ThresholdResult(
         value=float(own["value"]), strategy=f"{own['strategy']} (run)", details=dict(own.get("details") or {})
