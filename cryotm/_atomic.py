@@ -31,7 +31,15 @@ from pathlib import Path
 
 from .errors import InputError
 
-__all__ = ["atomic_path", "check_writable", "output_set", "clean_stale_parts"]
+__all__ = [
+    "atomic_path",
+    "check_writable",
+    "check_folder",
+    "check_file_name",
+    "make_output_folder",
+    "output_set",
+    "clean_stale_parts",
+]
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -98,6 +106,54 @@ def check_folder(folder: str | os.PathLike, what: str | os.PathLike | None = Non
     except OSError as exc:
         raise InputError(f"cannot write in folder {folder}: {exc.strerror}", label) from None
     return folder
+
+
+def check_file_name(name: str, what: str = "name", source: str | os.PathLike | None = None) -> str:
+    """Check that `name` (from a table, a job file, an option) can safely become a file name in a folder.
+
+    A name with a path separator, a ``..`` or ``.``, an absolute path, a NUL
+    byte or nothing at all would write outside the output folder or nowhere.
+
+    Raises
+    ------
+    InputError
+        Naming `what` and `source`.
+
+    Examples
+    --------
+    >>> check_file_name("tomo_01")
+    'tomo_01'
+    >>> check_file_name("../victim", "tomogram name")
+    Traceback (most recent call last):
+    ...
+    cryotm.errors.InputError: tomogram name '../victim' cannot be a file name (it must not contain '/', be '.' or '..', or be empty): outputs are written only inside the output folder
+    """
+    text = str(name)
+    separators = {"/", os.sep, *((os.altsep,) if os.altsep else ())}
+    if not text.strip() or text in (".", "..") or "\0" in text or any(sep in text for sep in separators):
+        raise InputError(f"{what} {text!r} cannot be a file name (it must not contain '/', be '.' or '..', or be "
+                         "empty): outputs are written only inside the output folder", source)
+    return text
+
+
+def make_output_folder(folder: str | os.PathLike) -> Path:
+    """Create the output folder `folder` (and its parents) if missing; check that new files can go there.
+
+    Raises
+    ------
+    InputError
+        If a file is in the way or the folder cannot be created or written.
+    """
+    folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise InputError("is a file, not a folder; give a folder for the outputs", folder)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        raise InputError("cannot be created: a file is in the way", folder) from None
+    except OSError as exc:
+        raise InputError(f"cannot create the output folder: {exc.strerror}", folder) from None
+    return check_folder(folder)
 
 
 def check_writable(path: str | os.PathLike, overwrite: bool = False) -> Path:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-__all__ = ["CryotmError", "InputError", "PluginError", "format_source"]
+__all__ = ["CryotmError", "InputError", "PluginError", "CryotmWarning", "format_source"]
 
 
 def format_source(source: str | os.PathLike | None) -> str:
@@ -44,3 +44,7 @@ class InputError(CryotmError, ValueError):
 
 class PluginError(CryotmError):
     """A plugin could not be loaded, or contributed something invalid."""
+
+
+class CryotmWarning(UserWarning):
+    """Input that is readable but probably a mistake; the message names it and the option that fixes it."""

@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from .._atomic import check_writable
     from ..formats import writer_for
     from ..picking import PeakPicker
+    from ..sanity import check_files
 
     picker = PeakPicker(
         particle_diameter=args.diameter,
@@ -115,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
     )
     writer = writer_for(args.output, args.format)  # an unknown format fails before the work
     check_writable(args.output, args.overwrite)
+    check_files(args.scores, args.angles, args.angle_list, order=args.angles_order, index_base=args.index_base,
+                diameter=args.diameter, pixel_size=args.pixel_size)
     progress = None if args.quiet else ProgressLine(sys.stderr)
     try:
         result = picker.run(

@@ -57,41 +57,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._atomic import check_writable
+    from .._atomic import check_writable, output_set
     from ..maps import write_map
     from ..picking.select import select_peaks
+    from ..sanity import check_files
 
     if args.labels is not None:
         check_writable(args.labels, args.overwrite)
+    check_files(args.scores, args.angles, args.angle_list, order=args.angles_order, index_base=args.index_base)
     names = [n.strip() for n in args.dist_maps_list.split(",") if n.strip()]
     if not names:
         raise CryotmError("--dist-maps-list names no distance map")
-    result = select_peaks(
-        args.scores,
-        args.angles,
-        args.angle_list,
-        peak_number=args.peak_number,
-        create_dist_maps=args.dist_maps is None,
-        dist_maps_list=names,
-        dist_maps_name_base=args.dist_maps or args.write_dist_maps,
-        write_dist_maps=args.write_dist_maps is not None,
-        min_peak_voxel_count=args.min_peak_voxels,
-        min_angles_voxel_count=args.min_angles_voxels,
-        template_mask=args.template_mask,
-        template_radius=args.template_radius,
-        edge_masking=args.edge_margin,
-        tomo_mask=args.mask,
-        output_motl_name=args.output,
-        tomo_number=args.tomo_id,
-        angles_order=args.angles_order,
-        index_base=args.index_base,
-        symmetry=args.symmetry,
-        threshold=args.threshold,
-        output_format=args.format,
-        overwrite=args.overwrite,
-    )
-    if args.labels is not None:
-        write_map(args.labels, result.labels, pixel_size=result.particles.pixel_size, overwrite=args.overwrite)
+    with output_set():  # the particle list, the labels and distance maps: all written, or none
+        result = select_peaks(
+            args.scores,
+            args.angles,
+            args.angle_list,
+            peak_number=args.peak_number,
+            create_dist_maps=args.dist_maps is None,
+            dist_maps_list=names,
+            dist_maps_name_base=args.dist_maps or args.write_dist_maps,
+            write_dist_maps=args.write_dist_maps is not None,
+            min_peak_voxel_count=args.min_peak_voxels,
+            min_angles_voxel_count=args.min_angles_voxels,
+            template_mask=args.template_mask,
+            template_radius=args.template_radius,
+            edge_masking=args.edge_margin,
+            tomo_mask=args.mask,
+            output_motl_name=args.output,
+            tomo_number=args.tomo_id,
+            angles_order=args.angles_order,
+            index_base=args.index_base,
+            symmetry=args.symmetry,
+            threshold=args.threshold,
+            output_format=args.format,
+            overwrite=args.overwrite,
+        )
+        if args.labels is not None:
+            write_map(args.labels, result.labels, pixel_size=result.particles.pixel_size, overwrite=args.overwrite)
     print(f"selected {len(result.particles)} particles (threshold {result.threshold:.6g}, "
           f"{result.n_candidates} candidate voxels) -> {args.output}")
     return 0

@@ -62,7 +62,10 @@ def _print_details(details: dict[str, Any], indent: str = "    ") -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..sanity import check_scores_and_angles
+
     scores = ScoresMap.read(args.scores, mmap=True)
+    check_scores_and_angles(scores)
     mask = None
     if args.mask:
         mask_map = MaskMap.read(args.mask, mmap=True)

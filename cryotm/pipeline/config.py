@@ -276,4 +276,18 @@ def input_defaults(config: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(section) - allowed
     if unknown:
         raise CryotmError(f"unknown [inputs] key(s): {', '.join(sorted(unknown))} (known: {', '.join(sorted(allowed))})")
+    from .inputs import ANGLE_LIST_FORMATS, _optional_float
+
+    if "pixel_size" in section:
+        try:
+            section["pixel_size"] = _optional_float(section["pixel_size"])
+        except InputError as exc:
+            raise CryotmError(f"[inputs] {exc}") from None
+    if "index_base" in section and section["index_base"] not in (0, 1):
+        raise CryotmError(f"[inputs] index_base must be 0 or 1, got {section['index_base']!r}")
+    if "angles_order" in section and section["angles_order"] not in ("zxz", "zzx"):
+        raise CryotmError(f"[inputs] angles_order must be zxz or zzx, got {section['angles_order']!r}")
+    if "angle_list_format" in section and section["angle_list_format"] not in ANGLE_LIST_FORMATS:
+        raise CryotmError(f"[inputs] angle_list_format must be one of {', '.join(ANGLE_LIST_FORMATS)}, "
+                          f"got {section['angle_list_format']!r}")
     return section

@@ -41,6 +41,7 @@ __all__ = [
     "RECORD_SUFFIX",
     "record_path_for",
     "build_record",
+    "claim_record",
     "expected_fingerprint",
     "write_record",
     "read_record",
@@ -119,6 +120,22 @@ def build_record(
             "sha256": sha256_of(output),
         }
     return record
+
+
+def claim_record(pipeline: Pipeline, inputs: TomogramInputs) -> dict[str, Any]:
+    """The record written just before an output: it marks the output as cryotm's but vouches for nothing.
+
+    Its ``output`` is null, so :func:`output_is_valid` is False until the
+    full record replaces it; a run killed in between is redone on resume.
+    """
+    return {
+        "cryotm_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "pipeline": jsonable(pipeline.describe()),
+        "inputs": inputs.describe(),
+        "output": None,
+        "claim": "writing",
+    }
 
 
 def write_record(record: dict[str, Any], path: str | os.PathLike) -> Path:

@@ -10,8 +10,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .._atomic import atomic_path, check_writable
-from ..errors import CryotmError
+from .._atomic import atomic_path, check_file_name, check_writable, make_output_folder, output_set
+from ..errors import CryotmError, InputError
 from ..maps import MaskMap, ScoresMap
 from ..particles import ParticleList
 from ..thresholds import SearchStatistics, ThresholdResult, get_threshold_strategy
@@ -106,11 +106,11 @@ def make_report(
     """
     targets: dict[str, Path] = {}
     if output_dir is not None:
-        folder = Path(output_dir)
+        check_file_name(f"{prefix}histogram.png", "figure name (prefix + histogram.png; --prefix)")
+        folder = make_output_folder(output_dir)
         targets = {key: folder / f"{prefix}{key}.png" for key in ("histogram", "slices", "peaks")}
-        if folder.is_dir():  # refuse before drawing anything, so that no figure set is left half-replaced
-            for target in targets.values():
-                check_writable(target, overwrite)
+        for target in targets.values():  # refuse before drawing anything, so that no figure set is left half-replaced
+            check_writable(target, overwrite)
     scores = ScoresMap.coerce(scores, mmap=True)
     mask_array = None
     if mask is not None:
@@ -131,11 +131,11 @@ def make_report(
     }
     paths: dict[str, Path] = {}
     if targets:
-        Path(output_dir).mkdir(parents=True, exist_ok=True)
-        for key, target in targets.items():
-            with atomic_path(target, overwrite=overwrite) as tmp:
-                figures[key].savefig(tmp, format="png", dpi=dpi)
-            paths[key] = target
+        with output_set():  # the three figures are replaced together, or none is
+            for key, target in targets.items():
+                with atomic_path(target, overwrite=overwrite) as tmp:
+                    figures[key].savefig(tmp, format="png", dpi=dpi)
+                paths[key] = target
     return Report(figures=figures, thresholds=results, skipped=skipped, paths=paths)
 
 
@@ -158,6 +158,9 @@ def report_run(
 
     record_path = Path(record)
     data = read_record(record_path)
+    if not isinstance(data.get("inputs"), dict):
+        raise InputError("this record describes no single tomogram's run (a merged list's?); give a tomogram's "
+                         "record", record_path)
     inputs = TomogramInputs.from_description(data["inputs"])
     particles = None
     if data.get("output"):

@@ -201,6 +201,8 @@ def get_threshold_strategy(spec: str | ThresholdStrategy | float, **parameters: 
             kwargs[cls.primary_parameter] = float(value)
         except ValueError:
             raise CryotmError(f"threshold {name!r} needs a number after ':', got {value!r}") from None
+        if not np.isfinite(kwargs[cls.primary_parameter]):
+            raise CryotmError(f"threshold {name!r} needs a finite number after ':', got {value!r}")
     try:
         return cls(**kwargs)
     except TypeError as exc:
