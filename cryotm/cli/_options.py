@@ -273,10 +273,14 @@ def read_list(
     cls = reader_class(path, format)
     given_pixel = getattr(args, "pixel_size", None)
     given_shape = tomogram_shape(args)
-    return read_particles(
+    from ..sanity import check_particles_inside
+
+    particles = read_particles(
         path,
         cls.name,
         pixel_size=given_pixel if given_pixel is not None else pixel_size,
         tomogram_shape=given_shape if given_shape is not None else shape,
         **options_for(cls, reader_options or {}),
     )
+    check_particles_inside(particles, path)  # a wrong shape order or pixel size shows here
+    return particles

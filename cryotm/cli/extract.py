@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import TextIO
+
+import attrs
 
 from ..errors import CryotmError
 from ._margins import edge_margins
@@ -54,6 +57,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tomo-id", type=int, default=1, metavar="N", help="tomogram number (default 1)")
     parser.add_argument("--object-id", type=int, default=1, metavar="N", help="object number (default 1)")
     parser.add_argument("--pixel-size", type=float, metavar="A", help="pixel size in Å (default: the map's header)")
+    parser.add_argument("--tomo-name", metavar="NAME",
+                        help="tomogram name (RELION 5 rlnTomoName; default as batch names a tomogram: the scores "
+                        "file's name without 'scores', else its folder's name)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
     parser.set_defaults(func=run)
 
@@ -98,6 +104,7 @@ def run(args: argparse.Namespace) -> int:
     from .._atomic import check_writable
     from ..formats import writer_for
     from ..picking import PeakPicker
+    from ..batch.table import tomogram_name
     from ..sanity import check_files
 
     picker = PeakPicker(
@@ -129,6 +136,9 @@ def run(args: argparse.Namespace) -> int:
             progress.close()
     if writer.requires_pixel_size and not result.particles.pixel_size:
         raise CryotmError(f"format {writer.name!r} needs a pixel size: the map has none, give --pixel-size")
-    writer.write(result.particles, args.output, overwrite=args.overwrite)
+    name = args.tomo_name if args.tomo_name is not None else tomogram_name(Path(args.scores))
+    if not name.strip():
+        raise CryotmError("--tomo-name must not be empty")
+    writer.write(attrs.evolve(result.particles, experiment_id=name), args.output, overwrite=args.overwrite)
     print(f"{result.summary()}; wrote {args.output} ({writer.name})")
     return 0

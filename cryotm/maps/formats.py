@@ -62,6 +62,8 @@ class MrcFormat(MapFormat):
                 voxel = float(mrc.voxel_size.x)
         except ValueError as exc:
             raise InputError(f"not a valid MRC file: {exc}", path) from None
+        except OverflowError:  # header sizes (nx, ny, nz) negative or too large to map
+            raise InputError("not a valid MRC file: its header gives a negative or impossible size", path) from None
         if data is None:
             raise InputError("MRC file holds no data", path)
         if not mmap:
