@@ -130,12 +130,13 @@ def check_diameter(diameter: float | None, shape: tuple[int, ...], pixel_size: f
         )
 
 
-def check_particles_inside(particles: Any, source: Any = None) -> None:
+def check_particles_inside(particles: Any, source: Any = None, shape: tuple[int, int, int] | None = None) -> None:
     """Warn when particles of a list just read lie outside its tomogram (a wrong shape order or pixel size).
 
-    Needs the list's ``tomogram_shape`` (z, y, x); without it nothing is checked.
+    Needs the tomogram's `shape` (z, y, x) or the list's ``tomogram_shape``;
+    without either nothing is checked.
     """
-    shape = getattr(particles, "tomogram_shape", None)
+    shape = shape or getattr(particles, "tomogram_shape", None)
     if not shape or len(particles) == 0:
         return
     positions = np.asarray(particles.positions, dtype=float)  # x, y, z

@@ -282,5 +282,6 @@ def read_list(
         tomogram_shape=given_shape if given_shape is not None else shape,
         **options_for(cls, reader_options or {}),
     )
-    check_particles_inside(particles, path)  # a wrong shape order or pixel size shows here
+    # a wrong shape order or pixel size shows here
+    check_particles_inside(particles, path, given_shape if given_shape is not None else shape)
     return particles

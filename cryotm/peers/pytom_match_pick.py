@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from .._atomic import check_file_name
 from ..angles import AngleList, parse_symmetry
 from ..errors import InputError
 from ..pipeline.inputs import TomogramInputs
@@ -163,6 +164,7 @@ def read_pytom_job(
         raise InputError("not a pytom-match-pick job file (no 'output_dir')", path)
 
     name = str(job.get("tomo_id") or Path(str(job.get("tomogram", path.stem))).stem)
+    check_file_name(name, "tomogram name (tomo_id)", path)  # it names files, here and in the outputs
     bases = [path.parent]
     output_dir = Path(str(job["output_dir"]))
     folders = resolve_against(output_dir, bases) + [path.parent]
