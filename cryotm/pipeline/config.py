@@ -22,6 +22,11 @@ Python API and the command line::
     angles_order = "zxz"
     index_base = 0
 
+A ``class`` is imported only if it belongs to cryotm or an installed plugin,
+or with ``allow_import=True`` (``--allow-import``, ``CRYOTM_ALLOW_IMPORT=1``),
+and it must be of its part's kind (:func:`part_kind`) before it is called;
+the ``[inputs]`` values are checked when the config is read.
+
 The ``pipeline`` part of a run record (``*.cryotm.json``) has the same shape
 (each part as ``{"name", "class", "parameters"}``), so a record is also a
 config. TOML is read with :mod:`tomllib` (Python >= 3.11) or the ``tomli``
