@@ -702,3 +702,32 @@ def test_cryocats_plane_sizes_differ_only_in_which_axis_gets_which_ellipse_axis(
     assert sum(ours.sizes) == pytest.approx(sum(float(v) for v in theirs), abs=1e-9)
     assert np.abs(np.subtract(ours.sizes, theirs)).max() > 1.0
     assert theirs[1] > theirs[2] and ours.sizes.y < ours.sizes.z  # theirs put y above z, against the ellipsoid
+
+
+def test_extract_job_refuses_two_tomograms_of_one_name(tmp_path, capsys):
+    """A STOPGAP parameter file whose rows name the same tomogram: one output would replace the other."""
+    import pandas as pd
+    import starfile
+
+    root = tmp_path / "tm"
+    for sub in ("params", "lists", "maps"):
+        (root / sub).mkdir(parents=True)
+    rows = []
+    for tomo_num in (3, 4):
+        scene = make_scene(shape=(24, 24, 24), n_peaks=1, n_angles=20, seed=tomo_num, index_base=1)
+        write_map(root / "maps" / f"smap_{tomo_num}.em", scene.scores)
+        write_map(root / "maps" / f"omap_{tomo_num}.em", scene.angle_map)
+        rows.append({
+            "rootdir": os.fspath(root) + "/", "listdir": "lists", "mapdir": "maps", "tomo_name": "same.rec",
+            "tomo_num": tomo_num, "tomo_mask_name": "none", "tlist_name": "tlist.star", "smap_name": "smap",
+            "omap_name": "omap", "tmap_name": "tmap", "binning": 8,
+        })
+    scene.angles.write(root / "lists" / "anglist.csv", order="zzx")
+    starfile.write({"stopgap_tm_parameters": pd.DataFrame(rows)}, root / "params" / "tm_param.star")
+    tlist = pd.DataFrame([{"tmpl_name": "ref.mrc", "mask_name": "mask.mrc", "symmetry": "C1",
+                           "anglist_name": "anglist.csv"}])
+    starfile.write({"sg_tm_template_list": tlist}, root / "lists" / "tlist.star")
+    status = main(["extract-job", str(root / "params" / "tm_param.star"), "-o", str(tmp_path / "out"),
+                   "--diameter", "6", "--threshold", "sigma:3"])
+    _one_line_error(capsys, status, "two tomograms are named 'same'")
+    assert not (tmp_path / "out").exists() or list((tmp_path / "out").iterdir()) == []

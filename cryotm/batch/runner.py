@@ -316,8 +316,9 @@ def batch_lock(output_dir: Path) -> Iterator[None]:
     """Hold ``OUTDIR/.cryotm-batch.lock`` while a batch writes there; refuse a second batch into the same folder.
 
     The lock is an advisory ``flock`` (released by the system when the
-    process ends, even when it is killed); where ``fcntl`` is missing
-    (Windows) no lock is taken.
+    process ends, even when it is killed; the file is removed at the end of
+    a batch that was not killed); where ``fcntl`` is missing (Windows) no
+    lock is taken.
     """
     try:
         import fcntl
@@ -342,6 +343,8 @@ def batch_lock(output_dir: Path) -> Iterator[None]:
         try:
             yield
         finally:
+            with contextlib.suppress(OSError):
+                path.unlink()  # while still held: a batch that opens it now finds no lock file, or a locked one
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
