@@ -535,6 +535,8 @@ def _sweep_commands(files, particles: Path, out: Path) -> dict[str, list[str]]:
         "compare": ["compare", str(particles), str(particles), "--tolerance", "2", "--json", o, "--overwrite"],
         "distance-maps": ["distance-maps", angles, angle_list, "-o", o, "--overwrite"],
         "peak-shape": ["peak-shape", scores, "-t", "triangle", "-o", o, "--overwrite"],
+        "project": ["project", str(particles), str(particles.parent / "no-alignment.star"), "-o",
+                    o if o.endswith((".csv", ".tsv")) else f"{o}.csv", "--overwrite"],
     }
 
 
@@ -613,6 +615,11 @@ def test_sweep_every_output_a_folder_an_unwritable_place_and_a_file_in_the_way(t
         for name, argv in _folder_commands(files, place, job).items():
             _check_one_line(_in_process(argv, capsys), (name, str(place)))
     assert a_file.read_text() == "x" and list(a_folder.iterdir()) == []
+    # every subcommand is swept here or, if it only prints, for a broken pipe in the next test
+    from cryotm.cli import COMMANDS
+
+    swept = set(_sweep_commands(files, particles, a_folder)) | set(_folder_commands(files, a_folder, job))
+    assert set(COMMANDS) - swept == {"threshold", "info", "plugins"}
 
 
 def test_sweep_a_broken_pipe_and_a_file_size_limit(tmp_path, files):
@@ -627,7 +634,8 @@ def test_sweep_a_broken_pipe_and_a_file_size_limit(tmp_path, files):
         "threshold": ["threshold", scores, "-t", "sigma:3", "-t", "triangle", "-t", "gauss"],
         "info": ["info", scores, angles, scores, angles],
         "compare": ["compare", particles, particles, "--tolerance", "2"],
-    }  # every command prints through the same main(); these three print the most
+        "plugins": ["plugins"],
+    }  # every command prints through the same main(); these print the most or only print
     for name, argv in printing.items():
         process = subprocess.Popen([sys.executable, "-m", "cryotm", *map(str, argv)], stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)

@@ -38,6 +38,7 @@ COMMANDS: tuple[str, ...] = (
     "distance-maps",
     "report",
     "compare",
+    "project",
     # particle lists
     "convert",
     "merge",

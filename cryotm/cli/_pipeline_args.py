@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 from ..errors import CryotmError
+from ._geometry_args import add_geometry_arguments, geometry_filters
 
 __all__ = ["add_pipeline_arguments", "pipeline_from_args", "pipeline_for_jobs", "config_from_args"]
 
@@ -58,6 +59,15 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="F",
         help=f"output format (relion5, relion4, relion31, relion30, stopgap, emmotl, dynamo, table, ...; default {DEFAULT_FORMAT})",
     )
+    group.add_argument(
+        "--option",
+        "-O",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option of the output format (e.g. -O object=ribosome for copick); repeatable",
+    )
+    add_geometry_arguments(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -135,6 +145,7 @@ def pipeline_from_args(
     """
     from ..formats import writer_for
     from ..pipeline import pipeline_from_config
+    from ._options import parse_options
     from ..thresholds import get_threshold_strategy
 
     config = dict(config if config is not None else config_from_args(args))
@@ -152,10 +163,16 @@ def pipeline_from_args(
     overrides: dict[str, Any] = {}
     if args.threshold is not None:
         overrides["threshold"] = get_threshold_strategy(args.threshold)
+    options = parse_options(getattr(args, "option", None) or [])
     if args.format is not None:
-        overrides["writer"] = writer_for(format=args.format)
+        overrides["writer"] = writer_for(format=args.format, **options)
     elif config.get("writer") is None:
-        overrides["writer"] = writer_for(format=DEFAULT_FORMAT)
+        overrides["writer"] = writer_for(format=DEFAULT_FORMAT, **options)
+    elif options:
+        raise CryotmError("--option sets options of the output format: give the format too (--format)")
+    extra = geometry_filters(args)
+    if extra:  # --alignment with --min-visible-* / --fiducials: after the config's own filters
+        overrides["filters"] = [*pipeline_from_config(config, allow_import=_allow_import(args)).filters, *extra] if config.get("filters") else extra
     return pipeline_from_config(config, allow_import=_allow_import(args), **overrides)
 
 

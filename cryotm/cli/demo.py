@@ -60,7 +60,10 @@ def run(args: argparse.Namespace) -> int:
     for key in ("scores", "angles", "angle_list", "truth"):
         print(f"  {key:10s} {paths[key]}")
 
-    scores = ScoresMap.read(paths["scores"])
+    from ..batch.table import tomogram_name
+
+    # the tomogram's name as extract and batch give it by default (the folder's, for DIR/scores.mrc)
+    scores = ScoresMap.read(paths["scores"], experiment_id=tomogram_name(paths["scores"]))
     angle_map = AngleMap.read(paths["angles"])
     angle_list = AngleList.read(paths["angle_list"])
     picker = PeakPicker(particle_diameter=12, threshold="far")
@@ -73,5 +76,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"  RELION 5 star     {outputs['relion5']}")
     print(f"  EM motive list    {outputs['emmotl']}")
     print(f"against the planted truth: {match.summary()}")
+    from ..geometry.demo import write_demo_geometry
+
+    geometry = write_demo_geometry(directory, scene.truth, scene.shape, scene.pixel_size, scores.experiment_id,
+                                   overwrite=args.overwrite)
+    print(f"a tilt-series alignment (RELION 5) {geometry['tomograms']} and gold beads {geometry['beads']}: try\n"
+          f"  cryotm project {outputs['relion5']} {geometry['tomograms']} -o {directory / 'projections.csv'}")
     sys.stdout.flush()
     return 0

@@ -11,6 +11,7 @@ from typing import TextIO
 import attrs
 
 from ..errors import CryotmError
+from ._geometry_args import add_geometry_arguments, apply_geometry_filters, geometry_filters
 from ._margins import edge_margins
 
 
@@ -57,10 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tomo-id", type=int, default=1, metavar="N", help="tomogram number (default 1)")
     parser.add_argument("--object-id", type=int, default=1, metavar="N", help="object number (default 1)")
     parser.add_argument("--pixel-size", type=float, metavar="A", help="pixel size in Å (default: the map's header)")
-    parser.add_argument("--tomo-name", metavar="NAME",
-                        help="tomogram name (RELION 5 rlnTomoName; default as batch names a tomogram: the scores "
-                        "file's name without 'scores', else its folder's name)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    add_geometry_arguments(parser)  # its --tomo-name also names the tomogram in the list (RELION 5 rlnTomoName;
+    # default as batch names a tomogram: the scores file's name without 'scores', else its folder's name)
     parser.set_defaults(func=run)
 
 
@@ -101,10 +101,9 @@ class ProgressLine:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._atomic import check_writable
+    from ..batch.table import tomogram_name
     from ..formats import writer_for
     from ..picking import PeakPicker
-    from ..batch.table import tomogram_name
     from ..sanity import check_files
 
     picker = PeakPicker(
@@ -122,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
         mask_mode=args.mask_mode,
     )
     writer = writer_for(args.output, args.format)  # an unknown format fails before the work
-    check_writable(args.output, args.overwrite)
+    writer.check_output(args.output, args.overwrite)
+    geometry_filters(args)  # a filter option without --alignment fails before the work
     check_files(args.scores, args.angles, args.angle_list, order=args.angles_order, index_base=args.index_base,
                 diameter=args.diameter, pixel_size=args.pixel_size)
     progress = None if args.quiet else ProgressLine(sys.stderr)
@@ -134,11 +134,15 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
-    if writer.requires_pixel_size and not result.particles.pixel_size:
-        raise CryotmError(f"format {writer.name!r} needs a pixel size: the map has none, give --pixel-size")
     name = args.tomo_name if args.tomo_name is not None else tomogram_name(Path(args.scores))
     if not name.strip():
         raise CryotmError("--tomo-name must not be empty")
-    writer.write(attrs.evolve(result.particles, experiment_id=name), args.output, overwrite=args.overwrite)
+    result = attrs.evolve(result, particles=attrs.evolve(result.particles, experiment_id=name))
+    if geometry_filters(args):
+        shape = result.particles.tomogram_shape
+        result = attrs.evolve(result, particles=apply_geometry_filters(args, result.particles, shape))
+    if writer.requires_pixel_size and not result.particles.pixel_size:
+        raise CryotmError(f"format {writer.name!r} needs a pixel size: the map has none, give --pixel-size")
+    writer.write(result.particles, args.output, overwrite=args.overwrite)
     print(f"{result.summary()}; wrote {args.output} ({writer.name})")
     return 0

@@ -201,7 +201,8 @@ class Pipeline:
             scores.check_same_shape(mask_map, "mask")
         statistics = _with_angle_count(statistics, len(angle_list))
         particles, threshold = _call_picker(self, scores, angle_map, angle_list, statistics, mask_map, tomo_id)
-        context = FilterContext(shape=scores.shape, mask=None if mask_map is None else mask_map.data)
+        context = FilterContext(shape=scores.shape, mask=None if mask_map is None else mask_map.data,
+                                name=str(experiment_id if experiment_id is not None else scores.experiment_id or ""))
         for pick_filter in self.filters:
             particles = pick_filter(particles, context)
         particles = _place(
