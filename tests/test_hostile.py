@@ -17,7 +17,7 @@ import pytest
 from cryotm import make_scene
 from cryotm._atomic import _HOST, atomic_path, check_writable, clean_stale_parts, output_set
 from cryotm.cli import main
-from cryotm.errors import CryotmError, CryotmWarning, InputError
+from cryotm.errors import CryotmError, InputError
 from cryotm.maps import write_map
 
 

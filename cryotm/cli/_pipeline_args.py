@@ -172,7 +172,8 @@ def pipeline_from_args(
         raise CryotmError("--option sets options of the output format: give the format too (--format)")
     extra = geometry_filters(args)
     if extra:  # --alignment with --min-visible-* / --fiducials: after the config's own filters
-        overrides["filters"] = [*pipeline_from_config(config, allow_import=_allow_import(args)).filters, *extra] if config.get("filters") else extra
+        own = pipeline_from_config(config, allow_import=_allow_import(args)).filters if config.get("filters") else []
+        overrides["filters"] = [*own, *extra]
     return pipeline_from_config(config, allow_import=_allow_import(args), **overrides)
 
 

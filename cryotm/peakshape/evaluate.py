@@ -187,7 +187,9 @@ def evaluate_peak_shape(
 
 
 
-def _check_resolved(sizes: tuple[float, float, float], level: float, spec: str, offset: float, source: str | None) -> None:
+def _check_resolved(
+    sizes: tuple[float, float, float], level: float, spec: str, offset: float, source: str | None
+) -> None:
     """Refuse sizes that are all zero; warn about sizes below one voxel (the threshold is too near the peak).
 
     A component of one voxel has no second moments, so moment-based labelers
