@@ -71,6 +71,10 @@ def _existing(path: Path, overwrite: bool) -> bool:
         return False
     except OSError as exc:
         raise InputError(f"cannot check the output: {exc.strerror}", path) from None
+    if stat.S_ISDIR(mode) and _is_zarr_store(path):  # a folder that is one map (OME-Zarr), replaced as a whole
+        if not overwrite:
+            raise InputError("output exists; pass overwrite=True (--overwrite) to replace it", path)
+        return True
     if stat.S_ISDIR(mode):
         raise InputError("is a folder; give a file name inside it (for example "
                          f"{path / 'particles.star'})", path)
@@ -80,6 +84,10 @@ def _existing(path: Path, overwrite: bool) -> bool:
     if not overwrite:
         raise InputError("output exists; pass overwrite=True (--overwrite) to replace it", path)
     return True
+
+
+def _is_zarr_store(path: Path) -> bool:
+    return path.suffix.lower() == ".zarr" and any((path / marker).exists() for marker in (".zgroup", "zarr.json"))
 
 
 def check_folder(folder: str | os.PathLike, what: str | os.PathLike | None = None) -> Path:

@@ -245,6 +245,17 @@ def test_overwrite_replaces_only_regular_files(tmp_path):
     assert Path(os.devnull).is_char_device() and fifo.is_fifo()
 
 
+def test_an_ome_zarr_map_is_the_one_folder_overwrite_may_replace(tmp_path):
+    store = tmp_path / "labels.zarr"
+    store.mkdir()
+    with pytest.raises(InputError, match="is a folder"):  # not a zarr store: an ordinary folder
+        check_writable(store, overwrite=True)
+    (store / ".zgroup").write_text("{}")
+    with pytest.raises(InputError, match="output exists"):
+        check_writable(store)
+    assert check_writable(store, overwrite=True) == store
+
+
 def test_a_file_created_during_the_write_is_not_replaced(tmp_path):
     target = tmp_path / "out.txt"
     with pytest.raises(InputError, match="output exists"):
