@@ -47,4 +47,23 @@ class PluginError(CryotmError):
 
 
 class CryotmWarning(UserWarning):
-    """Input that is readable but probably a mistake; the message names it and the option that fixes it."""
+    """Plausible but probably wrong input, or a step that loses information (printed on stderr)."""
+
+
+def show_warnings_as_lines() -> None:
+    """Print :class:`CryotmWarning` as one ``cryotm: warning: ...`` line on stderr (the command line's form)."""
+    import sys
+    import warnings
+
+    default = warnings.showwarning
+    if getattr(default, "_cryotm", False):
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, CryotmWarning):
+            print(f"cryotm: warning: {message}", file=file if file is not None else sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    show._cryotm = True  # type: ignore[attr-defined]
+    warnings.showwarning = show

@@ -16,11 +16,10 @@ import argparse
 import importlib
 import os
 import sys
-import warnings
 from collections.abc import Sequence
 
 from .._version import __version__
-from ..errors import CryotmError, CryotmWarning
+from ..errors import CryotmError, show_warnings_as_lines
 from ._options import check_numbers
 
 __all__ = ["main", "build_parser", "COMMANDS"]
@@ -70,11 +69,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
+    show_warnings_as_lines()
     try:
-        with warnings.catch_warnings():
-            warnings.showwarning = _show_warning
-            check_numbers(args)
-            status = args.func(args)
+        check_numbers(args)
+        status = args.func(args)
         sys.stdout.flush()
     except BrokenPipeError:
         return _broken_pipe()
@@ -88,16 +86,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"cryotm: error: {os_error_text(exc)}", file=sys.stderr)
         return 1
     return int(status or 0)
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
-    """Warnings on one line each: ``cryotm: warning: ...`` (a CryotmWarning names the likely mistake)."""
-    kind = "" if issubclass(category, CryotmWarning) else f"{category.__name__}: "
-    text = " ".join(str(message).split())
-    try:
-        print(f"cryotm: warning: {kind}{text}", file=file if file is not None else sys.stderr)
-    except OSError:  # pragma: no cover - stderr gone
-        pass
 
 
 def os_error_text(exc: OSError) -> str:

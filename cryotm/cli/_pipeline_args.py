@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from ..errors import CryotmError
 from ._geometry_args import add_geometry_arguments, geometry_filters
+from ._picker_options import add_picker_filter_arguments, picker_filter_options
 
 __all__ = ["add_pipeline_arguments", "pipeline_from_args", "pipeline_for_jobs", "config_from_args"]
 
@@ -54,6 +55,7 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME[:VALUE]",
         help="threshold strategy, e.g. far, far:2, sigma:3, triangle, or a number (default: far)",
     )
+    add_picker_filter_arguments(group)
     group.add_argument(
         "--format",
         metavar="F",
@@ -84,6 +86,7 @@ def _option_overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["particle_diameter"] = args.diameter
     if getattr(args, "symmetry", None) is not None:
         overrides["symmetry"] = args.symmetry
+    overrides.update(picker_filter_options(args))
     return overrides
 
 

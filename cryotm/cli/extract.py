@@ -13,6 +13,7 @@ import attrs
 from ..errors import CryotmError
 from ._geometry_args import add_geometry_arguments, apply_geometry_filters, geometry_filters
 from ._margins import edge_margins
+from ._picker_options import add_picker_filter_arguments, picker_filter_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -55,6 +56,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--symmetry", default="c1", metavar="cN",
                         help="cyclic symmetry: random in-plane rotation by k*360/N (default c1)")
     parser.add_argument("--seed", type=int, metavar="S", help="seed of the symmetry's random choice")
+    add_picker_filter_arguments(parser)
+    parser.add_argument("--max-candidates", type=int, metavar="N",
+                        help="refuse a threshold that keeps more than N voxels (default: what half the free "
+                        "memory holds)")
     parser.add_argument("--tomo-id", type=int, default=1, metavar="N", help="tomogram number (default 1)")
     parser.add_argument("--object-id", type=int, default=1, metavar="N", help="object number (default 1)")
     parser.add_argument("--pixel-size", type=float, metavar="A", help="pixel size in Å (default: the map's header)")
@@ -119,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
         index_base=args.index_base,
         object_id=args.object_id,
         mask_mode=args.mask_mode,
+        max_candidates=args.max_candidates,
+        **picker_filter_options(args),
     )
     writer = writer_for(args.output, args.format)  # an unknown format fails before the work
     writer.check_output(args.output, args.overwrite)

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             )
         except CryotmError as exc:
             raise CryotmError(f"cannot merge: {exc}") from None
-    merged = merge_lists(lists)
+    merged = merge_lists(lists, sources=args.inputs)
     if shape is not None:
         from ..formats import with_metadata
 

@@ -54,6 +54,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="column order of the angle list (default zxz; STOPGAP writes zzx)")
     parser.add_argument("--index-base", type=int, choices=(0, 1), default=0,
                         help="angle-map value of the first angle: 0 (GAPSTOP, pytom) or 1 (STOPGAP)")
+    parser.add_argument("--placement", choices=("maximum", "cryocat"), default="maximum",
+                        help="maximum (default): each particle on its peak's score maximum with that voxel's "
+                        "angle, the angular test only accepts or rejects the peak; cryocat: cryoCAT's rule (the "
+                        "best angle-consistent voxel, often off the maximum with a wrong angle on real maps)")
+    parser.add_argument("--angle-tolerance", type=float, metavar="DEG",
+                        help="with --placement maximum: count as consistent the peak's voxels whose rotation is "
+                        "within DEG degrees of the maximum's (instead of regions of equal distance-map values)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     add_geometry_arguments(parser)
     parser.set_defaults(func=run)
@@ -101,6 +108,8 @@ def run(args: argparse.Namespace) -> int:
             threshold=args.threshold,
             output_format=args.format,
             overwrite=args.overwrite,
+            placement=args.placement,
+            angle_tolerance=args.angle_tolerance,
         )
         if geometry_filters(args):  # filtered before writing (the label map keeps every selected particle)
             import attrs

@@ -29,15 +29,17 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
+import numpy as np
 
 from .._atomic import atomic_path, check_writable
-from ..errors import CryotmError, InputError
-from ..particles import ParticleList
+from ..errors import CryotmError, CryotmWarning, InputError
+from ..particles import CORE_COLUMNS, ParticleList
 
 __all__ = [
     "MotlWriter",
@@ -112,9 +114,52 @@ class MotlWriter:
         """Write `particles` to `path` (a temporary file; the caller renames it)."""
         raise NotImplementedError
 
+    def kept_columns(self, particles: ParticleList) -> set[str] | None:
+        """The extra (non-core) columns of `particles` this format writes; None for all.
+
+        :meth:`write` warns about the others: they are lost.
+        """
+        return set()
+
+    def lost_columns(self, particles: ParticleList) -> list[str]:
+        """Extra columns of `particles` (beyond :data:`~cryotm.particles.CORE_COLUMNS`) this format cannot hold.
+
+        Geometry read from a RELION file (``rlnCoordinateX``, ``rlnAngleRot``,
+        ...) is not counted: cryotm's own fields carry it.
+        """
+        from ._relion import derived_labels
+
+        kept = self.kept_columns(particles)
+        if kept is None:
+            return []
+        skip = set(CORE_COLUMNS) | set(kept) | derived_labels(particles)
+        return [str(c) for c in particles.data.columns if c not in skip]
+
+    def _one_pixel_size(self, particles: ParticleList, path: str | os.PathLike) -> ParticleList:
+        """Particles of several pixel sizes rescaled to the finest (with a warning) for formats that hold one."""
+        kept = self.kept_columns(particles)
+        if "pixel_size" not in particles.data.columns or kept is None or "pixel_size" in kept:
+            return particles
+        sizes = particles.pixel_sizes()
+        if sizes is None or not len(sizes) or not np.isfinite(sizes).all():
+            return particles
+        target = float(sizes.min())
+        warnings.warn(
+            f"{os.fspath(path)}: particles of pixel sizes {', '.join(f'{s:g}' for s in sorted(set(sizes.tolist())))}"
+            f" Å (RELION optics groups); format {self.name!r} holds one: positions and shifts rescaled to "
+            f"{target:g} Å",
+            CryotmWarning,
+            stacklevel=3,
+        )
+        return particles.rescaled(target)
+
     def check(self, particles: ParticleList, path: str | os.PathLike | None = None) -> None:
         """Raise :class:`InputError` if `particles` lack metadata this format needs."""
-        if self.requires_pixel_size and not particles.pixel_size:
+        sizes = particles.pixel_sizes()
+        has_pixel_size = sizes is not None and len(sizes) == len(particles) and bool(
+            np.isfinite(sizes).all() and (sizes > 0).all()
+        )
+        if self.requires_pixel_size and not (particles.pixel_size or (has_pixel_size and len(particles))):
             raise InputError(f"format {self.name!r} needs a pixel size (give --pixel-size / pixel_size=)", path)
         if self.requires_tomogram_shape and particles.tomogram_shape is None:
             raise InputError(
@@ -132,9 +177,18 @@ class MotlWriter:
             If `path` exists and `overwrite` is false, or the format needs a
             pixel size or tomogram shape the particle list lacks.
         """
+        particles = self._one_pixel_size(particles, path)
         self.check(particles, path)
+        lost = self.lost_columns(particles)
         with atomic_path(path, overwrite=overwrite) as tmp:
             self.write_file(particles, tmp)
+        if lost:
+            shown = ", ".join(lost[:8]) + (f" and {len(lost) - 8} more" if len(lost) > 8 else "")
+            warnings.warn(
+                f"{os.fspath(path)}: format {self.name!r} cannot hold column(s) {shown}: not written",
+                CryotmWarning,
+                stacklevel=2,
+            )
 
 
 @attrs.define
@@ -215,9 +269,11 @@ def with_metadata(
     """
     changes: dict[str, Any] = {}
     if pixel_size is not None:
-        if not pixel_size > 0:
-            raise CryotmError(f"the pixel size must be positive, got {pixel_size}")
+        if not (np.isfinite(pixel_size) and pixel_size > 0):
+            raise CryotmError(f"the pixel size must be a positive number, got {pixel_size}")
         changes["pixel_size"] = float(pixel_size)
+        if "pixel_size" in particles.data.columns:  # one pixel size for every particle now
+            changes["data"] = particles.data.drop(columns="pixel_size")
     if tomogram_shape is not None:
         shape = tuple(int(v) for v in tomogram_shape)
         if len(shape) != 3 or min(shape) < 1:
@@ -396,8 +452,56 @@ def read_particles(
     reader = _instantiate(cls, _split_context(cls, options), "format")
     try:
         particles = reader.read(path)
+        particles.check_finite(path)
     except InputError as exc:
         if exc.source is None:  # a problem found in the values (a bad column): name the file
             raise InputError(exc.problem, path) from None
         raise
+    if pixel_size is None:
+        particles = check_pixel_size(particles, path)
+    elif "pixel_size" not in option_names(cls):
+        _warn_relabel(particles, float(pixel_size), path)
     return with_metadata(particles, pixel_size, tomogram_shape)
+
+
+def _warn_relabel(particles: ParticleList, pixel_size: float, path: str | os.PathLike) -> None:
+    """Warn when a given pixel size replaces a different one of the file (positions stay in its voxels)."""
+    own = particles.pixel_sizes()
+    if own is None or not len(own) or not np.isfinite(own).all():
+        return
+    if np.allclose(own, pixel_size, rtol=1e-3, atol=0):
+        return
+    warnings.warn(
+        f"{os.fspath(path)}: the file says {own[0]:g} Å per voxel, --pixel-size says {pixel_size:g} Å: the "
+        "positions are kept as they are (in the file's voxels) and labelled with the given pixel size",
+        CryotmWarning,
+        stacklevel=3,
+    )
+
+
+def check_pixel_size(particles: ParticleList, source: str | os.PathLike | None = None) -> ParticleList:
+    """`particles`, without a pixel size outside 0.1-1000 Å (with a warning); per-particle ones are refused.
+
+    A motive list's EM header with junk in it (8,084,644 Å) would otherwise
+    flow into RELION output.
+
+    Raises
+    ------
+    InputError
+        If a per-particle (optics group) pixel size is implausible.
+    """
+    from ..maps.formats import PLAUSIBLE_PIXEL_SIZE, plausible_pixel_size
+
+    if "pixel_size" in particles.data.columns:
+        sizes = particles.pixel_sizes()
+        low, high = PLAUSIBLE_PIXEL_SIZE
+        bad = sizes[~((sizes >= low) & (sizes <= high))]
+        if len(bad):
+            raise InputError(
+                f"implausible pixel size {bad[0]:g} Å (expected {low:g}-{high:g} Å): give the right one "
+                "with --pixel-size",
+                source,
+            )
+        return particles
+    kept = plausible_pixel_size(particles.pixel_size, source)
+    return particles if kept == particles.pixel_size else attrs.evolve(particles, pixel_size=kept)
