@@ -73,7 +73,7 @@ def _existing(path: Path, overwrite: bool) -> bool:
         raise InputError(f"cannot check the output: {exc.strerror}", path) from None
     if stat.S_ISDIR(mode) and _is_zarr_store(path):  # a folder that is one map (OME-Zarr), replaced as a whole
         if not overwrite:
-            raise InputError("output exists; pass overwrite=True (--overwrite) to replace it", path)
+            raise InputError("output exists; give --overwrite to replace it (overwrite=True in Python)", path)
         return True
     if stat.S_ISDIR(mode):
         raise InputError("is a folder; give a file name inside it (for example "
@@ -82,7 +82,7 @@ def _existing(path: Path, overwrite: bool) -> bool:
         raise InputError(f"is {_kind(mode)}, not a regular file; cryotm writes (and --overwrite replaces) "
                          "only regular files", path)
     if not overwrite:
-        raise InputError("output exists; pass overwrite=True (--overwrite) to replace it", path)
+        raise InputError("output exists; give --overwrite to replace it (overwrite=True in Python)", path)
     return True
 
 
