@@ -86,7 +86,7 @@ def check_numbers(args: argparse.Namespace) -> None:
     >>> check_numbers(argparse.Namespace(pixel_size=float("nan")))
     Traceback (most recent call last):
     ...
-    cryotm.errors.CryotmError: --pixel-size must be a finite number > 0, got nan
+    cryotm.errors.CryotmError: --pixel-size must be a positive number, got nan
     """
     import math
 
@@ -97,7 +97,7 @@ def check_numbers(args: argparse.Namespace) -> None:
     for dest in POSITIVE_NUMBERS:
         value = given(dest)
         if isinstance(value, (int, float)) and not (math.isfinite(value) and value > 0):
-            raise CryotmError(f"{_flag(dest)} must be a finite number > 0, got {value}")
+            raise CryotmError(f"{_flag(dest)} must be a positive number, got {value}")
     for dest in FINITE_NUMBERS:
         value = given(dest)
         if isinstance(value, (int, float)) and not math.isfinite(value):
@@ -106,7 +106,7 @@ def check_numbers(args: argparse.Namespace) -> None:
         value = given(dest)
         low = 1 if dest in POSITIVE_COUNTS else 0
         if isinstance(value, int) and value < low:
-            raise CryotmError(f"{_flag(dest)} must be at least {low}, got {value}")
+            raise CryotmError(f"{_flag(dest)} must be a whole number >= {low}, got {value}")
     for dest in IDENTIFIERS:
         value = given(dest)
         if isinstance(value, int) and not 0 <= value <= MAX_ID:
