@@ -290,7 +290,8 @@ def _derived_angle_map(scores: Path) -> Path:
     return scores.with_name(name[:position] + "angles" + name[position + len("scores") :])
 
 
-def _derived_name(scores: Path) -> str:
+def tomogram_name(scores: Path) -> str:
+    """A tomogram's default name from its scores map's path (``tomo1_scores.mrc``, ``tomo1/scores.mrc`` -> tomo1)."""
     stem = scores.name.split(".")[0]
     name = stem.replace("scores", "").strip("_-. ")
     return name or scores.parent.name or stem
@@ -337,7 +338,7 @@ def _tasks_from_glob(
         listed = Path(angle_list) if angle_list is not None else path.parent / "angles.csv"
         tasks.append(
             TomogramInputs(
-                name=_derived_name(path),
+                name=tomogram_name(path),
                 scores=path,
                 angles=_derived_angle_map(path),
                 angle_list=listed,

@@ -67,6 +67,7 @@ def run_command(args: argparse.Namespace) -> int:
     pipeline = pipeline_for_jobs(args, config, found.jobs)
     if args.workers < 1:
         raise CryotmError(f"--workers must be at least 1, got {args.workers}")
+    _check_outputs(args, pipeline, tasks)
     print(f"{len(tasks)} tomograms -> {args.output_dir}/ ({_where(args)})", file=sys.stderr)
     summary = run_batch(
         pipeline,
@@ -80,6 +81,17 @@ def run_command(args: argparse.Namespace) -> int:
     )
     print(summary.format())
     return 0 if summary.ok else 1
+
+
+def _check_outputs(args: argparse.Namespace, pipeline, tasks) -> None:
+    """Output names and folder, checked before anything is said or done (run_batch checks them again)."""
+    from .._atomic import check_file_name, make_output_folder
+
+    for task in tasks:
+        pipeline.output_name(task.name)
+    if not args.no_merged:
+        check_file_name(args.merged, "merged list name (--merged)")
+    make_output_folder(args.output_dir)
 
 
 def _where(args: argparse.Namespace) -> str:

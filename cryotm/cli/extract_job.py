@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
-from ..errors import CryotmError
 from ._pipeline_args import add_pipeline_arguments, config_from_args, pipeline_for_jobs
 
 
@@ -26,7 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--output",
         required=True,
         metavar="OUT",
-        help="output file (one tomogram) or folder (several tomograms)",
+        help="output file (one tomogram), or folder (several tomograms, or a path ending in '/' or an existing "
+        "folder: each output is named after its tomogram)",
     )
     add_pipeline_arguments(parser)
     parser.add_argument(
@@ -42,15 +43,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..peers import read_jobs
 
+    from .._atomic import check_writable, make_output_folder
+    from ..batch.table import check_unique_names
+
     jobs = read_jobs(args.job, angle_list=args.angle_list)
+    check_unique_names([job.inputs for job in jobs], args.job)
     pipeline = pipeline_for_jobs(args, config_from_args(args), jobs)
     output = Path(args.output)
-    if len(jobs) > 1:
-        output.mkdir(parents=True, exist_ok=True)
-    for job in jobs:
-        target = output / pipeline.output_name(job.inputs.name) if len(jobs) > 1 else output
-        if target.exists() and not args.overwrite:
-            raise CryotmError(f"{target}: output exists; pass --overwrite to replace it")
+    into_folder = len(jobs) > 1 or args.output.endswith(("/", os.sep)) or output.is_dir()
+    if into_folder:
+        output = make_output_folder(output)
+    targets = [output / pipeline.output_name(job.inputs.name) if into_folder else output for job in jobs]
+    for target in targets:  # every output is checked before the first tomogram is worked on
+        check_writable(target, args.overwrite)
+    for job, target in zip(jobs, targets):
         result = pipeline.run(job.inputs, output=target, overwrite=args.overwrite)
         threshold = result.threshold
         print(

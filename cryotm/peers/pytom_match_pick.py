@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from .._atomic import check_file_name
 from ..angles import AngleList, parse_symmetry
 from ..errors import InputError
 from ..pipeline.inputs import TomogramInputs
@@ -95,7 +96,15 @@ def pytom_statistics(job: dict[str, Any], source: str | os.PathLike | None = Non
         std = float(stats["std"]) if stats.get("std") is not None else float(np.sqrt(stats["variance"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(f"job_stats lacks search_space/std: {exc}", source) from None
-    n_angles = int(job.get("n_rotations") or 1)
+    try:
+        n_angles = int(job.get("n_rotations") or 1)
+    except (TypeError, ValueError):
+        raise InputError(f"n_rotations must be a whole number, got {job.get('n_rotations')!r}", source) from None
+    if n_angles < 1 or not np.isfinite(search_space) or search_space <= 0 or not np.isfinite(std) or std <= 0:
+        raise InputError(
+            f"job_stats/n_rotations out of range (n_rotations {n_angles}, search_space {search_space:g}, "
+            f"std {std:g}): they must be positive", source,
+        )
     n_voxels = int(round(search_space / n_angles))
     return SearchStatistics(n_angles=n_angles, n_voxels=n_voxels, mean=0.0, std=std)
 
@@ -155,6 +164,7 @@ def read_pytom_job(
         raise InputError("not a pytom-match-pick job file (no 'output_dir')", path)
 
     name = str(job.get("tomo_id") or Path(str(job.get("tomogram", path.stem))).stem)
+    check_file_name(name, "tomogram name (tomo_id)", path)  # it names files, here and in the outputs
     bases = [path.parent]
     output_dir = Path(str(job["output_dir"]))
     folders = resolve_against(output_dir, bases) + [path.parent]
@@ -198,6 +208,7 @@ def read_pytom_job(
 
     try:
         origin = [int(job[k][0]) if job.get(k) else 0 for k in ("search_x", "search_y", "search_z")]
+        ends = [int(job[k][1]) if job.get(k) else None for k in ("search_x", "search_y", "search_z")]
         shape_xyz = job.get("tomo_shape")
         tomogram_shape = tuple(int(v) for v in shape_xyz[::-1]) if shape_xyz else None
         voxel = float(job["voxel_size"]) if job.get("voxel_size") else None
@@ -207,6 +218,13 @@ def read_pytom_job(
             f"search_x/y/z, tomo_shape, voxel_size or particle_diameter is not what pytom-match-pick writes: {exc}",
             path,
         ) from None
+    sizes = tomogram_shape[::-1] if tomogram_shape else (None, None, None)
+    for axis, start, end, size in zip("xyz", origin, ends, sizes):
+        if start < 0 or (end is not None and end <= start) or (size is not None and end is not None and end > size):
+            raise InputError(
+                f"search_{axis} [{start}, {end}] is not a region of the tomogram (0 <= start < end"
+                f"{f' <= {size}' if size is not None else ''})", path,
+            )
     mask = job.get("tomogram_mask")
     mask_path = None
     if mask:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -23,23 +24,51 @@ def _optional_path(value: Any) -> Path | None:
     return None if value is None or value == "" else Path(value)
 
 
+#: Largest tomogram number (int32, what RELION, STOPGAP and Dynamo readers hold).
+MAX_TOMO_ID = 2**31 - 1
+
+
 def _optional_float(value: Any) -> float | None:
-    return None if value is None or value == "" else float(value)
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"pixel_size must be a number (Angstrom), got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise InputError(f"pixel_size must be a positive number (Angstrom), got {value!r}")
+    return number
+
+
+def _tomo_id(value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InputError(f"tomo_id must be a whole number, got {value!r}") from None
+    if not 0 <= number <= MAX_TOMO_ID:
+        raise InputError(f"tomo_id must be between 0 and {MAX_TOMO_ID}, got {value!r}")
+    return number
 
 
 def _offset(value: Any) -> tuple[float, float, float]:
-    values = tuple(float(v) for v in (value if value is not None else (0, 0, 0)))
-    if len(values) != 3:
-        raise InputError(f"an offset needs three numbers (x, y, z), got {value!r}")
+    try:
+        values = tuple(float(v) for v in (value if value is not None else (0, 0, 0)))
+    except (TypeError, ValueError):
+        raise InputError(f"an offset needs three numbers (x, y, z), got {value!r}") from None
+    if len(values) != 3 or not all(math.isfinite(v) and v >= 0 for v in values):
+        raise InputError(f"an offset needs three numbers >= 0 (x, y, z), got {value!r}")
     return values  # type: ignore[return-value]
 
 
 def _shape(value: Any) -> tuple[int, int, int] | None:
     if value is None:
         return None
-    values = tuple(int(v) for v in value)
-    if len(values) != 3:
-        raise InputError(f"a tomogram shape needs three numbers (z, y, x), got {value!r}")
+    try:
+        values = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        raise InputError(f"a tomogram shape needs three whole numbers (z, y, x), got {value!r}") from None
+    if len(values) != 3 or min(values) < 1:
+        raise InputError(f"a tomogram shape needs three positive numbers (z, y, x), got {value!r}")
     return values  # type: ignore[return-value]
 
 
@@ -87,7 +116,7 @@ class TomogramInputs:
     angle_list: Path = attrs.field(converter=Path)
     mask: Path | None = attrs.field(default=None, converter=_optional_path)
     pixel_size: float | None = attrs.field(default=None, converter=_optional_float)
-    tomo_id: int = attrs.field(default=1, converter=int)
+    tomo_id: int = attrs.field(default=1, converter=_tomo_id)
     angles_order: str = "zxz"
     index_base: int = attrs.field(default=0, converter=int)
     angle_list_format: str = "csv"
