@@ -127,3 +127,40 @@ def test_without_healpix_one_line_says_what_to_install(tmp_path, monkeypatch):
     with pytest.raises(CryotmError, match=r"healpix package: pip install 'cryotm\[pytom\]'") as info:
         read_pytom_job(path)
     assert "\n" not in str(info.value) and str(path) in str(info.value)
+
+
+def test_batch_over_a_folder_runs_a_pytom_increment_job_and_a_pytme_result(tmp_path, capsys):
+    import gzip
+    import os
+
+    from cryotm.cli import main
+    from cryotm.formats import read_particles
+    from cryotm.peers import job_program
+
+    folder = tmp_path / "results"
+    folder.mkdir()
+    scene = make_scene(shape=(40, 48, 56), n_peaks=5, n_angles=72, seed=4, min_distance=12)
+    _increment_job(folder, scene, 60.0, 72)  # plus its two maps, which the folder run must leave alone
+    real = Path(__file__).parent / "data" / "real" / "pytme"
+    (folder / "run2.pickle").write_bytes(gzip.decompress((real / "result.pickle.gz").read_bytes()))
+    assert job_program(folder / "run2.pickle") == "pytme"
+    out = tmp_path / "picks"
+    code = main(["batch", os.fspath(folder), "-o", os.fspath(out), "--diameter", "8", "--threshold", "sigma:3",
+                 "--format", "stopgap", "--no-merged"])
+    captured = capsys.readouterr()
+    assert code == 0, captured
+    assert "2 tomograms" in captured.err
+    pytom = read_particles(out / "tomo3.star")
+    with np.load(DATA / "pytom_angle_lists.npz") as full:
+        pytom_list = np.degrees(full["0.14.0_60_1"])
+    truth = scene.truth.copy()
+    truth.data[["phi", "theta", "psi"]] = pytom_list[truth.data["angle_row"].to_numpy()]
+    truth.data["tomo_id"] = pytom.data["tomo_id"].iloc[0]
+    comparison = compare_particles(pytom, truth, tolerance=1.5)
+    assert comparison.recall == 1.0 and np.max(comparison.angular_errors) < 1e-3
+    pytme = read_particles(out / "run2.star")
+    planted = json.loads((real / "truth.json").read_text())["particles"]
+    best = pytme.data.nlargest(3, "score")[["x", "y", "z"]].to_numpy(float)
+    for particle in planted:
+        assert np.min(np.linalg.norm(best - [particle["x"], particle["y"], particle["z"]], axis=1)) <= 1.0
+    assert set(pytme.data["tomo_id"]) != set(pytom.data["tomo_id"])
