@@ -36,9 +36,9 @@ asymmetric template, read back by cryotm):
 * position: the score maximum is where the template's voxel ``size // 2``
   (its centre) lies, the coordinate pyTME's own ``postprocess`` writes. pyTME
   rotates about the box's geometric centre ``(size - 1) / 2``, so for an
-  even-sized template the centre voxel of a rotated template lies up to
-  ``sqrt(3) / 2`` voxel from it (measured: within 1 voxel); for an odd size
-  both are the same point.
+  even-sized template the centre voxel of a template rotated by ``R`` lies
+  ``(R - I) h`` from the peak (``h`` half a voxel per axis; up to 1.7 voxels,
+  measured within 1.41); for an odd size both are the same point.
 """
 
 from __future__ import annotations
