@@ -18,8 +18,8 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial.transform import Rotation
 
-from .angles import AngleList
-from .particles import ParticleList
+from ..angles import AngleList
+from ..particles import ParticleList
 
 __all__ = ["SyntheticScene", "make_scene"]
 
@@ -67,8 +67,8 @@ class SyntheticScene:
         dict
             ``{"scores": path, "angles": path, "angle_list": path, "truth": path}``.
         """
-        from ._atomic import atomic_path, check_writable
-        from .maps import write_map
+        from .._atomic import atomic_path, check_writable
+        from ..maps import write_map
 
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
