@@ -167,3 +167,38 @@ def test_extract_job_on_a_pytme_result_writes_particles_and_a_record(tmp_path, c
     record = read_record(record_path_for(out))
     inputs = TomogramInputs.from_description(record["inputs"])
     assert inputs.result_format == "pytme" and inputs.read_scores().shape == (30, 30, 30)
+
+
+def test_maps_kept_as_memory_map_references_beside_the_result(tmp_path):
+    # pyTME's write_pickle stores a np.memmap as ("np.memmap", shape, dtype, file) and moves the file beside it
+    real = load_pytme_result(REAL / "result.pickle.gz")
+    xyz_scores = np.ascontiguousarray(real.scores.transpose(2, 1, 0))
+    xyz_index = np.ascontiguousarray(real.rotation_index.transpose(2, 1, 0))
+    xyz_scores.tofile(tmp_path / "scores.mm")
+    xyz_index.tofile(tmp_path / "rotations.mm")
+    from scipy.spatial.transform import Rotation as R
+
+    table = {i: R.from_euler("zxz", row, degrees=True).as_matrix().T.astype(np.float32) for i, row in enumerate(real.angles)}
+    items = [
+        ("np.memmap", xyz_scores.shape, xyz_scores.dtype, "/elsewhere/scores.mm"),  # moved: found by name
+        np.zeros(3, dtype=int),
+        ("np.memmap", xyz_index.shape, xyz_index.dtype, os.fspath(tmp_path / "rotations.mm")),
+        table,
+        np.array([0.0]),
+        (np.zeros(3), np.zeros(3), np.full(3, 12.5), None),
+    ]
+    path = tmp_path / "big.pickle"
+    with path.open("wb") as handle:
+        for item in items:
+            pickle.dump(item, handle)
+    (job,) = read_jobs(path)
+    assert job.inputs.pixel_size == 12.5
+    np.testing.assert_array_equal(job.inputs.read_scores().data, real.scores)
+    np.testing.assert_array_equal(job.inputs.read_angles().data, real.rotation_index)
+    read_back = R.from_euler("zxz", job.inputs.read_angle_list().angles, degrees=True)
+    assert np.degrees((read_back.inv() * R.from_euler("zxz", real.angles, degrees=True)).magnitude()).max() < 1e-3
+    (tmp_path / "scores.mm").unlink()
+    moved = tmp_path / "moved.pickle"  # another file: not the one read (and kept) above
+    shutil.copy(path, moved)
+    with pytest.raises(InputError, match="scores.mm, which is not there"):
+        read_jobs(moved)

@@ -337,7 +337,17 @@ def sniff_pytme_result(path: str | os.PathLike) -> bool:
             head = handle.read(8)
     except OSError:
         return False
-    return head == _HDF5_MAGIC or head[:2] == _GZIP_MAGIC or head[:1] == b"\x80"
+    if head == _HDF5_MAGIC:
+        try:
+            import h5py
+        except ImportError:
+            return True  # reading it will say what to install
+        try:
+            with h5py.File(path, "r") as handle:
+                return "num_items" in handle.attrs and "item_0" in handle
+        except OSError:
+            return False
+    return head[:2] == _GZIP_MAGIC or head[:1] == b"\x80"
 
 
 def _result_name(path: Path) -> str:
