@@ -152,7 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", metavar="DIR", help="keep the pyTME results (pickle and hdf5) and the truth here")
     parser.add_argument("--realistic", action="store_true", help="the tomogram and template of "
                         "cryotm.synthetic.make_search_scene (correlated noise, continuous sub-voxel positions, "
-                        "varied amplitude; its 24^3 'blobs' template) instead of this script's minimal scene")
+                        "varied amplitude; its 'blobs' template at --template-size) instead of this script's minimal scene")
+    parser.add_argument("--on-voxels", action="store_true", help="--realistic: particles at whole voxels")
+    parser.add_argument("--snr", type=float, nargs=2, default=(5.0, 9.0), metavar=("LO", "HI"),
+                        help="--realistic: the particles' peak scores in make_search_scene's own search, in "
+                        "standard deviations (default 5 9)")
     args = parser.parse_args(argv)
     try:
         import tme  # noqa: F401
@@ -168,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.realistic:
         from cryotm.synthetic import make_search_scene
 
-        scene = make_search_scene(shape=(args.shape,) * 3, n_particles=args.particles, n_angles=24, seed=args.seed)
+        scene = make_search_scene(
+            shape=(args.shape,) * 3, n_particles=args.particles, n_angles=24, seed=args.seed,
+            template_size=args.template_size, subvoxel=not args.on_voxels, snr=tuple(args.snr),
+        )
         tomogram, template = scene.tomogram.astype(np.float32), scene.template.astype(np.float32)
         truth = scene.truth.data[["x", "y", "z", "phi", "theta", "psi"]].to_numpy(float)
         args.template_size = template.shape[0]
