@@ -152,8 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", metavar="DIR", help="keep the pyTME results (pickle and hdf5) and the truth here")
     parser.add_argument("--realistic", action="store_true", help="the tomogram and template of "
                         "cryotm.synthetic.make_search_scene (correlated noise, continuous sub-voxel positions, "
-                        "varied amplitude; its 'blobs' template at --template-size) instead of this script's minimal scene")
+                        "varied amplitude) instead of this script's minimal scene")
     parser.add_argument("--on-voxels", action="store_true", help="--realistic: particles at whole voxels")
+    parser.add_argument("--blobs", action="store_true", help="--realistic: make_search_scene's 'blobs' template "
+                        "instead of this script's")
     parser.add_argument("--snr", type=float, nargs=2, default=(5.0, 9.0), metavar=("LO", "HI"),
                         help="--realistic: the particles' peak scores in make_search_scene's own search, in "
                         "standard deviations (default 5 9)")
@@ -175,6 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         scene = make_search_scene(
             shape=(args.shape,) * 3, n_particles=args.particles, n_angles=24, seed=args.seed,
             template_size=args.template_size, subvoxel=not args.on_voxels, snr=tuple(args.snr),
+            template="blobs" if args.blobs else make_template(args.template_size),
         )
         tomogram, template = scene.tomogram.astype(np.float32), scene.template.astype(np.float32)
         truth = scene.truth.data[["x", "y", "z", "phi", "theta", "psi"]].to_numpy(float)
@@ -207,6 +210,24 @@ def main(argv: list[str] | None = None) -> int:
 
         for name in ("result.pickle.gz", "result.hdf5"):
             inputs = read_pytme_result(folder / name).inputs
+            # the reader alone: the score maximum within 2 voxels of each planted particle, its angle
+            scores_zyx, index_zyx = inputs.read_scores().data, inputs.read_angles().data
+            angle_list = inputs.read_angle_list()
+            at_truth = []
+            for x, y, z, phi, theta, psi in truth:
+                centre = np.round([z, y, x]).astype(int)
+                lo = np.maximum(centre - 2, 0)
+                window = scores_zyx[lo[0] : centre[0] + 3, lo[1] : centre[1] + 3, lo[2] : centre[2] + 3]
+                peak = np.array(np.unravel_index(np.argmax(window), window.shape)) + lo
+                row = int(index_zyx[tuple(peak)])
+                angle = angular_error(
+                    Rotation.from_euler("zxz", angle_list.angles[row], degrees=True),
+                    Rotation.from_euler("zxz", [phi, theta, psi], degrees=True),
+                )
+                at_truth.append((np.linalg.norm(peak[::-1] - [x, y, z]), float(angle)))
+            at_truth = np.array(at_truth)
+            print(f"cryotm's reader at the planted particles ({name}): position error max {at_truth[:, 0].max():.2f} "
+                  f"voxels, orientation error median {np.median(at_truth[:, 1]):.1f}, max {at_truth[:, 1].max():.1f}")
             picks = Pipeline(PeakPicker(particle_diameter=template.shape[0] * 0.6)).run(inputs).particles.data
             errors = []  # each planted particle's nearest pick, if within 3 voxels (pyTME found it)
             for x, y, z, phi, theta, psi in truth:
