@@ -40,3 +40,18 @@ def cryotm_motl_readers():
 @hookspec
 def cryotm_map_formats():
     """Return a list of :class:`cryotm.maps.MapFormat` subclasses (volume file formats such as MRC, EM)."""
+
+
+@hookspec
+def cryotm_alignment_readers():
+    """Return a list of :class:`cryotm.geometry.AlignmentReader` subclasses (tilt-series alignment formats)."""
+
+
+@hookspec
+def cryotm_pick_filters():
+    """Return a list of pick-filter classes (:class:`cryotm.pipeline.PickFilter` subclasses with a ``name``)."""
+
+
+@hookspec
+def cryotm_batch_sources():
+    """Return a list of :class:`cryotm.batch.BatchSource` subclasses (batch inputs such as ``copick://`` projects)."""

@@ -54,6 +54,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "cryotm.thresholds.builtin",
     "cryotm.labeling.builtin",
     "cryotm.formats.builtin",
+    "cryotm.geometry.builtin",
 )
 
 #: hook name -> the kind of thing it contributes, as users call it.
@@ -63,6 +64,9 @@ HOOK_KINDS: dict[str, str] = {
     "cryotm_motl_writers": "writer",
     "cryotm_motl_readers": "reader",
     "cryotm_map_formats": "map format",
+    "cryotm_alignment_readers": "alignment reader",
+    "cryotm_pick_filters": "pick filter",
+    "cryotm_batch_sources": "batch source",
 }
 
 

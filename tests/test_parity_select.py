@@ -96,7 +96,7 @@ def test_same_particles_as_cryocat(tmp_path, shape, seed, kwargs):
     if isinstance(kwargs.get("edge_masking"), tuple):
         theirs_kwargs["edge_masking"] = np.array(kwargs["edge_masking"])
     motl, their_labels = run_cryocat(tmana, scene, base, **theirs_kwargs)
-    ours = select_peaks(scene.scores, scene.angle_map, scene.angles, dist_maps_name_base=base, **kwargs)
+    ours = select_peaks(scene.scores, scene.angle_map, scene.angles, dist_maps_name_base=base, placement="cryocat", **kwargs)
 
     their_df = motl.df
     assert len(ours.particles) == len(their_df) > 0
@@ -143,7 +143,7 @@ def test_positions_are_zero_based_where_cryocat_extraction_is_one_based(tmp_path
     base = tmp_path / "dm"
     create_distance_maps(scene.angle_map, scene.angles, output_base=base)
     motl, _ = run_cryocat(tmana, scene, base, template_radius=4)
-    ours = select_peaks(scene.scores, scene.angle_map, scene.angles, dist_maps_name_base=base, template_radius=4)
+    ours = select_peaks(scene.scores, scene.angle_map, scene.angles, dist_maps_name_base=base, placement="cryocat", template_radius=4)
     with contextlib.redirect_stdout(io.StringIO()):
         extracted = tmana.scores_extract_particles(xyz(scene.scores), xyz(scene.angle_map),
                                                    scene.angles.angles.copy(), 1, 8, scores_threshold=0.2,
@@ -161,7 +161,7 @@ def test_output_motl_name_crashes_in_cryocat_and_writes_here(tmp_path):
     create_distance_maps(scene.angle_map, scene.angles, output_base=base)
     with pytest.raises(AttributeError, match="write_to_emfile"):
         run_cryocat(tmana, scene, base, template_radius=4, output_motl_name=str(tmp_path / "theirs.em"))
-    select_peaks(scene.scores, scene.angle_map, scene.angles, dist_maps_name_base=base, template_radius=4,
+    select_peaks(scene.scores, scene.angle_map, scene.angles, dist_maps_name_base=base, placement="cryocat", template_radius=4,
                  output_motl_name=tmp_path / "ours.em")
     assert (tmp_path / "ours.em").stat().st_size > 0
 
@@ -180,7 +180,7 @@ def test_cryocat_cannot_select_a_particle_at_the_first_angle(tmp_path):
     base = tmp_path / "dm"
     create_distance_maps(scene.angle_map, scene.angles, output_base=base)
     motl, _ = run_cryocat(tmana, scene, base, template_radius=4)
-    ours = select_peaks(scene.scores, scene.angle_map, scene.angles, dist_maps_name_base=base, template_radius=4)
+    ours = select_peaks(scene.scores, scene.angle_map, scene.angles, dist_maps_name_base=base, placement="cryocat", template_radius=4)
     theirs = {tuple(p) for p in motl.df[["x", "y", "z"]].to_numpy()}
     mine = {tuple(p) for p in ours.particles.positions.astype(int)}
     assert (x, y, z) in mine and (x, y, z) not in theirs

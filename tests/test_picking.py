@@ -280,7 +280,8 @@ def test_per_axis_edge_margin_is_x_y_z_like_select_peaks_edge_masking(scene):
     assert np.any(near_z_face & keep_x)
     assert {tuple(p) for p in plain.positions[near_z_face & keep_x]} <= {tuple(p) for p in picked.positions}
     # the same three numbers exclude the same voxels in find_candidates and in select_peaks' edge_masking
-    from cryotm.picking.select import _apply_edge_mask, edge_mask_margins
+    from cryotm.picking.select.inputs import apply_edge_mask as _apply_edge_mask
+    from cryotm.picking.select.inputs import edge_mask_margins
 
     for given in ((3, 8, 5), (0, 2, 7), 4):
         found = find_candidates(scene.scores, -np.inf, edge_margin=given)
@@ -395,7 +396,7 @@ def test_angle_index_outside_the_list(tmp_path, files, scene):
     with pytest.raises(InputError, match="outside the angle list"):
         PeakPicker(10, threshold="sigma:3").pick(files["scores"], files["angles"], short, output=tmp_path / "out.em")
     zero_based = np.zeros_like(scene.angle_map)  # every voxel points at the first row, 0-based
-    with pytest.raises(InputError, match="index_base=1"):
+    with pytest.raises(InputError, match="holds index 0, which a 1-based angle list"):
         PeakPicker(10, threshold="sigma:3", index_base=1).pick(scene.scores, zero_based, files["angle_list"])
     assert _no_output_left(tmp_path)
 

@@ -50,7 +50,7 @@ def test_builtins_are_registered_through_the_hooks(fresh_plugins):
     infos = {info.name: info for info in plugin_infos()}
     assert infos["cryotm.thresholds.builtin"].builtin
     assert {"manual", "sigma"} <= set(infos["cryotm.thresholds.builtin"].provides["threshold"])
-    assert infos["cryotm.maps.builtin"].provides["map format"] == ["mrc", "em"]
+    assert infos["cryotm.maps.builtin"].provides["map format"] == ["mrc", "em", "zarr"]
     assert infos["cryotm.thresholds.builtin"].version == cryotm.__version__
 
 

@@ -15,19 +15,19 @@ from cryotm.evaluation import match_particles
 from cryotm.formats import read_particles
 from cryotm.maps import ScoresMap, read_map, write_map
 from cryotm.picking import filter_distance_maps as exported_filter
-from cryotm.picking import select as select_module
 from cryotm.picking.select import (
     PeakSelector,
-    _block,
-    _Footprint,
-    _open_regions,
-    _reach,
     edge_mask_margins,
     filter_distance_maps,
     rotate_template_mask,
     select_peaks,
     sphere_footprint,
 )
+from cryotm.picking.select import regions as select_module  # where the selector calls filter_distance_maps
+from cryotm.picking.select.footprints import Footprint as _Footprint
+from cryotm.picking.select.footprints import block as _block
+from cryotm.picking.select.footprints import reach as _reach
+from cryotm.picking.select.regions import open_regions as _open_regions
 from cryotm.testing import cryocat_or_skip
 from cryotm.thresholds import FalseAlarmRateThreshold, SearchStatistics, TriangleThreshold
 

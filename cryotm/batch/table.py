@@ -396,7 +396,8 @@ def read_tasks(
     Parameters
     ----------
     source : str or path
-        A pattern with ``*``, ``?`` or ``[...]`` (see :func:`tasks_from_glob`), a
+        A plugin's source (a :class:`~cryotm.batch.sources.BatchSource` claims
+        it, e.g. ``copick://...``), a pattern with ``*``, ``?`` or ``[...]`` (see :func:`tasks_from_glob`), a
         pytom-match-pick job, STOPGAP/GAPSTOP parameter file or pyTME result
         (:func:`tasks_from_jobs`), a folder (every such file in it), else a
         table (:func:`read_table`).
@@ -421,9 +422,13 @@ def read_tasks(
     (['tomo1'], [])
     """
     from ..peers import job_program
+    from .sources import source_for
 
     found: list[PeerJob] = []
     text = os.fspath(source)
+    plugin_source = source_for(text)
+    if plugin_source is not None:  # a plugin's input, such as a copick:// project
+        return plugin_source.read(text, angle_list=angle_list, defaults=defaults)
     if _glob.has_magic(text):
         tasks = _tasks_from_glob(text, angle_list, defaults, found)
     else:

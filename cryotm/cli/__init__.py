@@ -32,6 +32,7 @@ COMMANDS: tuple[str, ...] = (
     "distance-maps",
     "report",
     "compare",
+    "project",
     # particle lists
     "convert",
     "merge",

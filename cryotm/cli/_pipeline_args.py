@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 from typing import IO, Any
 
 from ..errors import CryotmError
+from ._geometry_args import add_geometry_arguments, geometry_filters
+from ._picker_options import add_picker_filter_arguments, picker_filter_options
 
 __all__ = ["add_pipeline_arguments", "pipeline_from_args", "pipeline_for_jobs", "config_from_args"]
 
@@ -47,11 +49,21 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME[:VALUE]",
         help="threshold strategy, e.g. far, far:2, sigma:3, triangle, or a number (default: far)",
     )
+    add_picker_filter_arguments(group)
     group.add_argument(
         "--format",
         metavar="F",
         help=f"output format (relion5, relion4, relion31, relion30, stopgap, emmotl, dynamo, table, ...; default {DEFAULT_FORMAT})",
     )
+    group.add_argument(
+        "--option",
+        "-O",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option of the output format (e.g. -O object=ribosome for copick); repeatable",
+    )
+    add_geometry_arguments(parser)
 
 
 def config_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -68,6 +80,7 @@ def _option_overrides(args: argparse.Namespace) -> dict[str, Any]:
         overrides["particle_diameter"] = args.diameter
     if getattr(args, "symmetry", None) is not None:
         overrides["symmetry"] = args.symmetry
+    overrides.update(picker_filter_options(args))
     return overrides
 
 
@@ -125,6 +138,7 @@ def pipeline_from_args(
     """
     from ..formats import writer_for
     from ..pipeline import pipeline_from_config
+    from ._options import parse_options
     from ..thresholds import get_threshold_strategy
 
     config = dict(config if config is not None else config_from_args(args))
@@ -142,10 +156,16 @@ def pipeline_from_args(
     overrides: dict[str, Any] = {}
     if args.threshold is not None:
         overrides["threshold"] = get_threshold_strategy(args.threshold)
+    options = parse_options(getattr(args, "option", None) or [])
     if args.format is not None:
-        overrides["writer"] = writer_for(format=args.format)
+        overrides["writer"] = writer_for(format=args.format, **options)
     elif config.get("writer") is None:
-        overrides["writer"] = writer_for(format=DEFAULT_FORMAT)
+        overrides["writer"] = writer_for(format=DEFAULT_FORMAT, **options)
+    elif options:
+        raise CryotmError("--option sets options of the output format: give the format too (--format)")
+    extra = geometry_filters(args)
+    if extra:  # --alignment with --min-visible-* / --fiducials: after the config's own filters
+        overrides["filters"] = [*pipeline_from_config(config).filters, *extra] if config.get("filters") else extra
     return pipeline_from_config(config, **overrides)
 
 

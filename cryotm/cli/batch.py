@@ -25,7 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "rest. A failed tomogram does "
         "not stop the others; the exit status is 1 if any failed.",
     )
-    parser.add_argument("input", metavar="INPUT", help="tomogram table, glob pattern, a peer's job file or result, or a folder of them")
+    parser.add_argument(
+        "input",
+        metavar="INPUT",
+        help="tomogram table, glob pattern, a peer's job file or result, a folder of them, or a plugin's source "
+        "(copick://...)",
+    )
     parser.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="folder for the outputs")
     add_pipeline_arguments(parser)
     inputs = parser.add_argument_group("inputs (defaults for rows that do not say)")

@@ -41,12 +41,11 @@ def output_writer(output: str, to_format: str | None, from_format: str | None) -
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._atomic import check_writable
     from ..formats import reader_class, write_particles
 
-    check_writable(args.output, args.overwrite)
     reader = reader_class(args.input, args.from_format)
     writer = output_writer(args.output, args.to_format, reader.name)
+    writer.check_output(args.output, args.overwrite)
     read_options, write_options = shared_options(args, [reader], writer)
     particles = read_list(args.input, reader.name, args, reader_options=read_options)
     write_particles(particles, args.output, writer.name, overwrite=args.overwrite, **write_options)

@@ -59,5 +59,11 @@ def run(args: argparse.Namespace) -> int:
     print(f"  RELION 5 star     {outputs['relion5']}")
     print(f"  EM motive list    {outputs['emmotl']}")
     print(f"against the planted truth: {match.summary()}")
+    from ..geometry.demo import write_demo_geometry
+
+    geometry = write_demo_geometry(directory, scene.truth, scene.shape, scene.pixel_size, scores.experiment_id,
+                                   overwrite=args.overwrite)
+    print(f"a tilt-series alignment (RELION 5) {geometry['tomograms']} and gold beads {geometry['beads']}: try\n"
+          f"  cryotm project {outputs['relion5']} {geometry['tomograms']} -o {directory / 'projections.csv'}")
     sys.stdout.flush()
     return 0

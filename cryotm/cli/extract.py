@@ -8,7 +8,9 @@ import time
 from typing import TextIO
 
 from ..errors import CryotmError
+from ._geometry_args import add_geometry_arguments, apply_geometry_filters, geometry_filters
 from ._margins import edge_margins
+from ._picker_options import add_picker_filter_arguments, picker_filter_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,10 +53,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--symmetry", default="c1", metavar="cN",
                         help="cyclic symmetry: random in-plane rotation by k*360/N (default c1)")
     parser.add_argument("--seed", type=int, metavar="S", help="seed of the symmetry's random choice")
+    add_picker_filter_arguments(parser)
+    parser.add_argument("--max-candidates", type=int, metavar="N",
+                        help="refuse a threshold that keeps more than N voxels (default: what half the free "
+                        "memory holds)")
     parser.add_argument("--tomo-id", type=int, default=1, metavar="N", help="tomogram number (default 1)")
     parser.add_argument("--object-id", type=int, default=1, metavar="N", help="object number (default 1)")
     parser.add_argument("--pixel-size", type=float, metavar="A", help="pixel size in Å (default: the map's header)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
+    add_geometry_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -95,7 +102,6 @@ class ProgressLine:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._atomic import check_writable
     from ..formats import writer_for
     from ..picking import PeakPicker
 
@@ -112,9 +118,12 @@ def run(args: argparse.Namespace) -> int:
         index_base=args.index_base,
         object_id=args.object_id,
         mask_mode=args.mask_mode,
+        max_candidates=args.max_candidates,
+        **picker_filter_options(args),
     )
     writer = writer_for(args.output, args.format)  # an unknown format fails before the work
-    check_writable(args.output, args.overwrite)
+    writer.check_output(args.output, args.overwrite)
+    geometry_filters(args)  # a filter option without --alignment fails before the work
     progress = None if args.quiet else ProgressLine(sys.stderr)
     try:
         result = picker.run(
@@ -124,6 +133,11 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
+    if geometry_filters(args):
+        import attrs
+
+        shape = result.particles.tomogram_shape
+        result = attrs.evolve(result, particles=apply_geometry_filters(args, result.particles, shape))
     if writer.requires_pixel_size and not result.particles.pixel_size:
         raise CryotmError(f"format {writer.name!r} needs a pixel size: the map has none, give --pixel-size")
     writer.write(result.particles, args.output, overwrite=args.overwrite)

@@ -28,15 +28,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .._atomic import check_writable
     from ..formats import merge_lists, read_particles, reader_class, write_particles
     from .convert import output_writer
 
-    check_writable(args.output, args.overwrite)
     readers = [reader_class(path, args.from_format) for path in args.inputs]
     names = {cls.name for cls in readers}
     common = names.pop() if len(names) == 1 else None
     writer = output_writer(args.output, args.to_format, common)
+    writer.check_output(args.output, args.overwrite)
     read_options, write_options = shared_options(args, readers, writer)
     shape = tomogram_shape(args)
     lists = []

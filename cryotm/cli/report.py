@@ -55,6 +55,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--peaks", type=int, default=3, metavar="N", help="profiles of the N best picks (default 3)")
     parser.add_argument("--prefix", default=None, metavar="TEXT", help="prefix of the file names")
     parser.add_argument("--overwrite", action="store_true", help="replace existing figures")
+    parser.add_argument("--alignment", metavar="FILE", help="tilt-series alignment: also draw the best picks' "
+                        "tracks (x, y in the tilt images against the tilt angle; scores map input)")
+    parser.add_argument("--tracks", type=int, default=3, metavar="N", help="tracks of the N best picks (default 3)")
     add_data_arguments(
         parser.add_argument_group("reading --particles (scores map input; shape and pixel size default to the map's)"),
         defaults_from="the scores map",
@@ -78,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     from ..report import make_report, report_run
 
     thresholds = [t.strip() for t in args.thresholds.split(",") if t.strip()]
-    options = {"position": args.slice, "n_peaks": args.peaks}
+    options = {"position": args.slice, "n_peaks": args.peaks, "alignment": args.alignment, "n_tracks": args.tracks}
     if args.input.endswith(".json"):
         reading = (args.pixel_size, tomogram_shape(args), args.binning, args.centre, args.tomograms,
                    args.particles_format)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ..errors import CryotmError
+from ._geometry_args import add_geometry_arguments, apply_geometry_filters, geometry_filters
 from ._margins import edge_margins
 
 
@@ -52,7 +53,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="column order of the angle list (default zxz; STOPGAP writes zzx)")
     parser.add_argument("--index-base", type=int, choices=(0, 1), default=0,
                         help="angle-map value of the first angle: 0 (GAPSTOP, pytom) or 1 (STOPGAP)")
+    parser.add_argument("--placement", choices=("maximum", "cryocat"), default="maximum",
+                        help="maximum (default): each particle on its peak's score maximum with that voxel's "
+                        "angle, the angular test only accepts or rejects the peak; cryocat: cryoCAT's rule (the "
+                        "best angle-consistent voxel, often off the maximum with a wrong angle on real maps)")
+    parser.add_argument("--angle-tolerance", type=float, metavar="DEG",
+                        help="with --placement maximum: count as consistent the peak's voxels whose rotation is "
+                        "within DEG degrees of the maximum's (instead of regions of equal distance-map values)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    add_geometry_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -63,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.labels is not None:
         check_writable(args.labels, args.overwrite)
+    if geometry_filters(args):
+        check_writable(args.output, args.overwrite)
     names = [n.strip() for n in args.dist_maps_list.split(",") if n.strip()]
     if not names:
         raise CryotmError("--dist-maps-list names no distance map")
@@ -81,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         template_radius=args.template_radius,
         edge_masking=args.edge_margin,
         tomo_mask=args.mask,
-        output_motl_name=args.output,
+        output_motl_name=None if geometry_filters(args) else args.output,
         tomo_number=args.tomo_id,
         angles_order=args.angles_order,
         index_base=args.index_base,
@@ -89,7 +100,17 @@ def run(args: argparse.Namespace) -> int:
         threshold=args.threshold,
         output_format=args.format,
         overwrite=args.overwrite,
+        placement=args.placement,
+        angle_tolerance=args.angle_tolerance,
     )
+    if geometry_filters(args):  # filtered before writing (the label map keeps every selected particle)
+        import attrs
+
+        from ..formats import write_particles
+
+        shape = result.particles.tomogram_shape or result.labels.shape
+        result = attrs.evolve(result, particles=apply_geometry_filters(args, result.particles, shape))
+        write_particles(result.particles, args.output, format=args.format, overwrite=args.overwrite)
     if args.labels is not None:
         write_map(args.labels, result.labels, pixel_size=result.particles.pixel_size, overwrite=args.overwrite)
     print(f"selected {len(result.particles)} particles (threshold {result.threshold:.6g}, "

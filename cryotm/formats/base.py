@@ -16,18 +16,26 @@ naming the missing option. A reader class that declares a ``pixel_size`` or
 ``tomogram_shape`` field receives them as well, overriding what the file says
 (RELION 3.1 and 4 need the pixel size for their origins in Å, RELION 5 both
 to undo the centring).
+
+Outputs and inputs need not be plain files: a format may declare URL
+``schemes`` (the ``copick`` plugin declares ``copick``), and a *target* such
+as ``copick:///data/project/config.json?run=TS_01&object=ribosome`` is then
+handed, as the string it is, to that format's writer or reader, which
+overrides :meth:`MotlWriter.write` / :meth:`MotlWriter.check_output` or
+:meth:`MotlReader.read` to deal with it (:func:`target_scheme`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
 
-from .._atomic import atomic_path
+from .._atomic import atomic_path, check_writable
 from ..errors import CryotmError, InputError
 from ..particles import ParticleList
 
@@ -44,11 +52,30 @@ __all__ = [
     "writer_class",
     "reader_class",
     "with_metadata",
+    "target_scheme",
     "CONTEXT_OPTIONS",
 ]
 
 #: Options that describe the data rather than a format; each format takes those it declares.
 CONTEXT_OPTIONS: tuple[str, ...] = ("pixel_size", "tomogram_shape", "binning")
+
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]+)://")
+
+
+def target_scheme(path: str | os.PathLike | None) -> str | None:
+    """The URL scheme of a target such as ``copick:///p/config.json?run=TS_01`` (lower case), else None.
+
+    Plain paths have none (a Windows drive letter is one character, so ``C:\\x`` is a path).
+
+    Examples
+    --------
+    >>> target_scheme("copick:///data/config.json?run=TS_01"), target_scheme("picks.star")
+    ('copick', None)
+    """
+    if path is None or not isinstance(path, str):
+        return None
+    match = _SCHEME.match(path)
+    return match.group(1).lower() if match else None
 
 
 @attrs.define
@@ -69,6 +96,17 @@ class MotlWriter:
     requires_pixel_size: ClassVar[bool] = False
     #: True when the format cannot be written without the tomogram's shape.
     requires_tomogram_shape: ClassVar[bool] = False
+    #: URL schemes of targets that are not plain files (``copick``), handled by :meth:`write`.
+    schemes: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def check_output(cls, path: str | os.PathLike, overwrite: bool = False) -> None:
+        """Raise :class:`InputError` if `path` may not be written (before any work is done).
+
+        A plain file must not exist unless `overwrite`, and its folder must;
+        a format with :attr:`schemes` overrides this for its targets.
+        """
+        check_writable(path, overwrite)
 
     def write_file(self, particles: ParticleList, path: Path) -> None:
         """Write `particles` to `path` (a temporary file; the caller renames it)."""
@@ -106,6 +144,8 @@ class MotlReader:
     name: ClassVar[str] = ""
     extensions: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = ""
+    #: URL schemes of sources that are not plain files (``copick``), handled by :meth:`read`.
+    schemes: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def sniff(cls, path: Path) -> bool:
@@ -202,6 +242,9 @@ def writer_class(path: str | os.PathLike | None = None, format: str | None = Non
         return writers[format]
     if path is None:
         raise CryotmError("give a format name or an output file with a known extension")
+    scheme = target_scheme(path)
+    if scheme is not None:
+        return _by_scheme(writers, scheme, path)
     suffix = Path(path).suffix.lower()
     candidates = [name for name, cls in writers.items() if suffix in cls.extensions]
     if len(candidates) == 1:
@@ -226,6 +269,9 @@ def reader_class(path: str | os.PathLike, format: str | None = None) -> type[Mot
         if format not in readers:
             raise CryotmError(f"unknown particle-list format {format!r} (known: {', '.join(sorted(readers))})")
         return readers[format]
+    scheme = target_scheme(path)
+    if scheme is not None:
+        return _by_scheme(readers, scheme, path)
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file", path)
@@ -235,6 +281,19 @@ def reader_class(path: str | os.PathLike, format: str | None = None) -> type[Mot
     raise InputError(
         f"cannot tell the particle-list format; choose one with --format ({', '.join(sorted(readers))})",
         path,
+    )
+
+
+def _by_scheme(classes: Mapping[str, type], scheme: str, target: str | os.PathLike) -> type:
+    """The one class of `classes` that declares `scheme`."""
+    for cls in classes.values():
+        if scheme in getattr(cls, "schemes", ()):
+            return cls
+    known = sorted({s for cls in classes.values() for s in getattr(cls, "schemes", ())})
+    raise InputError(
+        f"no particle-list format handles {scheme}:// targets (known: {', '.join(known) or 'none'}; "
+        "is its plugin installed?)",
+        target,
     )
 
 

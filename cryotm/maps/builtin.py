@@ -2,8 +2,9 @@
 
 from ..plugins import hookimpl
 from .formats import EmFormat, MrcFormat
+from .zarr import ZarrFormat
 
 
 @hookimpl
 def cryotm_map_formats():
-    return [MrcFormat, EmFormat]
+    return [MrcFormat, EmFormat, ZarrFormat]

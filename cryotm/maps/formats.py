@@ -167,7 +167,7 @@ def read_map(
     """
     path = Path(path)
     fmt = map_format_for(path, format_name)
-    if not path.is_file():
+    if not path.exists():  # a file, or a folder for formats such as OME-Zarr
         raise InputError("no such file", path)
     try:
         data, pixel_size = fmt.read(path, mmap=mmap)

@@ -247,3 +247,38 @@ class ParticleList:
             f"ParticleList({len(self)} particles, experiment_id={self.experiment_id!r}, "
             f"pixel_size={self.pixel_size})"
         )
+
+    # -- tilt-series geometry ----------------------------------------------------------
+    def project(
+        self,
+        model: Any,
+        tomogram_shape: tuple[int, int, int] | None = None,
+        tilt_image_shape: tuple[int, int] | None = None,
+        margin: float = 0.0,
+    ) -> pd.DataFrame:
+        """Each particle's position in each tilt image (see :func:`cryotm.geometry.project_particles`).
+
+        Parameters
+        ----------
+        model : TiltSeriesAlignment, mapping of name to it, or a path
+            The tilt-series alignment (a file is read with :func:`cryotm.geometry.read_alignments`).
+        tomogram_shape : (nz, ny, nx), optional
+            The particles' tomogram in their voxels (default: the list's).
+        tilt_image_shape : (ny, nx), optional
+            Default: the alignment's.
+        margin : float
+            Pixels from the border within which a point counts as outside.
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``particle, tomo_name, tilt_index, tilt_angle, x, y, inside``.
+        """
+        from ..geometry import TiltSeriesAlignment, project_particles, read_alignments
+
+        if isinstance(model, (str, Path)):
+            model = read_alignments(model)
+        elif isinstance(model, pd.DataFrame):
+            model = TiltSeriesAlignment(model, tilt_image_shape=tilt_image_shape)
+        return project_particles(self, model, tomogram_shape=tomogram_shape, tilt_image_shape=tilt_image_shape,
+                                 margin=margin)

@@ -11,7 +11,9 @@ the angular distance maps (:func:`filter_distance_maps`, cryoCAT's
 
 from .candidates import Candidates, cryocat_order, find_candidates
 from .clusters import region_sizes
-from .picker import PeakPicker, PickResult, extract_particles
+from .extract import extract_particles
+from .picker import PeakPicker
+from .result import PickResult, particles_at
 from .select import PeakSelection, PeakSelector, filter_distance_maps, select_peaks
 from .suppression import greedy_suppression
 
@@ -28,4 +30,5 @@ __all__ = [
     "cryocat_order",
     "greedy_suppression",
     "region_sizes",
+    "particles_at",
 ]

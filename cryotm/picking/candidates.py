@@ -8,15 +8,26 @@ candidates come out in memory order (z, then y, then x), with their scores;
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 import attrs
 import numpy as np
 
+from ..errors import CryotmError
 from ._access import raise_non_finite
 
-__all__ = ["Candidates", "CandidateCollector", "find_candidates", "cryocat_order", "ProgressCallback"]
+__all__ = [
+    "Candidates",
+    "CandidateCollector",
+    "find_candidates",
+    "cryocat_order",
+    "ProgressCallback",
+    "estimate_candidates",
+    "default_candidate_limit",
+    "too_many_candidates",
+]
 
 #: ``progress(stage, fraction)``: called with a stage name and the fraction of it done (0..1).
 ProgressCallback = Callable[[str, float], None]
@@ -78,6 +89,7 @@ def find_candidates(
     progress: ProgressCallback | None = None,
     check_finite: bool = False,
     source: str | None = None,
+    limit: int | None = None,
 ) -> Candidates:
     """Find every voxel whose score is strictly above `threshold`.
 
@@ -105,6 +117,9 @@ def find_candidates(
         NaN/inf score, found on the way.
     source : str, optional
         The map's file, for that message.
+    limit : int, optional
+        Refuse (:class:`~cryotm.errors.CryotmError`) as soon as more than this
+        many candidates are found, before they fill the memory.
 
     Returns
     -------
@@ -127,6 +142,7 @@ def find_candidates(
     flat_parts: list[np.ndarray] = []
     score_parts: list[np.ndarray] = []
     hits = np.empty(min(step, max(nz, 1)) * plane, dtype=bool)
+    found = 0
     starts = range(z_lo, z_hi, step)
     for count, z0 in enumerate(starts):
         z1 = min(z0 + step, z_hi)
@@ -144,6 +160,9 @@ def find_candidates(
         if index.size:
             score_parts.append(flat[index])
             flat_parts.append(index + z0 * plane)
+            found += index.size
+            if limit is not None and found > limit:
+                raise too_many_candidates(found, limit, threshold, nz * plane, source, at_least=True)
         if progress is not None:
             progress("candidates", (count + 1) / len(starts))
     if check_finite and (z_lo > 0 or z_hi < nz):
@@ -200,10 +219,16 @@ class CandidateCollector:
         ``(nz, ny, nx)`` of the map.
     edge_margin : int or (int, int, int)
         As in :func:`find_candidates`.
+    limit : int, optional
+        As in :func:`find_candidates`: more collected voxels are refused.
     """
 
-    def __init__(self, low: float, shape: tuple[int, int, int], edge_margin: Any = 0) -> None:
+    def __init__(
+        self, low: float, shape: tuple[int, int, int], edge_margin: Any = 0, limit: int | None = None
+    ) -> None:
         self.low = low
+        self.limit = limit
+        self._found = 0
         self.shape = tuple(int(s) for s in shape)
         self.margin = _margins(edge_margin)
         self._flat: list[np.ndarray] = []
@@ -217,6 +242,10 @@ class CandidateCollector:
         if index.size:
             self._flat.append(index + start)
             self._scores.append(values[index])
+            self._found += index.size
+            if self.limit is not None and self._found > self.limit:
+                n = int(np.prod(self.shape))
+                raise too_many_candidates(self._found, self.limit, self.low, n, None, at_least=True)
 
     def covers(self, threshold: Any) -> bool:
         """True if the provisional threshold is at or below `threshold` (nothing was missed)."""
@@ -233,6 +262,80 @@ class CandidateCollector:
             flat_parts.append(linear[keep])
             score_parts.append(scores[keep])
         return _assemble(flat_parts, score_parts, dtype, self.shape, self.margin)
+
+
+#: Bytes a candidate costs at the peak of the pick (indices, score, sort keys).
+BYTES_PER_CANDIDATE = 100
+
+
+def too_many_candidates(
+    count: int, limit: int, threshold: Any, n_voxels: int, source: str | None, at_least: bool = False
+) -> CryotmError:
+    """The error for a threshold that would make more candidates than the memory holds."""
+    size = count * BYTES_PER_CANDIDATE
+    memory = f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{size / 1e6:.1f} MB"
+    more = "more than " if at_least else "about "
+    return CryotmError(
+        f"the threshold {float(threshold):.6g} keeps {more}{count:,} of {n_voxels:,} voxels as candidates "
+        f"({more}{memory}; the limit is {limit:,}): it is far too low for this map. Raise it "
+        "(e.g. -t far or -t sigma:3), or raise the limit (max_candidates / --max-candidates) if you mean it",
+        source,
+    )
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to this process now (Linux ``MemAvailable``; else None)."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def default_candidate_limit() -> int | None:
+    """The most candidates a pick may collect by default: those that fit half the available memory."""
+    memory = available_memory()
+    return None if memory is None else max(memory // 2 // BYTES_PER_CANDIDATE, 1_000_000)
+
+
+def estimate_candidates(
+    data: np.ndarray,
+    threshold: Any,
+    factor: np.ndarray | None = None,
+    inside: np.ndarray | None = None,
+    n_planes: int = 16,
+) -> int:
+    """Estimate how many voxels score above `threshold`, from `n_planes` evenly spaced z-planes.
+
+    Reads about `n_planes` planes of the map (a memory-mapped map is not read
+    whole): cheap enough to run before every candidate search.
+
+    Examples
+    --------
+    >>> data = np.zeros((32, 8, 8), np.float32); data[:16] = 1.0   # half the voxels
+    >>> estimate_candidates(data, 0.5)
+    1024
+    """
+    nz = data.shape[0]
+    if nz == 0 or data.size == 0:
+        return 0
+    planes = np.unique(np.linspace(0, nz - 1, min(n_planes, nz)).round().astype(int))
+    above = 0
+    for z in planes:
+        values = np.asarray(data[z])
+        if factor is not None:
+            values = values * factor[z]
+        hits = values > threshold
+        if inside is not None:
+            hits &= np.asarray(inside[z]) != 0
+        above += int(np.count_nonzero(hits))
+    return int(round(above / (len(planes) * data[0].size) * data.size))
 
 
 def cryocat_order(candidates: Candidates) -> np.ndarray:

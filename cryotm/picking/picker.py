@@ -1,25 +1,32 @@
 """PeakPicker: from a scores map, an angle map and an angle list to a particle list.
 
 The extraction engine, cryotm's counterpart of cryoCAT's
-``scores_extract_particles``: threshold -> candidates -> greedy suppression
--> orientations -> :class:`~cryotm.particles.ParticleList`. On the same input
-and parameters it gives cryoCAT's particles (same voxels, order, scores and
-angles; positions 0-based where cryoCAT writes index + 1), much faster and in
-a fraction of the memory: the maps are memory-mapped, read in slabs, and the
-angle map is read only at the picked voxels.
+``scores_extract_particles``, as a sequence of public steps that a subclass
+can override one at a time (:meth:`PeakPicker.run` calls them in order):
 
-Differences from cryoCAT 0.7.1, each on purpose and pinned by a test:
+1. :meth:`~PeakPicker.evaluate_threshold`: the threshold rule (a rule that
+   declares a capability is computed in the pass that reads the map anyway,
+   see :mod:`cryotm.picking.thresholding`);
+2. :meth:`~PeakPicker.find_candidates`: the voxels above it (NaN/inf
+   checked, the edge margin and mask applied, their number bounded);
+3. :meth:`~PeakPicker.filter_candidates`: cluster size and the tophat filter;
+4. :meth:`~PeakPicker.suppress`: non-maximum suppression (rows kept, highest
+   first; cryoCAT's greedy suppression by default);
+5. :meth:`~PeakPicker.orient`: the kept voxels become particles: angle-map
+   orientations, C_n symmetry, sub-voxel shifts.
 
-- ``cluster_size`` has a meaning (see :mod:`cryotm.picking.clusters`);
-  cryoCAT's can never act;
-- the C_n in-plane randomisation is reproducible (``seed``) and keeps phi in
-  the angle list's range;
-- an angle index outside the list is an error (cryoCAT wraps negative
-  indices to the end of the list or fails with an IndexError);
-- nothing above the threshold gives an empty particle list (cryoCAT returns
-  None), and a non-cyclic symmetry is an error (cryoCAT ignores it);
-- the default threshold of :class:`PeakPicker` is the false-alarm rate
-  (``far``); :func:`extract_particles` keeps cryoCAT's default (``triangle``).
+On the same input and parameters it gives cryoCAT's particles (same voxels,
+order, scores and angles; positions 0-based where cryoCAT writes index + 1),
+much faster and in a fraction of the memory: the maps are memory-mapped,
+read in slabs, and the angle map is read whole only for its range.
+
+Differences from cryoCAT 0.7.1, each on purpose and pinned by a test, are
+listed on the cryoCAT mapping page of the docs: ``cluster_size`` acts, the
+C_n randomisation is reproducible, an angle index outside the list or an
+index base the angle map contradicts is an error, nothing above the
+threshold gives an empty list, a threshold keeping more candidates than the
+memory holds is refused; the default threshold is ``far``
+(:func:`~cryotm.picking.extract_particles` keeps cryoCAT's ``triangle``).
 """
 
 from __future__ import annotations
@@ -44,112 +51,34 @@ from ..thresholds import (
     ThresholdStrategy,
     get_threshold_strategy,
 )
-from ._access import UncheckedScoresMap, check_finite, open_scores, raise_non_finite
-from ..thresholds._moments import StreamingMoments
+from . import _validators as check
 from .candidates import (
     SLAB_VOXELS,
-    CandidateCollector,
     Candidates,
     ProgressCallback,
     cryocat_order,
-    find_candidates,
+    default_candidate_limit,
+    estimate_candidates,
+    too_many_candidates,
 )
+from .candidates import find_candidates as _find_candidates
 from .clusters import region_sizes
+from .inputs import PickInputs, checked_rows, open_inputs
+from .result import PickResult, particles_at
+from .subvoxel import refine_peaks
 from .suppression import greedy_suppression
 from .symmetry import phi_range_start, randomise_in_plane
+from .thresholding import ThresholdOutcome, evaluate_for_picking
+from .tophat import tophat_cutoff, white_tophat
 
-__all__ = ["PeakPicker", "PickResult", "extract_particles"]
+__all__ = ["PeakPicker", "PickResult", "particles_at"]
 
 MaskMode = Literal["product", "inside"]
 
 
-def _positive_number(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if value is None and attribute.name != "particle_diameter":
-        return
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise CryotmError(f"{attribute.name} must be a number, got {value!r}") from None
-    if not (math.isfinite(number) and number > 0):
-        raise CryotmError(f"{attribute.name} must be a positive number, got {value!r}")
-
-
-def _count(minimum: int) -> Any:
-    def check(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-        if value is None:
-            return
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-            raise CryotmError(f"{attribute.name} must be a whole number >= {minimum}, got {value!r}")
-
-    return check
-
-
-def _margin(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    values = np.atleast_1d(np.asarray(value))
-    if values.ndim != 1 or values.size not in (1, 3) or values.dtype.kind not in "iu" or np.any(values < 0):
-        raise CryotmError(f"edge_margin must be a whole number >= 0 (or three, x, y, z), got {value!r}")
-
-
-def _mask_mode(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if value not in ("product", "inside"):
-        raise CryotmError(f"mask_mode must be 'product' or 'inside', got {value!r}")
-
-
-def _order(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if value not in ("zxz", "zzx"):
-        raise CryotmError(f"angles_order must be 'zxz' or 'zzx', got {value!r}")
-
-
-def _index_base(instance: Any, attribute: attrs.Attribute, value: Any) -> None:
-    if value is not None and value not in (0, 1):
-        raise CryotmError(f"index_base (angles_numbering) must be 0 or 1, got {value!r}")
-
-
-@attrs.frozen
-class _Threshold:
-    """A threshold, the value candidates are compared with, and what its computation left."""
-
-    result: ThresholdResult
-    value: Any
-    unchecked: bool
-    candidates: Candidates | None = None
-
-
-@attrs.frozen
-class PickResult:
-    """What a pick produced and what it saw on the way.
-
-    Attributes
-    ----------
-    particles : ParticleList
-        The picked particles, highest score first.
-    threshold : ThresholdResult
-        The threshold used (value, strategy, the strategy's details).
-    n_candidates : int
-        Voxels above the threshold (after the edge margin, mask and cluster-size filter).
-    timings : dict
-        Seconds spent per stage (``read``, ``threshold``, ``candidates``,
-        ``suppression``, ``particles``). With cryoCAT's sigma threshold the
-        candidates are gathered during the threshold's second pass over the
-        map, so ``candidates`` is then next to nothing.
-    """
-
-    particles: ParticleList
-    threshold: ThresholdResult
-    n_candidates: int
-    timings: dict[str, float] = attrs.field(factory=dict)
-
-    def summary(self) -> str:
-        """One line: the threshold used and the number of particles."""
-        return (
-            f"threshold {self.threshold.strategy} = {self.threshold.value:.6g}: "
-            f"{len(self.particles)} particles from {self.n_candidates} voxels above it"
-        )
-
-
 @attrs.define
 class PeakPicker:
-    """The extraction engine: threshold, candidates, suppression, orientations.
+    """The extraction engine: threshold, candidates, filters, suppression, orientations.
 
     Parameters
     ----------
@@ -192,7 +121,9 @@ class PeakPicker:
         ``angles_order``).
     index_base : {0, 1}, optional
         Angle-map value of the list's first row (cryoCAT's
-        ``angles_numbering``); default: the AngleList's own, else 0.
+        ``angles_numbering``); default: the AngleList's own, else 0. A base
+        the angle map contradicts (index 0 with base 1, the list's length
+        with base 0) is refused.
     object_id : int
         Written into every particle.
     mask_mode : {'product', 'inside'}
@@ -200,6 +131,23 @@ class PeakPicker:
         before anything else, as cryoCAT (the threshold is computed on the
         product, zeros included); ``"inside"`` computes the threshold on the
         voxels inside the mask only and picks only there.
+    tophat : bool
+        Keep only candidates on sharp peaks (pytom-match-pick's
+        ``--tophat-filter``, see :mod:`cryotm.picking.tophat`): drops the
+        broad maxima of gold beads, membranes and carbon edges.
+    tophat_false_positives : float
+        Background voxels expected above the tophat cut-off (default 1).
+    tophat_connectivity : {1, 2, 3}
+        Structuring element of the tophat transform (1: face neighbours).
+    tophat_bins : int
+        Bins of the tophat histogram the cut-off is fitted to (default 50).
+    subvoxel : {'gaussian', 'quadratic'}, optional
+        Refine each particle's position by a local fit of the scores around
+        its voxel (see :mod:`cryotm.picking.subvoxel`) and write the fraction
+        as its shift. Default: no refinement (shift 0).
+    max_candidates : int, optional
+        Refuse a threshold that keeps more voxels than this (default: as many
+        as half the available memory holds).
     slab_voxels : int
         Voxels read at a time.
 
@@ -213,20 +161,26 @@ class PeakPicker:
     True
     """
 
-    particle_diameter: float = attrs.field(validator=_positive_number)
+    particle_diameter: float = attrs.field(validator=check.positive_number)
     threshold: str | float | ThresholdStrategy = "far"
     scores_threshold: float | None = None
     sigma_threshold: float | None = None
-    radius: float | None = attrs.field(default=None, validator=_positive_number)
-    cluster_size: int | None = attrs.field(default=None, validator=_count(1))
-    n_particles: int | None = attrs.field(default=None, validator=_count(0))
-    edge_margin: int | tuple[int, int, int] = attrs.field(default=0, validator=_margin)
+    radius: float | None = attrs.field(default=None, validator=check.positive_number)
+    cluster_size: int | None = attrs.field(default=None, validator=check.count(1))
+    n_particles: int | None = attrs.field(default=None, validator=check.count(0))
+    edge_margin: int | tuple[int, int, int] = attrs.field(default=0, validator=check.margin)
     symmetry: str | int = "c1"
     seed: int | None = None
-    angles_order: str = attrs.field(default="zxz", validator=_order)
-    index_base: int | None = attrs.field(default=None, validator=_index_base)
+    angles_order: str = attrs.field(default="zxz", validator=check.angles_order)
+    index_base: int | None = attrs.field(default=None, validator=check.index_base)
     object_id: int = 1
-    mask_mode: MaskMode = attrs.field(default="product", validator=_mask_mode)
+    mask_mode: MaskMode = attrs.field(default="product", validator=check.mask_mode)
+    tophat: bool = False
+    tophat_false_positives: float = attrs.field(default=1.0, validator=check.positive_number)
+    tophat_connectivity: int = attrs.field(default=1, validator=check.tophat_connectivity)
+    tophat_bins: int = attrs.field(default=50, validator=check.count(8))
+    subvoxel: str | None = attrs.field(default=None, validator=check.subvoxel)
+    max_candidates: int | None = attrs.field(default=None, validator=check.count(1))
     slab_voxels: int = SLAB_VOXELS
 
     def __attrs_post_init__(self) -> None:
@@ -256,93 +210,172 @@ class PeakPicker:
             return SigmaThreshold(k=self.sigma_threshold)
         return get_threshold_strategy(self.threshold)
 
-    # -- the work ------------------------------------------------------------------------
+    def candidate_limit(self) -> int | None:
+        """The most candidates a pick may collect (`max_candidates`, else what half the memory holds)."""
+        return self.max_candidates if self.max_candidates is not None else default_candidate_limit()
+
+    # -- the steps -----------------------------------------------------------------------
     def evaluate_threshold(
         self,
         scores: ScoresMap,
         angle_list: AngleList | None = None,
         mask: MaskMap | None = None,
         threshold: str | float | ThresholdStrategy | None = None,
+        statistics: SearchStatistics | None = None,
     ) -> tuple[ThresholdResult, Any]:
-        """The threshold for `scores` and the value candidates are compared with.
+        """Step 1: the threshold for `scores` and the value candidates are compared with.
 
         The comparison value keeps the threshold's numpy type where that
         matters for identity with cryoCAT (a float32 sigma threshold is
-        compared as float32).
+        compared as float32). `statistics` are what the search knew; the
+        number of rotations defaults to `angle_list`'s length.
         """
-        outcome = self._evaluate(scores, angle_list, mask, threshold, verify=False)
+        outcome = self._threshold(scores, angle_list, mask, threshold, statistics, verify=False)
         return outcome.result, outcome.value
 
-    def _evaluate(
+    def _threshold(
         self,
         scores: ScoresMap,
         angle_list: AngleList | None,
         mask: MaskMap | None,
         threshold: str | float | ThresholdStrategy | None,
+        statistics: SearchStatistics | None,
         verify: bool,
         progress: ProgressCallback | None = None,
-    ) -> _Threshold:
-        """`evaluate_threshold`, checking the scores for NaN/inf on the way when `verify`.
-
-        For cryoCAT's sigma threshold, the second pass over the map also
-        collects the candidates (see :class:`CandidateCollector`).
-        """
+    ) -> ThresholdOutcome:
         if threshold is None and self.scores_threshold is not None:
-            value = self.scores_threshold
-            return _Threshold(ThresholdResult(float(value), "manual", {"value": float(value)}), value, verify)
-        strategy = self.strategy(threshold)
-        if isinstance(strategy, ManualThreshold):
-            result = strategy.evaluate(scores)
-            return _Threshold(result, result.value, verify)
-        product = mask is not None and self.mask_mode == "product"
-        if isinstance(strategy, SigmaThreshold) and (mask is None or product):
-            outcome = self._sigma(scores, strategy, mask.data if product else None, verify, progress)
-            if outcome is not None:
-                return outcome
-            # a degenerate map: let the strategy say what is wrong
-        if verify:
-            check_finite(scores.data, scores.source)
-        statistics = SearchStatistics(n_angles=len(angle_list) if angle_list is not None else None)
-        if mask is None:
-            result = strategy.evaluate(scores, statistics=statistics)
-        elif product:
-            result = strategy.evaluate(_product_map(scores, mask, self.slab_voxels), statistics=statistics)
-        else:
-            result = strategy.evaluate(scores, mask=mask.as_bool(), statistics=statistics)
-        return _Threshold(result, result.value, False)
+            value = self.scores_threshold  # compared as given (cryoCAT's direct threshold)
+            return ThresholdOutcome(ThresholdResult(float(value), "manual", {"value": float(value)}), value, verify)
+        n_angles = len(angle_list) if angle_list is not None else None
+        if statistics is None:
+            statistics = SearchStatistics(n_angles=n_angles)
+        elif statistics.n_angles is None and n_angles is not None:
+            statistics = attrs.evolve(statistics, n_angles=n_angles)
+        return evaluate_for_picking(
+            self.strategy(threshold), scores, mask, self.mask_mode, statistics, verify,
+            edge_margin=self.edge_margin, slab_voxels=self.slab_voxels, progress=progress,
+            candidate_limit=self.candidate_limit(),
+        )
 
-    def _sigma(
+    def find_candidates(
         self,
         scores: ScoresMap,
-        strategy: SigmaThreshold,
-        factor: np.ndarray | None,
-        verify: bool,
-        progress: ProgressCallback | None,
-    ) -> _Threshold | None:
-        """cryoCAT's ``mean + k * std`` (bit for bit), and the candidates, in two passes."""
-        # cryoCAT's expression: numpy scalars of the map's dtype, k a Python number
-        k = strategy.k if isinstance(strategy.k, (int, float)) else float(strategy.k)
-        moments = StreamingMoments(scores.data, factor)
+        outcome: ThresholdOutcome,
+        mask: MaskMap | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Candidates:
+        """Step 2: the voxels strictly above the threshold (edge margin and mask applied).
 
-        def inspect(values: np.ndarray, start: int, total: np.generic) -> None:
-            if not np.isfinite(total):
-                raise_non_finite(values, start, scores.shape, scores.source)
+        Uses the candidates the threshold's own pass collected, if any. The
+        scores are checked for NaN/inf on the way when they have not been.
+        Refuses (:class:`~cryotm.errors.CryotmError`) a threshold that would
+        keep more than :meth:`candidate_limit` voxels, estimated from a few
+        planes before anything is collected.
+        """
+        if outcome.candidates is not None:
+            return outcome.candidates
+        product = mask is not None and self.mask_mode == "product"
+        factor = mask.data if product else None
+        inside = mask.data if mask is not None and not product else None
+        limit = self.candidate_limit()
+        if limit is not None:
+            estimate = estimate_candidates(scores.data, outcome.value, factor=factor, inside=inside)
+            if estimate > limit:
+                raise too_many_candidates(estimate, limit, outcome.value, scores.data.size, scores.source)
+        return _find_candidates(
+            scores.data, outcome.value, factor=factor, inside=inside, edge_margin=self.edge_margin,
+            slab_voxels=self.slab_voxels, progress=progress, check_finite=outcome.unchecked,
+            source=scores.source, limit=limit,
+        )
 
-        report = None if progress is None else (lambda fraction: progress("threshold", fraction))
-        mean, rough_std = moments.first_pass(visit=inspect if verify else None, progress=report)
-        collector = None
-        if moments.streaming and np.isfinite(mean) and np.isfinite(rough_std):
-            # a little below mean + k * std; if the rough std was too far off after all,
-            # the candidates are searched in a pass of their own
-            low = float(mean) + k * rough_std - abs(k) * rough_std * 0.02 - 1e-6 * abs(float(mean))
-            collector = CandidateCollector(low, scores.shape, self.edge_margin)
-        std = moments.second_pass(1, visit=collector, progress=report)
-        if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
-            return None
-        value = mean + k * std
-        details = {"mean": float(mean), "std": float(std), "k": float(k), "n_voxels": int(scores.data.size)}
-        candidates = collector.candidates(value) if collector is not None and collector.covers(value) else None
-        return _Threshold(ThresholdResult(float(value), strategy.name, details), value, False, candidates)
+    def filter_candidates(
+        self, candidates: Candidates, scores: ScoresMap, mask: MaskMap | None = None
+    ) -> tuple[Candidates, dict[str, dict[str, Any]]]:
+        """Step 3: drop candidates in small clusters (`cluster_size`) and on broad peaks (`tophat`).
+
+        Returns
+        -------
+        candidates : Candidates
+            The candidates kept.
+        report : dict
+            Per filter in use, what it did (``dropped`` and its parameters).
+        """
+        report: dict[str, dict[str, Any]] = {}
+        if self.cluster_size is not None and self.cluster_size > 1 and len(candidates):
+            keep = region_sizes(candidates) >= self.cluster_size
+            report["cluster_size"] = {"dropped": int(np.count_nonzero(~keep)), "minimum": self.cluster_size}
+            candidates = candidates.take(keep)
+        if self.tophat and len(candidates):
+            transform = white_tophat(scores.data, self.tophat_connectivity, slab_voxels=4 * self.slab_voxels)
+            values = transform if mask is None else transform[np.asarray(mask.data) != 0]
+            cut = tophat_cutoff(values, self.tophat_false_positives, self.tophat_bins, scores.source)
+            keep = transform[candidates.z, candidates.y, candidates.x] > cut.value
+            del transform, values
+            report["tophat"] = {"dropped": int(np.count_nonzero(~keep)), **cut.details()}
+            candidates = candidates.take(keep)
+        return candidates, report
+
+    def suppress(self, candidates: Candidates, progress: ProgressCallback | None = None) -> np.ndarray:
+        """Step 4: the rows of `candidates` kept by non-maximum suppression, highest score first.
+
+        cryoCAT's greedy suppression: a candidate is kept when no kept
+        candidate before it (in cryoCAT's order, :func:`~cryotm.picking.cryocat_order`)
+        lies within :attr:`suppression_radius`. Override this method for
+        another suppression; :meth:`run` checks what it returns (whole
+        numbers, rows of `candidates`, each once) and keeps every other step
+        (NaN checks, cluster size, tophat, `n_particles`, symmetry, shifts).
+
+        Returns
+        -------
+        ndarray of int
+            Row numbers of `candidates`, in the order the particles are listed.
+        """
+        order = cryocat_order(candidates)
+        positions = np.column_stack([candidates.x[order], candidates.y[order], candidates.z[order]])
+        return order[greedy_suppression(positions, self.suppression_radius, progress=progress)]
+
+    def orient(
+        self,
+        candidates: Candidates,
+        rows: np.ndarray,
+        angle_map: AngleMap,
+        angles: AngleList,
+        scores: ScoresMap,
+        tomo_id: int = 1,
+        pixel_size: float | None = None,
+    ) -> ParticleList:
+        """Step 5: the kept candidates as particles (orientation, symmetry, sub-voxel shift).
+
+        Each particle takes the angle-list row its voxel's angle-map value
+        points to; with a C_n `symmetry` phi turns by a random multiple of
+        ``360 / n``; with `subvoxel` the shift is the local fit's fraction.
+        """
+        z, y, x = candidates.z[rows], candidates.y[rows], candidates.x[rows]
+        values = angle_map.indices_at(z, y, x)
+        euler = angles.angles[angles.rows_for(values, source=angle_map.source)]
+        order = parse_symmetry(self.symmetry)
+        if order > 1:
+            rng = np.random.default_rng(self.seed)
+            euler = euler.copy()
+            euler[:, 0] = randomise_in_plane(euler[:, 0], order, rng, phi_range_start(angles.angles[:, 0]))
+        shifts = refine_peaks(scores.data, z, y, x, self.subvoxel) if self.subvoxel is not None else None
+        return particles_at(
+            (z, y, x), euler, candidates.scores[rows], scores,
+            tomo_id=tomo_id, object_id=self.object_id, pixel_size=pixel_size, shifts=shifts,
+        )
+
+    # -- the work ------------------------------------------------------------------------
+    def read_inputs(
+        self,
+        scores_map: ScoresMap | str | os.PathLike | np.ndarray,
+        angle_map: AngleMap | str | os.PathLike | np.ndarray,
+        angle_list: AngleList | str | os.PathLike | np.ndarray,
+        tomo_mask: MaskMap | str | os.PathLike | np.ndarray | None = None,
+    ) -> PickInputs:
+        """Open the maps (memory-mapped), read the angle list, check shapes and the index base."""
+        return open_inputs(
+            scores_map, angle_map, angle_list, tomo_mask, self.angles_order, self.index_base, self.slab_voxels
+        )
 
     def run(
         self,
@@ -354,8 +387,12 @@ class PeakPicker:
         pixel_size: float | None = None,
         progress: ProgressCallback | None = None,
         threshold: str | float | ThresholdStrategy | None = None,
+        statistics: SearchStatistics | None = None,
     ) -> PickResult:
-        """Pick the particles and report the threshold, the candidates and the timings.
+        """Pick the particles and report the threshold, the candidates, the filters and the timings.
+
+        The one code path of ``cryotm extract``, ``batch`` and
+        :class:`~cryotm.pipeline.Pipeline`: the steps in order (see the module notes).
 
         Parameters
         ----------
@@ -373,33 +410,27 @@ class PeakPicker:
             ``progress(stage, fraction)`` during long runs (stages
             ``threshold``, ``candidates``, ``suppression``, ``particles``).
         threshold : str, float or ThresholdStrategy, optional
-            A threshold for this call only (overrides the picker's rule;
-            a pipeline passes the value it has computed).
+            A threshold for this call only (overrides the picker's rule; a
+            pipeline passes its own strategy).
+        statistics : SearchStatistics, optional
+            What the search knew, handed to the threshold rule (the number of
+            rotations defaults to the angle list's length).
 
         Raises
         ------
         InputError
             Maps of different shapes, NaN in the scores or mask, an angle
-            index outside the list, unreadable files.
+            index outside the list or an index base the map contradicts,
+            unreadable files.
         CryotmError
-            Bad parameters (unknown threshold name, symmetry, ...).
+            Bad parameters (unknown threshold name, symmetry, a threshold
+            that would keep more candidates than the memory holds, a
+            suppression override returning something other than rows).
         """
         timings: dict[str, float] = {}
         clock = time.perf_counter()
-        if isinstance(scores_map, (str, os.PathLike)):
-            scores = open_scores(scores_map)  # checked for NaN/inf while it is read below
-        else:
-            scores = ScoresMap.coerce(scores_map, mmap=True)
-        unchecked = isinstance(scores, UncheckedScoresMap)
-        angles_map = AngleMap.coerce(angle_map, mmap=True)
-        scores.check_same_shape(angles_map, "angle map")
-        # an AngleList keeps its own index base unless the picker names one; a path or array gets 0
-        angles = AngleList.coerce(angle_list, order=self.angles_order, index_base=self.index_base)
-        mask = None
-        if tomo_mask is not None:
-            mask = MaskMap.coerce(tomo_mask, mmap=True)
-            scores.check_same_shape(mask, "tomogram mask")
-        order = parse_symmetry(self.symmetry)
+        inputs = self.read_inputs(scores_map, angle_map, angle_list, tomo_mask)
+        scores, mask = inputs.scores, inputs.mask
         timings["read"] = time.perf_counter() - clock
 
         def report(stage: str, fraction: float) -> None:
@@ -408,40 +439,29 @@ class PeakPicker:
 
         clock = time.perf_counter()
         report("threshold", 0.0)
-        outcome = self._evaluate(scores, angles, mask, threshold, verify=unchecked, progress=progress)
+        outcome = self._threshold(scores, inputs.angles, mask, threshold, statistics, inputs.unchecked, progress)
         report("threshold", 1.0)
         timings["threshold"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        product = mask is not None and self.mask_mode == "product"
-        candidates = outcome.candidates
-        if candidates is None:
-            candidates = find_candidates(
-                scores.data,
-                outcome.value,
-                factor=mask.data if product else None,
-                inside=mask.data if mask is not None and not product else None,
-                edge_margin=self.edge_margin,
-                slab_voxels=self.slab_voxels,
-                progress=progress,
-                check_finite=outcome.unchecked,
-                source=scores.source,
-            )
-        if self.cluster_size is not None and self.cluster_size > 1 and len(candidates):
-            candidates = candidates.take(region_sizes(candidates) >= self.cluster_size)
+        candidates = self.find_candidates(scores, outcome, mask, progress)
+        candidates, filters = self.filter_candidates(candidates, scores, mask)
         timings["candidates"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        rows = _suppress(candidates, self.suppression_radius, progress)
+        rows = checked_rows(self.suppress(candidates, progress), len(candidates), type(self).__name__)
         if self.n_particles is not None:
             rows = rows[: self.n_particles]
         timings["suppression"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        particles = self._particles(candidates, rows, angles_map, angles, order, tomo_id, scores, pixel_size)
+        particles = self.orient(candidates, rows, inputs.angle_map, inputs.angles, scores, tomo_id, pixel_size)
         report("particles", 1.0)
         timings["particles"] = time.perf_counter() - clock
-        return PickResult(particles=particles, threshold=outcome.result, n_candidates=len(candidates), timings=timings)
+        return PickResult(
+            particles=particles, threshold=outcome.result, n_candidates=len(candidates), timings=timings,
+            filters=filters,
+        )
 
     def pick(
         self,
@@ -456,6 +476,7 @@ class PeakPicker:
         overwrite: bool = False,
         progress: ProgressCallback | None = None,
         threshold: str | float | ThresholdStrategy | None = None,
+        statistics: SearchStatistics | None = None,
     ) -> ParticleList:
         """Pick the particles; optionally write them (see :meth:`run` for the parameters).
 
@@ -481,178 +502,10 @@ class PeakPicker:
             check_writable(output, overwrite)  # fail before the work, not after
         particles = self.run(
             scores_map, angle_map, angle_list, tomo_id=tomo_id, tomo_mask=tomo_mask,
-            pixel_size=pixel_size, progress=progress, threshold=threshold,
+            pixel_size=pixel_size, progress=progress, threshold=threshold, statistics=statistics,
         ).particles
         if output is not None:
             from ..formats import write_particles
 
             write_particles(particles, output, format=format, overwrite=overwrite)
         return particles
-
-    def _particles(
-        self,
-        candidates: Candidates,
-        rows: np.ndarray,
-        angle_map: AngleMap,
-        angles: AngleList,
-        symmetry_order: int,
-        tomo_id: int,
-        scores: ScoresMap,
-        pixel_size: float | None,
-    ) -> ParticleList:
-        z, y, x = candidates.z[rows], candidates.y[rows], candidates.x[rows]
-        values = angle_map.indices_at(z, y, x)
-        euler = angles.angles[angles.rows_for(values, source=angle_map.source)]
-        if symmetry_order > 1:
-            rng = np.random.default_rng(self.seed)
-            euler = euler.copy()
-            euler[:, 0] = randomise_in_plane(euler[:, 0], symmetry_order, rng, phi_range_start(angles.angles[:, 0]))
-        return particles_at(
-            (z, y, x), euler, candidates.scores[rows], scores,
-            tomo_id=tomo_id, object_id=self.object_id, pixel_size=pixel_size,
-        )
-
-
-def particles_at(
-    zyx: tuple[np.ndarray, np.ndarray, np.ndarray],
-    orientations: np.ndarray,
-    values: np.ndarray,
-    scores: ScoresMap,
-    tomo_id: int,
-    object_id: int = 1,
-    pixel_size: float | None = None,
-) -> ParticleList:
-    """Particles at voxels of `scores`' map, in the given order, carrying the map's metadata.
-
-    The one place where picked voxels become a particle list (used by
-    :class:`PeakPicker` and :class:`~cryotm.picking.select.PeakSelector`).
-
-    Parameters
-    ----------
-    zyx : tuple of ndarray
-        The voxels' indices ``(z, y, x)``; positions become 0-based (x, y, z).
-    orientations : ndarray, shape (N, 3)
-        phi, theta, psi (extrinsic zxz, degrees) per voxel.
-    values : ndarray
-        The score per voxel.
-    scores : ScoresMap
-        The map the voxels lie in: pixel size, experiment id and tomogram shape.
-    tomo_id, object_id : int
-        Written into every particle.
-    pixel_size : float, optional
-        Overrides the map's pixel size.
-
-    Examples
-    --------
-    >>> scores = ScoresMap.from_array(np.zeros((4, 5, 6), np.float32))
-    >>> p = particles_at((np.array([1]), np.array([2]), np.array([3])), np.zeros((1, 3)), np.ones(1), scores, 7)
-    >>> p.positions.tolist(), p.tomogram_shape
-    ([[3.0, 2.0, 1.0]], (4, 5, 6))
-    """
-    z, y, x = zyx
-    return ParticleList.from_arrays(
-        np.column_stack([x, y, z]),
-        orientations=orientations,
-        scores=values,
-        tomo_id=int(tomo_id),
-        object_id=int(object_id),
-        pixel_size=pixel_size if pixel_size is not None else scores.pixel_size,
-        experiment_id=scores.experiment_id,
-        tomogram_shape=tuple(int(s) for s in scores.shape),
-    )
-
-
-def _suppress(candidates: Candidates, radius: float, progress: ProgressCallback | None) -> np.ndarray:
-    """Rows of `candidates` kept by cryoCAT's suppression, highest score first."""
-    order = cryocat_order(candidates)
-    positions = np.column_stack([candidates.x[order], candidates.y[order], candidates.z[order]])
-    return order[greedy_suppression(positions, radius, progress=progress)]
-
-
-def _product_map(scores: ScoresMap, mask: MaskMap, slab_voxels: int) -> ScoresMap:
-    """``scores * mask`` as a new map (for threshold rules that need the whole product)."""
-    data = scores.data
-    dtype = np.result_type(data.dtype, mask.data.dtype)
-    product = np.empty(data.shape, dtype=dtype)
-    step = max(1, slab_voxels // max(1, data.shape[1] * data.shape[2]))
-    for z0 in range(0, data.shape[0], step):
-        np.multiply(data[z0 : z0 + step], mask.data[z0 : z0 + step], out=product[z0 : z0 + step])
-    return ScoresMap(product, pixel_size=scores.pixel_size, experiment_id=scores.experiment_id, source=scores.source)
-
-
-def extract_particles(
-    scores_map: ScoresMap | str | os.PathLike | np.ndarray,
-    angles_map: AngleMap | str | os.PathLike | np.ndarray,
-    angles_list: AngleList | str | os.PathLike | np.ndarray,
-    tomo_id: int,
-    particle_diameter: float,
-    object_id: int | None = None,
-    scores_threshold: float | None = None,
-    sigma_threshold: float | None = None,
-    cluster_size: int | None = None,
-    n_particles: int | None = None,
-    output_path: str | os.PathLike | None = None,
-    output_type: str | None = "emmotl",
-    angles_order: str = "zxz",
-    symmetry: str | int = "c1",
-    angles_numbering: int = 0,
-    tomo_mask: MaskMap | str | os.PathLike | np.ndarray | None = None,
-    *,
-    threshold: str | float | ThresholdStrategy = "triangle",
-    radius: float | None = None,
-    edge_margin: int | tuple[int, int, int] = 0,
-    seed: int | None = None,
-    overwrite: bool = False,
-    progress: ProgressCallback | None = None,
-) -> ParticleList:
-    """cryoCAT's ``scores_extract_particles``, with the same parameters and meaning.
-
-    For users coming from cryoCAT: the call is the same, the particles are
-    the same (0-based positions, where cryoCAT's motive list holds index + 1;
-    writers add the offset their format needs). Arrays are indexed
-    ``[z, y, x]`` as mrcfile returns them (cryoCAT transposes maps it reads
-    from files to ``[x, y, z]``). Without `scores_threshold` and
-    `sigma_threshold` the threshold is cryoCAT's triangle rule; `threshold`
-    chooses another rule by name. See :class:`PeakPicker` for the parameters
-    added by cryotm (`radius`, `edge_margin`, `seed`) and the differences.
-
-    Parameters
-    ----------
-    output_path : path, optional
-        Write the particles there; `output_type` names the format (cryoCAT's
-        ``"emmotl"``, ``"stopgap"``, ``"relion"`` (RELION 3.1) or any cryotm
-        format name; None: from the extension).
-
-    Returns
-    -------
-    ParticleList
-        Empty (not None) when nothing is above the threshold.
-
-    Examples
-    --------
-    >>> from cryotm import make_scene
-    >>> scene = make_scene(shape=(40, 48, 56), n_peaks=5, n_angles=50, seed=1, min_distance=12)
-    >>> particles = extract_particles(scene.scores, scene.angle_map, scene.angles.angles, 1, 8, sigma_threshold=5)
-    >>> int(particles.data["subtomo_id"].iloc[0]), int(particles.data["tomo_id"].iloc[0])
-    (1, 1)
-    """
-    picker = PeakPicker(
-        particle_diameter=particle_diameter,
-        threshold=threshold,
-        scores_threshold=scores_threshold,
-        sigma_threshold=sigma_threshold,
-        radius=radius,
-        cluster_size=cluster_size,
-        n_particles=n_particles,
-        edge_margin=edge_margin,
-        symmetry=symmetry,
-        seed=seed,
-        angles_order=angles_order,
-        index_base=angles_numbering,
-        object_id=1 if object_id is None else object_id,
-    )
-    fmt = {"relion": "relion31"}.get(output_type, output_type) if output_type is not None else None
-    return picker.pick(
-        scores_map, angles_map, angles_list, tomo_id=tomo_id, tomo_mask=tomo_mask,
-        output=output_path, format=fmt, overwrite=overwrite, progress=progress,
-    )

@@ -4,7 +4,10 @@ A filter is any callable ``filter(particles, context) -> ParticleList``; the
 built-ins below are attrs classes with a ``name`` so a pipeline can record
 them and rebuild them from a config file (``[[filters]] name = "min_score"``).
 Write your own by subclassing :class:`PickFilter` (or pass any object with a
-``__call__`` of that signature; it is recorded by its class path).
+``__call__`` of that signature; it is recorded by its class path). Plugins
+contribute named filters through the ``cryotm_pick_filters`` hook (cryotm's
+geometric filters, :mod:`cryotm.geometry.filters`, come that way);
+:func:`pick_filters` lists them all.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ __all__ = [
     "MaskFilter",
     "BUILTIN_FILTERS",
     "get_filter",
+    "pick_filters",
 ]
 
 
@@ -39,10 +43,13 @@ class FilterContext:
         ``(nz, ny, nx)`` of the scores map the particles were picked from.
     mask : ndarray or None
         The tomogram mask (nonzero inside), indexed ``[z, y, x]``, if any.
+    name : str
+        The tomogram's name (its tilt series in an alignment file), if known.
     """
 
     shape: tuple[int, int, int]
     mask: np.ndarray | None = None
+    name: str = ""
 
 
 @attrs.define
@@ -132,18 +139,28 @@ BUILTIN_FILTERS: dict[str, type[PickFilter]] = {
 }
 
 
+def pick_filters() -> dict[str, type]:
+    """Every named pick filter: the built-ins above and those of plugins (``cryotm_pick_filters``)."""
+    from ..plugins import contributions
+
+    found: dict[str, type] = dict(BUILTIN_FILTERS)
+    found.update({name: item.obj for name, item in contributions("cryotm_pick_filters").items()})
+    return found
+
+
 def get_filter(name: str, **parameters: Any) -> PickFilter:
-    """Return the built-in filter `name` with `parameters`.
+    """Return the filter `name` (built-in or a plugin's) with `parameters`.
 
     Raises
     ------
     CryotmError
         Unknown name or parameters.
     """
+    known = pick_filters()
     try:
-        cls = BUILTIN_FILTERS[name]
+        cls = known[name]
     except KeyError:
-        raise CryotmError(f"unknown pick filter {name!r} (known: {', '.join(sorted(BUILTIN_FILTERS))})") from None
+        raise CryotmError(f"unknown pick filter {name!r} (known: {', '.join(sorted(known))})") from None
     try:
         return cls(**parameters)
     except TypeError as exc:

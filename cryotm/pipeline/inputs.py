@@ -131,7 +131,7 @@ class TomogramInputs:
         """Raise :class:`InputError` naming the first input file that does not exist."""
         labels = {"scores": "scores map", "angles": "angle map", "angle_list": "angle list", "mask": "mask"}
         for role, path in self.files().items():
-            if not path.is_file():
+            if not path.exists():  # a file, or a folder (an OME-Zarr map)
                 raise InputError(f"{labels[role]} file not found", path)
 
     def read_scores(self, mmap: bool = True) -> ScoresMap:
@@ -205,10 +205,20 @@ class TomogramInputs:
 
 
 def file_facts(path: str | os.PathLike) -> dict[str, Any]:
-    """``{"path", "size", "mtime_ns"}`` of a file (size None when it is missing)."""
+    """``{"path", "size", "mtime_ns"}`` of a file (size None when it is missing).
+
+    A folder (an OME-Zarr map) counts the bytes of every file in it and the
+    latest modification time among them, so rewriting one chunk changes its facts.
+    """
     path = Path(path)
     try:
         stat = path.stat()
     except OSError:
         return {"path": os.fspath(path), "size": None, "mtime_ns": None}
-    return {"path": os.path.abspath(path), "size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    size, mtime = stat.st_size, stat.st_mtime_ns
+    if path.is_dir():
+        for folder, _, names in os.walk(path):
+            for name in names:
+                inner = os.stat(os.path.join(folder, name))
+                size, mtime = size + inner.st_size, max(mtime, inner.st_mtime_ns)
+    return {"path": os.path.abspath(path), "size": size, "mtime_ns": mtime}

@@ -201,7 +201,8 @@ class Pipeline:
             scores.check_same_shape(mask_map, "mask")
         statistics = _with_angle_count(statistics, len(angle_list))
         particles, threshold = _call_picker(self, scores, angle_map, angle_list, statistics, mask_map, tomo_id)
-        context = FilterContext(shape=scores.shape, mask=None if mask_map is None else mask_map.data)
+        context = FilterContext(shape=scores.shape, mask=None if mask_map is None else mask_map.data,
+                                name=str(experiment_id if experiment_id is not None else scores.experiment_id or ""))
         for pick_filter in self.filters:
             particles = pick_filter(particles, context)
         particles = _place(
@@ -347,27 +348,6 @@ def _mask_array(mask: MaskMap | np.ndarray | None) -> np.ndarray | None:
     return np.asarray(mask) != 0
 
 
-@attrs.define
-class _WithStatistics(ThresholdStrategy):
-    """A strategy evaluated with the pipeline's search statistics (the picker's fill the gaps)."""
-
-    inner: ThresholdStrategy = attrs.field(default=None)
-    statistics: SearchStatistics = attrs.field(factory=SearchStatistics)
-
-    def evaluate(self, scores, mask=None, statistics=None) -> ThresholdResult:
-        merged = self.statistics
-        if statistics is not None:
-            merged = SearchStatistics(
-                **{
-                    field.name: getattr(self.statistics, field.name)
-                    if getattr(self.statistics, field.name) is not None
-                    else getattr(statistics, field.name)
-                    for field in attrs.fields(SearchStatistics)
-                }
-            )
-        return self.inner.evaluate(scores, mask=mask, statistics=merged)
-
-
 def _call_picker(
     pipeline: Pipeline,
     scores: ScoresMap,
@@ -379,9 +359,11 @@ def _call_picker(
 ) -> tuple[ParticleList, ThresholdResult]:
     """Pick with the pipeline's threshold strategy; return the particles and the threshold found.
 
-    A :class:`~cryotm.picking.PeakPicker` evaluates the strategy itself (so the
-    threshold is exactly the one ``cryotm extract`` finds, mask mode included),
-    with the pipeline's search statistics; any other picker gets the value the
+    A :class:`~cryotm.picking.PeakPicker` (or subclass) evaluates the strategy
+    itself in :meth:`~cryotm.picking.PeakPicker.run`, the code path of
+    ``cryotm extract`` (so the threshold is exactly the one extract finds, mask
+    mode and the strategy's declared capabilities included), with the
+    pipeline's search statistics; any other picker gets the value the
     pipeline evaluated, as a manual threshold.
     """
     from ..picking import PeakPicker
@@ -393,7 +375,7 @@ def _call_picker(
         kwargs["tomo_mask"] = mask
     if isinstance(picker, PeakPicker):
         outcome = picker.run(
-            scores, angle_map, angle_list, threshold=_WithStatistics(pipeline.threshold, statistics), **kwargs
+            scores, angle_map, angle_list, threshold=pipeline.threshold, statistics=statistics, **kwargs
         )
         particles, threshold = outcome.particles, outcome.threshold
     else:

@@ -14,6 +14,7 @@ from .histogram import background_curve, plot_histogram
 from .peaks import plot_peak_profiles
 from .report import DEFAULT_THRESHOLDS, Report, make_report, report_run
 from .slices import plot_slices
+from .tracks import plot_tracks
 
 __all__ = [
     "make_report",
@@ -24,4 +25,5 @@ __all__ = [
     "plot_slices",
     "plot_peak_profiles",
     "background_curve",
+    "plot_tracks",
 ]

@@ -72,6 +72,8 @@ def make_report(
     prefix: str = "",
     overwrite: bool = False,
     dpi: int = 120,
+    alignment: Any = None,
+    n_tracks: int = 3,
 ) -> Report:
     """Draw the report of a run; save the PNGs into `output_dir` when given.
 
@@ -99,6 +101,9 @@ def make_report(
         Picks whose profiles are drawn.
     output_dir, prefix : path, str
         Save ``<prefix>histogram.png``, ``<prefix>slices.png``, ``<prefix>peaks.png`` there.
+    alignment : TiltSeriesAlignment, mapping or path, optional
+        The tilt series' alignment: adds ``tracks``, the `n_tracks` best picks'
+        x and y in the tilt images against the tilt angle (:mod:`cryotm.report.tracks`).
 
     Returns
     -------
@@ -107,7 +112,8 @@ def make_report(
     targets: dict[str, Path] = {}
     if output_dir is not None:
         folder = Path(output_dir)
-        targets = {key: folder / f"{prefix}{key}.png" for key in ("histogram", "slices", "peaks")}
+        kinds = ("histogram", "slices", "peaks") + (("tracks",) if alignment is not None and particles else ())
+        targets = {key: folder / f"{prefix}{key}.png" for key in kinds}
         if folder.is_dir():  # refuse before drawing anything, so that no figure set is left half-replaced
             for target in targets.values():
                 check_writable(target, overwrite)
@@ -129,6 +135,12 @@ def make_report(
         "slices": plot_slices(scores.data, particles, position=position, offset=offset, title=f"{name}: slices with picks"),
         "peaks": plot_peak_profiles(scores.data, particles, n_peaks=n_peaks, offset=offset, title=f"{name}: peak profiles"),
     }
+    if alignment is not None and particles:
+        from .tracks import choose_track_particles, plot_tracks
+
+        placed = attrs.evolve(particles, tomogram_shape=particles.tomogram_shape or tuple(scores.shape))
+        table = placed.project(alignment)
+        figures["tracks"] = plot_tracks(table, choose_track_particles(placed, n_tracks), title=f"{name}: tracks")
     paths: dict[str, Path] = {}
     if targets:
         Path(output_dir).mkdir(parents=True, exist_ok=True)

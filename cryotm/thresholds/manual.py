@@ -42,4 +42,9 @@ class ManualThreshold(ThresholdStrategy):
     value: float = attrs.field(default=0.0, validator=_finite)
 
     def evaluate(self, scores, mask=None, statistics=None) -> ThresholdResult:
+        return self.threshold_without_scores()
+
+    def threshold_without_scores(self) -> ThresholdResult:
+        """The threshold, which needs no scores (a capability a picker asks for; see
+        :func:`cryotm.picking.thresholding.declared`): no pass over the map is made for it."""
         return ThresholdResult(value=float(self.value), strategy=self.name, details={})

@@ -49,8 +49,29 @@ class SigmaThreshold(ThresholdStrategy):
             mean_, std_ = mean_std(values, ddof=1)
         else:
             mean_, std_ = values.mean(), np.float64("nan")
+        return self.threshold_from_moments(mean_, std_, int(values.size), source_of(scores))
+
+    def threshold_from_moments(self, mean_, std_, n_voxels: int, source: str | None = None) -> ThresholdResult:
+        """The threshold from the scores' mean and standard deviation (``ddof=1``).
+
+        This method is a *capability*: a picker that reads the map anyway
+        computes the moments while streaming it and asks the strategy for the
+        threshold here instead of calling :meth:`evaluate` (see
+        :func:`cryotm.picking.thresholding.declared`). A subclass that
+        overrides :meth:`evaluate` without overriding this method is always
+        evaluated through its own :meth:`evaluate`.
+
+        Parameters
+        ----------
+        mean_, std_ : numpy scalar
+            Mean and standard deviation in the map's dtype (cryoCAT's
+            expression keeps that dtype).
+        n_voxels : int
+            Number of voxels they describe.
+        source : str, optional
+            The map's file, for error messages.
+        """
         mean, std = float(mean_), float(std_)
-        source = source_of(scores)
         if not (np.isfinite(mean) and np.isfinite(std)):
             raise InputError(
                 f"sigma threshold: the scores' mean/std are {mean}/{std} (NaN, inf or a single value)", source
@@ -63,5 +84,5 @@ class SigmaThreshold(ThresholdStrategy):
             # cryoCAT's expression: numpy scalars of the map's dtype, k a Python number
             value=float(mean_ + float(self.k) * std_),
             strategy=self.name,
-            details={"mean": mean, "std": std, "k": self.k, "n_voxels": int(values.size)},
+            details={"mean": mean, "std": std, "k": self.k, "n_voxels": int(n_voxels)},
         )

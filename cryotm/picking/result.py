@@ -1,0 +1,108 @@
+"""What a pick produces: :class:`PickResult`, and :func:`particles_at`, where voxels become particles."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+import numpy as np
+
+from ..maps import ScoresMap
+from ..particles import ParticleList
+from ..thresholds import ThresholdResult
+
+__all__ = ["PickResult", "particles_at"]
+
+
+@attrs.frozen
+class PickResult:
+    """What a pick produced and what it saw on the way.
+
+    Attributes
+    ----------
+    particles : ParticleList
+        The picked particles, highest score first.
+    threshold : ThresholdResult
+        The threshold used (value, strategy, the strategy's details).
+    n_candidates : int
+        Voxels above the threshold (after the edge margin, mask and the
+        candidate filters: cluster size, tophat).
+    timings : dict
+        Seconds spent per stage (``read``, ``threshold``, ``candidates``,
+        ``suppression``, ``particles``). When the threshold rule declares
+        the moments capability (cryoCAT's sigma threshold) the candidates are
+        gathered during the threshold's second pass over the map, so
+        ``candidates`` is then next to nothing.
+    filters : dict
+        What each candidate filter did: ``{"cluster_size": {"dropped": n}, "tophat":
+        {"dropped": n, "value": cut-off, ...}}`` for the filters in use.
+    """
+
+    particles: ParticleList
+    threshold: ThresholdResult
+    n_candidates: int
+    timings: dict[str, float] = attrs.field(factory=dict)
+    filters: dict[str, dict[str, Any]] = attrs.field(factory=dict)
+
+    def summary(self) -> str:
+        """One line: the threshold used, the number of particles and what the filters dropped."""
+        dropped = "".join(
+            f", {name} dropped {info['dropped']}" for name, info in self.filters.items() if "dropped" in info
+        )
+        return (
+            f"threshold {self.threshold.strategy} = {self.threshold.value:.6g}: "
+            f"{len(self.particles)} particles from {self.n_candidates} voxels above it{dropped}"
+        )
+
+
+def particles_at(
+    zyx: tuple[np.ndarray, np.ndarray, np.ndarray],
+    orientations: np.ndarray,
+    values: np.ndarray,
+    scores: ScoresMap,
+    tomo_id: int,
+    object_id: int = 1,
+    pixel_size: float | None = None,
+    shifts: np.ndarray | None = None,
+) -> ParticleList:
+    """Particles at voxels of `scores`' map, in the given order, carrying the map's metadata.
+
+    The one place where picked voxels become a particle list (used by
+    :class:`~cryotm.picking.PeakPicker` and :class:`~cryotm.picking.PeakSelector`).
+
+    Parameters
+    ----------
+    zyx : tuple of ndarray
+        The voxels' indices ``(z, y, x)``; positions become 0-based (x, y, z).
+    orientations : ndarray, shape (N, 3)
+        phi, theta, psi (extrinsic zxz, degrees) per voxel.
+    values : ndarray
+        The score per voxel.
+    scores : ScoresMap
+        The map the voxels lie in: pixel size, experiment id and tomogram shape.
+    tomo_id, object_id : int
+        Written into every particle.
+    pixel_size : float, optional
+        Overrides the map's pixel size.
+    shifts : ndarray, shape (N, 3), optional
+        Sub-voxel shifts (x, y, z) in voxels.
+
+    Examples
+    --------
+    >>> scores = ScoresMap.from_array(np.zeros((4, 5, 6), np.float32))
+    >>> p = particles_at((np.array([1]), np.array([2]), np.array([3])), np.zeros((1, 3)), np.ones(1), scores, 7)
+    >>> p.positions.tolist(), p.tomogram_shape
+    ([[3.0, 2.0, 1.0]], (4, 5, 6))
+    """
+    z, y, x = zyx
+    return ParticleList.from_arrays(
+        np.column_stack([x, y, z]),
+        orientations=orientations,
+        scores=values,
+        shifts=shifts,
+        tomo_id=int(tomo_id),
+        object_id=int(object_id),
+        pixel_size=pixel_size if pixel_size is not None else scores.pixel_size,
+        experiment_id=scores.experiment_id,
+        tomogram_shape=tuple(int(s) for s in scores.shape),
+    )

@@ -1,0 +1,113 @@
+"""select's placement: a particle sits on its peak's score maximum with that voxel's angle (not cryoCAT's)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cryotm.angles import AngleList
+from cryotm.cli import main
+from cryotm.errors import InputError
+from cryotm.formats import read_particles
+from cryotm.maps import write_map
+from cryotm.picking import PeakSelector, select_peaks
+
+SHAPE = (32, 32, 44)
+PEAK_A = (16, 16, 14)  # z, y, x: a consistent block 2-4 voxels off its maximum, inside the particle's sphere
+PEAK_D = (16, 16, 32)  # broad, a consistent block 5-7 voxels off its maximum, outside the sphere
+BLOCK_ROW = 7
+
+
+def _gauss(centre, sigma):
+    zz, yy, xx = np.indices(SHAPE, dtype=np.float64)
+    return np.exp(-((zz - centre[0]) ** 2 + (yy - centre[1]) ** 2 + (xx - centre[2]) ** 2) / (2 * sigma**2))
+
+
+@pytest.fixture(scope="module")
+def real_like():
+    """Peaks whose neighbourhoods hold other angle indices than their maxima, as in real score maps."""
+    rng = np.random.default_rng(11)
+    scores = (_gauss(PEAK_A, 2.0) + 0.9 * _gauss(PEAK_D, 3.0)).astype(np.float32)
+    angle_map = rng.integers(0, 200, SHAPE).astype(np.float32)  # neighbouring voxels disagree
+    z, y, x = PEAK_A
+    angle_map[z - 1 : z + 2, y - 1 : y + 2, x + 2 : x + 5] = BLOCK_ROW  # wrong rotation, shifted, consistent
+    z, y, x = PEAK_D
+    angle_map[z - 1 : z + 2, y - 1 : y + 2, x + 5 : x + 8] = BLOCK_ROW
+    angle_map[PEAK_A] = 100 if angle_map[PEAK_A] == BLOCK_ROW else angle_map[PEAK_A]
+    angles = AngleList(np.random.default_rng(2).uniform([0, 0, 0], [360, 180, 360], (200, 3)))
+    return scores, angle_map, angles
+
+
+def _select(real_like, **kwargs):
+    scores, angle_map, angles = real_like
+    kwargs.setdefault("template_radius", 4)
+    return select_peaks(scores, angle_map, angles, threshold="manual:0.05", **kwargs)
+
+
+def test_default_places_the_particle_on_the_maximum_with_its_angle(real_like):
+    scores, angle_map, angles = real_like
+    result = _select(real_like)
+    assert result.particles.positions.astype(int).tolist() == [list(PEAK_A[::-1])]
+    np.testing.assert_allclose(result.particles.euler_angles[0], angles.angles[int(angle_map[PEAK_A])])
+    assert result.particles.scores[0] == scores[PEAK_A]
+    assert result.labels[PEAK_A] == 1
+
+
+def test_cryocat_placement_moves_the_particle_to_the_consistent_block(real_like):
+    scores, angle_map, angles = real_like
+    result = _select(real_like, placement="cryocat")
+    positions = result.particles.positions.astype(int).tolist()
+    z, y, x = PEAK_A
+    assert [x + 2, y, z] in positions and list(PEAK_A[::-1]) not in positions  # 2 voxels off, wrong angle
+    z, y, x = PEAK_D
+    assert [x + 5, y, z] in positions  # 5 voxels off the broad peak's maximum
+    for row in result.particles.euler_angles:
+        np.testing.assert_allclose(row, angles.angles[BLOCK_ROW])
+
+
+def test_a_rejected_peak_places_nothing_nearby(real_like):
+    # peak D's sphere around its maximum holds no consistent voxel: rejected, and its consistent
+    # block (part of the same peak) does not become a particle instead
+    result = _select(real_like)
+    found = result.particles.positions
+    assert np.min(np.linalg.norm(found - np.array(PEAK_D[::-1]), axis=1)) > 10
+    # with a sphere large enough to hold the block, D is accepted, at its maximum
+    wide = _select(real_like, template_radius=7)
+    assert list(PEAK_D[::-1]) in wide.particles.positions.astype(int).tolist()
+
+
+def test_placement_is_validated_and_on_the_command_line(real_like, tmp_path):
+    with pytest.raises(InputError, match="placement"):
+        PeakSelector(placement="centre")
+    scores, angle_map, angles = real_like
+    write_map(tmp_path / "s.mrc", scores)
+    write_map(tmp_path / "a.mrc", angle_map)
+    angles.write(tmp_path / "angles.csv")
+    args = ["select", str(tmp_path / "s.mrc"), str(tmp_path / "a.mrc"), str(tmp_path / "angles.csv"),
+            "--template-radius", "4", "--threshold", "manual:0.05"]
+    assert main(args + ["-o", str(tmp_path / "max.star"), "--format", "stopgap"]) == 0
+    assert main(args + ["-o", str(tmp_path / "cc.star"), "--format", "stopgap", "--placement", "cryocat"]) == 0
+    assert read_particles(tmp_path / "max.star").positions.astype(int).tolist() == [list(PEAK_A[::-1])]
+    assert len(read_particles(tmp_path / "cc.star")) == 2
+
+
+def test_angle_tolerance_compares_the_peak_voxels_with_the_maximum():
+    """A cross of voxels sharing the maximum's rotation: no 2x2x2 region (cryoCAT's test fails), but they agree."""
+    rng = np.random.default_rng(4)
+    scores = (_gauss(PEAK_A, 2.0) + _gauss(PEAK_D, 2.0)).astype(np.float32)
+    angle_map = rng.integers(0, 200, SHAPE).astype(np.float32)
+    z, y, x = PEAK_A
+    for dz, dy, dx in ((1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1), (0, 0, -1)):
+        angle_map[z + dz, y + dy, x + dx] = angle_map[PEAK_A]
+    angles = AngleList(np.random.default_rng(2).uniform([0, 0, 0], [360, 180, 360], (200, 3)))
+    common = dict(template_radius=4, threshold="manual:0.05", min_angles_voxel_count=6)
+    assert len(select_peaks(scores, angle_map, angles, **common).particles) == 0  # distance-map regions: none
+    agreeing = select_peaks(scores, angle_map, angles, angle_tolerance=10, **common)
+    assert agreeing.particles.positions.astype(int).tolist() == [list(PEAK_A[::-1])]  # D's voxels disagree
+    np.testing.assert_allclose(agreeing.particles.euler_angles[0], angles.angles[int(angle_map[PEAK_A])])
+    loose = select_peaks(scores, angle_map, angles, angle_tolerance=180, **common)  # everything agrees
+    assert len(loose.particles) == 2
+    with pytest.raises(InputError, match="angle_tolerance needs placement='maximum'"):
+        PeakSelector(placement="cryocat", angle_tolerance=10)
+    with pytest.raises(InputError, match="angle_tolerance must be"):
+        PeakSelector(angle_tolerance=-1)
