@@ -29,7 +29,7 @@ asymmetric template, read back by cryotm):
 
 * axes: pyTME's arrays are indexed ``[x, y, z]`` (its MRC reader returns the
   transpose of mrcfile's array); cryotm transposes them to ``[z, y, x]``
-  (a view, no copy);
+  (a C-ordered copy);
 * rotations: a table matrix ``M`` acts on pyTME's ``(x, y, z)`` coordinates
   and maps the tomogram onto the template; cryotm's rotation (reference into
   tomogram, extrinsic zxz) is ``M.T``;
@@ -259,9 +259,10 @@ def _as_result(items: list[Any], path: Path) -> PytmeResult:
     with warnings.catch_warnings():  # gimbal lock (theta 0 or 180): scipy's equivalent angles are as good
         warnings.simplefilter("ignore", UserWarning)
         angles = Rotation.from_matrix(matrices.transpose(0, 2, 1)).as_euler("zxz", degrees=True)
-    # pyTME's arrays are [x, y, z]: transposed views give cryotm's [z, y, x]
-    scores = scores.transpose(2, 1, 0)
-    rotation_index = rotation_index.transpose(2, 1, 0)
+    # pyTME's arrays are [x, y, z]: cryotm's [z, y, x] is their transpose, made C-ordered (the picker reads
+    # C-ordered slabs; a map that pyTME memory-mapped is read into memory here)
+    scores = np.ascontiguousarray(scores.transpose(2, 1, 0))
+    rotation_index = np.ascontiguousarray(rotation_index.transpose(2, 1, 0))
     finite = np.isfinite(scores)
     if not finite.all():
         if not finite.any():
