@@ -1,16 +1,45 @@
-"""Errors that cryotm raises for a user's mistake.
+"""Errors that cryotm raises for a user's mistake: the exception contract.
 
 Every error a user can cause (a missing file, a map of the wrong shape, an
 unknown format name, ...) is a :class:`CryotmError`. The command line prints
 its message on one line and exits with a non-zero status; anything else is a
 bug in cryotm or in a plugin and keeps its traceback.
+
+Which error to raise (cryotm's own code and plugins alike):
+
+============================================  ==========================
+the problem                                   raise
+============================================  ==========================
+a file that is missing, unreadable or         :class:`InputError` with
+malformed; data of the wrong shape, NaN, ...  ``source=`` the file
+a parameter or option with a bad value        :class:`ParameterError`
+(also a ``ValueError`` in an attrs validator  (the CLI names the flag)
+of a strategy, labeler or format)
+a plugin that cannot be loaded or             :class:`PluginError`
+contributes something invalid
+a bug (an impossible state)                   anything else: it keeps
+                                              its traceback
+============================================  ==========================
+
+The command line also turns a ``ValueError`` or ``TypeError`` raised while
+building a strategy, labeler or format from the user's parameters into one
+line; a plugin need not catch them.
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["CryotmError", "InputError", "PluginError", "format_source"]
+__all__ = [
+    "CryotmError",
+    "InputError",
+    "ParameterError",
+    "PluginError",
+    "CryotmWarning",
+    "PluginWarning",
+    "FormatChoiceWarning",
+    "format_source",
+]
 
 
 def format_source(source: str | os.PathLike | None) -> str:
@@ -44,3 +73,38 @@ class InputError(CryotmError, ValueError):
 
 class PluginError(CryotmError):
     """A plugin could not be loaded, or contributed something invalid."""
+
+
+class CryotmWarning(UserWarning):
+    """Plausible but probably wrong input, or a step that loses information (printed on stderr)."""
+
+
+def show_warnings_as_lines() -> None:
+    """Print :class:`CryotmWarning` as one ``cryotm: warning: ...`` line on stderr (the command line's form)."""
+    import sys
+    import warnings
+
+    default = warnings.showwarning
+    if getattr(default, "_cryotm", False):
+        return
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, CryotmWarning):
+            print(f"cryotm: warning: {message}", file=file if file is not None else sys.stderr)
+        else:
+            default(message, category, filename, lineno, file, line)
+
+    show._cryotm = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
+
+
+class ParameterError(CryotmError, ValueError):
+    """A parameter or option with a bad value (a negative diameter, an unknown choice, ...)."""
+
+
+class PluginWarning(CryotmWarning):
+    """A plugin that is not used (it failed to load or to validate); the others keep working."""
+
+
+class FormatChoiceWarning(CryotmWarning):
+    """Several formats could read (or write) a file; the warning states which one is used."""

@@ -487,8 +487,9 @@ def test_relion5_tomogram_missing_from_the_tomograms_file(tmp_path, tomograms_st
 
 def test_relion5_bad_tomograms_file(tmp_path):
     path = tmp_path / "tomograms.star"
-    path.write_text(TOMOGRAMS_STAR.replace("_rlnTomoTomogramBinning #6\n", "").replace("\t4\n", "\n"))
-    with pytest.raises(InputError, match=r"tomograms\.star: tomograms star file lacks rlnTomoTomogramBinning"):
+    # (a file without rlnTomoTomogramBinning is read with binning 1, as WarpTools writes them)
+    path.write_text(TOMOGRAMS_STAR.replace("_rlnTomoTiltSeriesPixelSize #5\n", "").replace("\t2.5\t", "\t"))
+    with pytest.raises(InputError, match=r"tomograms\.star: tomograms star file lacks rlnTomoTiltSeriesPixelSize"):
         write_particles(_two_tomograms(), tmp_path / "p.star", format="relion5", tomograms=path)
     with pytest.raises(InputError, match="no such file"):
         write_particles(_two_tomograms(), tmp_path / "p.star", format="relion5", tomograms=tmp_path / "none.star")

@@ -192,3 +192,36 @@ def test_our_relion_angles_match_cryocats_conversion(cryomotl, plist):
     ours = zxz_to_relion(plist.euler_angles)
     diff = Rotation.from_euler("ZYZ", theirs, degrees=True) * Rotation.from_euler("ZYZ", ours, degrees=True).inv()
     assert np.degrees(diff.magnitude()).max() < 1e-9
+
+
+REAL = __import__("pathlib").Path(__file__).parent / "data" / "real"
+
+
+@pytest.mark.parametrize(
+    ("name", "motl_type", "offset"),
+    [
+        ("cryocat_motl_c10x10.em", None, 1.0),  # 1-based positions
+        ("portal_stopgap_star.star", "stopgap", 1.0),
+        ("dynamotable_t_double.tbl", "dynamo", 1.0),
+        ("cryocat_relion_3.0.star", "relion", 0.0),  # cryoCAT keeps rlnCoordinate as it is
+        ("portal_relion_3_star.star", "relion", 0.0),
+        ("dynamo2m_relion3.1.star", "relion", 0.0),
+        ("cryocat_relion_3.1_optics.star", "relion", 0.0),
+    ],
+)
+def test_real_files_read_as_cryocat_reads_them(cryomotl, pandas2_to_numeric, name, motl_type, offset):
+    """Real EM, STOPGAP, Dynamo and RELION 3.x lists: cryoCAT's positions, shifts, angles and ids.
+
+    cryoCAT ignores RELION 4/5 subtomogram angles and binning, so those are
+    checked against RELION's own formulas in ``test_formats_real.py`` instead.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        df = cryomotl.Motl.load(str(REAL / name), **({"motl_type": motl_type} if motl_type else {})).df
+        plist = read_particles(REAL / name)
+    np.testing.assert_allclose(plist.positions, cryocat_positions(df) - offset, atol=1e-3)
+    np.testing.assert_allclose(plist.shifts, df[["shift_x", "shift_y", "shift_z"]].to_numpy(float), atol=1e-3)
+    assert angle_error(cryocat_rotations(df), plist) < 1e-3
+    np.testing.assert_array_equal(plist.data["tomo_id"], df["tomo_id"])
+    if name != "dynamo2m_relion3.1.star":  # there cryoCAT does not parse Warp's "TS_01.mrc_0000000_5.00A.mrc"
+        np.testing.assert_array_equal(plist.data["subtomo_id"], df["subtomo_id"])

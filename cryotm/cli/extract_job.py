@@ -33,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_pipeline_arguments(parser)
     parser.add_argument(
         "--angle-list",
-        metavar="FILE",
+        metavar="CSV",
         help="pytom-match-pick only: the angle list to use instead of the job's own (a .txt is read as pytom's "
         "radians, anything else as a CSV of zxz degrees)",
     )

@@ -5,12 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import numpy as np
-
-from ..errors import InputError
-from ..maps import MaskMap, ScoresMap
-from ..thresholds import SearchStatistics, get_threshold_strategy
-from ._options import add_angle_count_arguments, angle_count
+from ._options import add_angle_count_arguments, add_mask_argument, angle_count
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="NAME[:VALUE]",
         help="a strategy; repeat for several (default: triangle)",
     )
-    parser.add_argument("--mask", metavar="M", help="tomogram mask: only voxels where it is nonzero count")
+    add_mask_argument(parser, note="; only voxels where it is nonzero count")
     add_angle_count_arguments(parser)
     parser.add_argument("--job-std", type=float, metavar="S", help="background std from the matching job ('far')")
     parser.add_argument(
@@ -43,6 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _format(value: Any) -> str | None:
+    import numpy as np
+
     if isinstance(value, np.ndarray):
         return f"array{value.shape}" if value.size > 6 else np.array2string(value, precision=6)
     if isinstance(value, (float, np.floating)):
@@ -62,6 +59,12 @@ def _print_details(details: dict[str, Any], indent: str = "    ") -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..errors import InputError
+    from ..maps import MaskMap, ScoresMap
+    from ..thresholds import SearchStatistics, get_threshold_strategy
+
     scores = ScoresMap.read(args.scores, mmap=True)
     mask = None
     if args.mask:

@@ -10,6 +10,8 @@ import numpy as np
 __all__ = ["first_integer", "ids_from_names", "subtomo_ids_from_names"]
 
 _INTEGER = re.compile(r"\d+")
+#: Warp's subtomogram file names: ``{tomogram}_{index:07d}_{pixel size:.2f}A.mrc`` (the index counts from 0).
+_WARP = re.compile(r"_(\d{7})_\d+(?:\.\d+)?A$")
 
 
 def first_integer(text: str) -> int | None:
@@ -53,7 +55,9 @@ def subtomo_ids_from_names(names: Sequence[str]) -> np.ndarray:
 
     ``TS_01/17`` gives 17 (RELION 4/5 ``rlnTomoParticleName``); an image file
     name such as ``Subtomograms/TS_01_000017.mrc`` gives its last integer
-    (the extension is ignored).
+    (the extension is ignored); a Warp subtomogram name
+    ``0002_0000065_2.45A.mrc`` gives its particle index 65 (not the pixel
+    size that ends the name).
 
     Examples
     --------
@@ -61,11 +65,17 @@ def subtomo_ids_from_names(names: Sequence[str]) -> np.ndarray:
     [5, 9]
     >>> subtomo_ids_from_names(["a/x_0002.mrc", "a/x_0007.mrc"]).tolist()
     [2, 7]
+    >>> subtomo_ids_from_names(["0002/0002_0000065_2.45A.mrc", "0002/0002_0000066_2.45A.mrc"]).tolist()
+    [65, 66]
     """
     ids: list[int] = []
     for name in names:
         last = str(name).replace("\\", "/").rsplit("/", 1)[-1]
-        stem = last.rsplit(".", 1)[0] if "." in last else last
+        stem = last[: -len(".mrc")] if last.lower().endswith(".mrc") else last.rsplit(".", 1)[0] if "." in last else last
+        warp = _WARP.search(stem)
+        if warp:
+            ids.append(int(warp.group(1)))
+            continue
         digits = _INTEGER.findall(stem)
         if not digits:
             return np.arange(1, len(names) + 1, dtype=np.int64)

@@ -31,6 +31,35 @@ list positions unchanged into these columns; the parity tests name this
 one-voxel difference. ``rlnOrigin{X,Y,Z}`` (pixels, RELION 3.0) and
 ``rlnOrigin{X,Y,Z}Angst`` (3.1 and later) hold minus the shift: the particle
 sits at ``coordinate - origin``.
+
+Subtomogram orientations (RELION 4 and 5)
+-----------------------------------------
+A RELION 4/5 particle may carry a second orientation, that of its
+subtomogram (``rlnTomoSubtomogram{Rot,Tilt,Psi}``, for example the normal of
+a membrane or the axis of a filament given as a prior). RELION then composes
+the particle's pose as ``A = A_subtomogram . A_particle`` and rotates the
+origin shifts by ``A_subtomogram``: the particle sits at
+``coordinate - A_subtomogram . origin`` (``ParticleSet::getMatrix3x3`` and
+``ParticleSet::getPosition`` in RELION's ``src/jaz/tomography/particle_set.cpp``).
+cryotm's ``phi, theta, psi`` and shifts are this composed pose, in the
+tomogram's frame; the subtomogram angles stay in the list as columns, and
+the RELION 4/5 writers decompose the pose again:
+``A_particle = A_subtomogram^-1 . A`` and
+``origin = -A_subtomogram^-1 . shift * pixel_size``. A list without
+``rlnAngle{Rot,Tilt,Psi}`` (position-only picks) has the identity there, as
+in RELION.
+
+Lossless RELION to RELION
+-------------------------
+Readers keep every column of the particle table (RELION's own labels such as
+``rlnImageName``, ``rlnCtfImage``, ``rlnRandomSubset``), the optics table and
+the other blocks (``data_general``). Writers write the columns they compute
+from cryotm's fields, but where the file's own value still describes the
+particle (the same rotation within 1e-6 degree, the same coordinate or
+origin within 1e-6 pixel or Å) they write the file's value, as the text it
+had in the file (the readers keep every value's text), in the file's label
+order: a list read and written again is unchanged to the byte in every
+particle and optics value.
 """
 
 from __future__ import annotations
@@ -41,10 +70,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.spatial.transform import Rotation
 
+from ..angles import rotation_to_euler
 from ..errors import InputError
 from ..particles import ParticleList
 from ._names import ids_from_names, subtomo_ids_from_names
+from ._optics import (  # noqa: F401  (the optics helpers, re-exported for the RELION modules)
+    group_pixel_sizes,
+    optics_block,
+    optics_of,
+    optics_table,
+    optics_value,
+    particle_pixel_sizes,
+    pixel_sizes_by_group,
+)
 
 __all__ = [
     "zxz_to_relion",
@@ -57,7 +97,21 @@ __all__ = [
     "optics_block",
     "extra_columns",
     "frame_from_relion",
+    "ANGLES",
+    "SUBTOMO_ANGLES",
+    "relion_rotation",
+    "pose_columns",
+    "keep_raw",
+    "optics_table",
+    "particle_pixel_sizes",
+    "score_label_for",
 ]
+
+ANGLES = ("rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi")
+SUBTOMO_ANGLES = ("rlnTomoSubtomogramRot", "rlnTomoSubtomogramTilt", "rlnTomoSubtomogramPsi")
+#: Tolerances under which a file's own value is written back instead of the recomputed one.
+RAW_DEGREES = 1e-6
+RAW_VALUE = 1e-6
 
 #: Score labels a reader looks for, in this order: RELION's autopicking figure of merit
 #: (also written by Warp), pytom-match-pick's ``rlnLCCmax``, and
@@ -65,7 +119,9 @@ __all__ = [
 SCORE_LABELS: tuple[str, ...] = ("rlnAutopickFigureOfMerit", "rlnLCCmax", "rlnMaxValueProbDistribution")
 DEFAULT_SCORE_LABEL = SCORE_LABELS[0]
 
-#: Labels a RELION writer generates itself (an extra column of the same name is not copied).
+#: Geometry labels a RELION writer computes from cryotm's fields: a column of the same name read from a
+#: file is written back only by a writer that computes it, where it still describes the particle (a
+#: RELION 4 writer does not copy RELION 5's centred coordinates).
 MANAGED_LABELS: frozenset[str] = frozenset(
     {
         "rlnCoordinateX", "rlnCoordinateY", "rlnCoordinateZ",
@@ -73,9 +129,6 @@ MANAGED_LABELS: frozenset[str] = frozenset(
         "rlnOriginX", "rlnOriginY", "rlnOriginZ",
         "rlnOriginXAngst", "rlnOriginYAngst", "rlnOriginZAngst",
         "rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi",
-        "rlnMicrographName", "rlnImageName", "rlnTomoName", "rlnTomoParticleName",
-        "rlnClassNumber", "rlnOpticsGroup", "rlnPixelSize", "rlnDetectorPixelSize", "rlnMagnification",
-        *SCORE_LABELS,
     }
 )  # fmt: skip
 
@@ -124,57 +177,188 @@ def relion_to_zxz(angles: Any) -> np.ndarray:
     )
 
 
+
+def derived_labels(particles: ParticleList) -> set[str]:
+    """RELION columns of `particles` whose values cryotm's own fields carry (not lost by other formats).
+
+    The geometry, the class, the score label the score came from, the
+    tomogram name (``tomo_name`` says whether that is lost) and a single
+    optics group.
+    """
+    labels = set(MANAGED_LABELS) | {"rlnClassNumber", "rlnTomoName", "rlnMicrographName", "rlnPixelSize",
+                                    "rlnDetectorPixelSize", "rlnMagnification"}
+    labels.add(score_label_for(particles, None))
+    groups = particles.data.get("rlnOpticsGroup")
+    if groups is not None and groups.nunique() <= 1:
+        labels.add("rlnOpticsGroup")
+    return labels
+
+
+def relion_rotation(angles: Any) -> Rotation:
+    """RELION's matrix ``A`` of (rot, tilt, psi) in degrees, as the rotation it applies; (N, 3).
+
+    ``A = Rz(psi) Ry(tilt) Rz(rot)`` with passive elementary matrices
+    (``Euler_angles2matrix``) is ``Rotation.from_euler("ZYZ", ...).inv()``.
+
+    Examples
+    --------
+    >>> from cryotm.angles import euler_to_rotation
+    >>> r = relion_rotation([[60.0, 40.0, -140.0]]) * euler_to_rotation([[30.0, 40.0, 50.0]]).inv()
+    >>> float(r.magnitude()[0]) < 1e-12
+    True
+    """
+    return Rotation.from_euler("ZYZ", np.asarray(angles, dtype=np.float64).reshape(-1, 3), degrees=True).inv()
+
+
+def _numeric_block(table: pd.DataFrame, labels: Iterable[str], path: str | os.PathLike | None) -> np.ndarray:
+    return np.column_stack([_numeric(table, label, path) for label in labels])
+
+
+def subtomogram_rotation(table: pd.DataFrame, path: str | os.PathLike | None = None) -> Rotation | None:
+    """``A_subtomogram`` of each particle, or None if the table has no ``rlnTomoSubtomogram{Rot,Tilt,Psi}``."""
+    present = [label for label in SUBTOMO_ANGLES if label in table.columns]
+    if not present:
+        return None
+    if len(present) != 3:
+        missing = sorted(set(SUBTOMO_ANGLES) - set(present))
+        raise InputError(f"RELION particle list has {present[0]} but lacks {', '.join(missing)}", path)
+    return relion_rotation(_numeric_block(table, SUBTOMO_ANGLES, path))
+
+
+def particle_rotation(table: pd.DataFrame, path: str | os.PathLike | None = None) -> Rotation:
+    """``A_particle`` of each particle (the identity where ``rlnAngle{Rot,Tilt,Psi}`` are absent, as RELION)."""
+    present = [label for label in ANGLES if label in table.columns]
+    if not present:
+        return Rotation.identity(len(table))
+    if len(present) != 3:
+        raise InputError(f"RELION particle list lacks {', '.join(sorted(set(ANGLES) - set(present)))}", path)
+    return relion_rotation(_numeric_block(table, ANGLES, path))
+
+
 def common_columns(particles: ParticleList, score_label: str) -> dict[str, np.ndarray]:
-    """Angles, class and score columns, the same in every RELION version."""
-    rot, tilt, psi = zxz_to_relion(particles.euler_angles).T
-    return {
-        "rlnAngleRot": rot,
-        "rlnAngleTilt": tilt,
-        "rlnAnglePsi": psi,
-        "rlnClassNumber": particles.data["class"].to_numpy(),
-        score_label: particles.scores,
-    }
+    """Class and score columns, the same in every RELION version (angles: :func:`pose_columns`)."""
+    columns = {"rlnClassNumber": keep_raw(particles, "rlnClassNumber", particles.data["class"].to_numpy())}
+    columns[score_label] = keep_raw(particles, score_label, particles.scores)
+    return columns
 
 
-def extra_columns(particles: ParticleList, taken: Iterable[str]) -> dict[str, np.ndarray]:
-    """Extra ``rln*`` columns of the list (kept from a RELION file read earlier)."""
-    taken = set(taken) | MANAGED_LABELS
-    return {
+def score_label_for(particles: ParticleList, score_label: str | None) -> str:
+    """`score_label`, else the score label of the file the list was read from, else the default."""
+    if score_label:
+        return score_label
+    return next((label for label in SCORE_LABELS if label in particles.data.columns), DEFAULT_SCORE_LABEL)
+
+
+def keep_raw(particles: ParticleList, label: str, computed: Any, tolerance: float = RAW_VALUE) -> np.ndarray:
+    """`computed`, with the list's own column `label` (read from a file) where it agrees within `tolerance`.
+
+    Examples
+    --------
+    >>> plist = ParticleList.from_arrays([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    >>> plist.data["rlnCoordinateX"] = [1.0000000001, 7.0]
+    >>> keep_raw(plist, "rlnCoordinateX", plist.positions[:, 0]).tolist()
+    [1.0000000001, 4.0]
+    >>> plist.data["rlnCoordinateX"] = ["1.000000", "7.0"]  # as read from a file: its own text
+    >>> keep_raw(plist, "rlnCoordinateX", plist.positions[:, 0]).tolist()
+    ['1.000000', 4.0]
+    """
+    computed = np.asarray(computed)
+    if label not in particles.data.columns:
+        return computed
+    original = particles.data[label].to_numpy()
+    raw = pd.to_numeric(particles.data[label], errors="coerce").to_numpy()
+    if raw.dtype.kind not in "fiu" or len(raw) != len(computed):
+        return computed
+    with np.errstate(invalid="ignore"):
+        same = np.abs(raw.astype(np.float64) - computed.astype(np.float64)) <= tolerance
+    if same.all():
+        return original
+    return np.where(same, original, computed.astype(object)) if same.any() else computed
+
+
+def _keep_raw_angles(particles: ParticleList, rotation: Rotation, angles: np.ndarray) -> np.ndarray:
+    """RELION angles of `rotation`, the file's own triple (as read) where it is the same rotation."""
+    if not all(label in particles.data.columns for label in ANGLES) or len(particles) == 0:
+        return angles
+    original = particles.data[list(ANGLES)].to_numpy()
+    raw = particles.data[list(ANGLES)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    ok = np.isfinite(raw).all(axis=1)
+    if not ok.any():
+        return angles
+    error = np.full(len(raw), np.inf)
+    error[ok] = np.degrees((relion_rotation(raw[ok]) * rotation[np.flatnonzero(ok)].inv()).magnitude())
+    same = error <= RAW_DEGREES
+    if same.all():
+        return original
+    return np.where(same[:, None], original, angles.astype(object)) if same.any() else angles
+
+
+def pose_columns(
+    particles: ParticleList, pixel_sizes: np.ndarray | float, origin_labels: tuple[str, str, str], subtomogram: bool
+) -> dict[str, np.ndarray]:
+    """``rlnAngle{Rot,Tilt,Psi}`` and the origins (``-shift * pixel_sizes``) of `particles`.
+
+    With `subtomogram` (RELION 4/5) and the list's ``rlnTomoSubtomogram{Rot,Tilt,Psi}``
+    columns, the pose is decomposed as RELION composes it (see the module
+    documentation); the subtomogram angles are written back unchanged.
+    """
+    sizes = np.broadcast_to(np.asarray(pixel_sizes, dtype=np.float64), (len(particles),))
+    total = particles.orientations
+    shifts = particles.shifts
+    sub = subtomogram_rotation(particles.data) if subtomogram and len(particles) else None
+    if sub is None:
+        angles = zxz_to_relion(particles.euler_angles)
+        rotation = total
+        origins = -shifts * sizes[:, None]
+    else:
+        rotation = sub.inv() * total
+        angles = zxz_to_relion(rotation_to_euler(rotation))
+        origins = -sub.inv().apply(shifts) * sizes[:, None]
+    angles = _keep_raw_angles(particles, rotation, angles) if len(particles) else angles
+    columns: dict[str, np.ndarray] = {}
+    for i, label in enumerate(origin_labels):
+        columns[label] = keep_raw(particles, label, origins[:, i] + 0.0)
+    for i, label in enumerate(ANGLES):
+        columns[label] = angles[:, i]
+    if sub is not None:
+        for label in SUBTOMO_ANGLES:
+            columns[label] = particles.data[label].to_numpy()
+    return columns
+
+
+def extra_columns(particles: ParticleList, taken: Iterable[str], drop: Iterable[str] = ()) -> dict[str, np.ndarray]:
+    """Extra ``rln*`` columns of the list (kept from a RELION file read earlier), except `drop`."""
+    taken = set(taken) | MANAGED_LABELS | set(drop)
+    columns = {
         c: particles.data[c].to_numpy()
         for c in particles.data.columns
-        if c.startswith("rln") and c not in taken
+        if isinstance(c, str) and c.startswith("rln") and c not in taken
     }
+    sizes = particles.pixel_sizes()
+    if "rlnPixelSize" in columns and sizes is not None:  # RELION 3.0's per-particle pixel size, kept current
+        columns["rlnPixelSize"] = keep_raw(particles, "rlnPixelSize", sizes)
+    return columns
 
 
-def optics_block(pixel_size: float, binning: float | None = None, tomo: bool = False) -> pd.DataFrame:
-    """A single optics group: 3D images of `pixel_size` Å (RELION 3.1) or tomography optics (4, 5)."""
-    optics: dict[str, list[Any]] = {
-        "rlnOpticsGroup": [1],
-        "rlnOpticsGroupName": ["opticsGroup1"],
-    }
-    if tomo:
-        binning = 1.0 if binning is None else float(binning)
-        optics["rlnTomoTiltSeriesPixelSize"] = [pixel_size / binning]
-        optics["rlnTomoSubtomogramBinning"] = [binning]
-    optics["rlnImagePixelSize"] = [float(pixel_size)]
-    optics["rlnImageDimensionality"] = [3]
-    return pd.DataFrame(optics)
 
 
-def optics_value(blocks: dict, label: str) -> float | None:
-    """`label` of the first optics group, or None."""
-    optics = blocks.get("optics")
-    if isinstance(optics, pd.DataFrame) and label in optics.columns and len(optics):
-        value = pd.to_numeric(optics[label], errors="coerce").iloc[0]
-        return None if pd.isna(value) else float(value)
-    return None
 
 
-def _numeric(table: pd.DataFrame, label: str, path: str | os.PathLike) -> np.ndarray:
+
+
+
+
+
+
+
+
+
+
+def _numeric(table: pd.DataFrame, label: str, path: str | os.PathLike | None) -> np.ndarray:
     values = pd.to_numeric(table[label], errors="coerce")
-    if values.isna().any():
-        row = int(np.flatnonzero(values.isna().to_numpy())[0]) + 1
-        raise InputError(f"{label} of particle {row} is not a number", path)
+    if values.isna().any() or not np.isfinite(values.to_numpy(dtype=np.float64)).all():
+        row = int(np.flatnonzero(~np.isfinite(values.to_numpy(dtype=np.float64)))[0]) + 1
+        raise InputError(f"{label} of particle {row} is not a finite number", path)
     return values.to_numpy(dtype=np.float64)
 
 
@@ -182,22 +366,30 @@ def frame_from_relion(
     table: pd.DataFrame,
     path: str | os.PathLike,
     positions: np.ndarray,
-    shifts: np.ndarray,
+    origins: np.ndarray,
     tomo_label: str,
     particle_label: str,
     score_label: str | None,
-    consumed: Iterable[str] = (),
+    subtomogram: bool = False,
 ) -> tuple[pd.DataFrame, str]:
-    """The cryotm frame of a RELION particle table whose positions/shifts are already converted.
+    """The cryotm frame of a RELION particle table whose positions and origins are in voxels.
 
-    Returns the frame and the experiment id (the tomogram name if all
-    particles share one).
+    `origins` are the ``rlnOrigin`` values in voxels (not yet rotated); with
+    `subtomogram` (RELION 4/5) the subtomogram orientation, if the table has
+    one, is composed with the particle's and rotates the origins. Every
+    column of `table` is kept in the frame (the file's own values, for
+    writing back). Returns the frame and the experiment id (the tomogram
+    name if all particles share one).
     """
-    for label in ("rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi"):
-        if label not in table.columns:
-            raise InputError(f"RELION particle list lacks {label}", path)
-    angles = np.column_stack([_numeric(table, c, path) for c in ("rlnAngleRot", "rlnAngleTilt", "rlnAnglePsi")])
-    euler = relion_to_zxz(angles)
+    rotation = particle_rotation(table, path)
+    shifts = -np.asarray(origins, dtype=np.float64).reshape(-1, 3)
+    sub = subtomogram_rotation(table, path) if subtomogram else None
+    if sub is not None:
+        rotation = sub * rotation
+        shifts = sub.apply(shifts).reshape(-1, 3)
+    euler = rotation_to_euler(rotation).reshape(-1, 3) if len(table) else np.zeros((0, 3))
+    if sub is None and all(label in table.columns for label in ANGLES):
+        euler = relion_to_zxz(_numeric_block(table, ANGLES, path))  # exact, without a matrix round trip
     n = len(table)
     frame = pd.DataFrame(
         {
@@ -218,28 +410,47 @@ def frame_from_relion(
         raise InputError(f"no score column {score_label!r} in this RELION file", path)
     frame["score"] = _numeric(table, found, path) if found else 0.0
     if "rlnClassNumber" in table.columns:
-        frame["class"] = np.rint(_numeric(table, "rlnClassNumber", path)).astype(np.int64)
+        frame["class"] = np.rint(_numeric(table, "rlnClassNumber", path))  # whole numbers checked by ParticleList
     experiment_id = ""
     if tomo_label in table.columns:
         names = table[tomo_label].astype(str).to_numpy()
         frame["tomo_id"] = ids_from_names(names)
+        if "rlnTomoNumber" in table.columns:  # TOMOMAN's own tomogram numbers
+            frame["tomo_id"] = np.rint(_numeric(table, "rlnTomoNumber", path))
         frame["tomo_name"] = names
         if len(set(names)) == 1:
             experiment_id = str(names[0])
     else:
         frame["tomo_id"] = np.ones(n, dtype=np.int64)
-    if particle_label in table.columns:
-        frame["subtomo_id"] = subtomo_ids_from_names(table[particle_label].astype(str).tolist())
+    # a RELION 4 list without particle names may number them (rlnTomoParticleId) or name their images
+    fallbacks = [particle_label] + (["rlnTomoParticleId", "rlnImageName"] if particle_label != "rlnImageName" else [])
+    id_label = next((label for label in fallbacks if label in table.columns), None)
+    if id_label is not None:
+        frame["subtomo_id"] = subtomo_ids_from_names(table[id_label].astype(str).tolist())
     else:
         frame["subtomo_id"] = np.arange(1, n + 1)
-    used = set(consumed) | MANAGED_LABELS | {"rlnOpticsGroup"}
     for label in table.columns:
-        if label not in used:
+        if label not in frame.columns:
             frame[label] = table[label].to_numpy()
     return frame, experiment_id
+
+
+def particle_table(particles: ParticleList, columns: dict[str, Any]) -> pd.DataFrame:
+    """The particle block of `columns`: labels read from a file in the file's order, new ones after them."""
+    known = [c for c in particles.data.columns if c in columns]
+    order = known + [c for c in columns if c not in set(known)]
+    return pd.DataFrame({c: columns[c] for c in order})
 
 
 def names_and_ids(particles: ParticleList) -> tuple[np.ndarray, np.ndarray]:
     """Per-particle tomogram names (strings) and subtomo ids."""
     names = np.asarray([str(n) for n in particles.tomogram_names()], dtype=object)
     return names, particles.data["subtomo_id"].to_numpy()
+
+
+def raw_names(particles: ParticleList, label: str, generated: list[str]) -> list[str]:
+    """`generated` names, with the list's own column `label` (read from a file) wherever it has a value."""
+    if label not in particles.data.columns:
+        return generated
+    raw = particles.data[label].tolist()
+    return [str(r) if isinstance(r, str) and r.strip() else g for r, g in zip(raw, generated)]

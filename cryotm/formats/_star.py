@@ -64,11 +64,14 @@ def scan_star(path: str | os.PathLike, max_lines: int = 2000) -> dict[str, list[
 
 
 def read_star(
-    path: str | os.PathLike, string_labels: list[str] | None = None
+    path: str | os.PathLike, string_labels: list[str] | None = None, as_text: bool = False
 ) -> dict[str, pd.DataFrame | dict]:
     """Every block of a STAR file, names and ``halfset`` kept as strings.
 
-    `string_labels` replaces :data:`STRING_LABELS` (labels read as text).
+    `string_labels` replaces :data:`STRING_LABELS` (labels read as text);
+    `as_text` reads every value as its text in the file (the RELION readers
+    keep it, to write back unchanged values byte for byte, and convert
+    numbers with ``pandas.to_numeric`` where they use them).
 
     Raises
     ------
@@ -78,14 +81,53 @@ def read_star(
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file", path)
+    _refuse_repeated_blocks(path)
     try:
         labels = STRING_LABELS if string_labels is None else string_labels
+        if as_text:
+            labels = sorted(set(labels) | set(_all_labels(path)))
         blocks = starfile.read(path, always_dict=True, parse_as_string=labels)
     except Exception as exc:  # starfile raises assorted errors on malformed input
         raise InputError(f"cannot read as a STAR file: {type(exc).__name__}: {exc}", path) from None
     if not blocks:
         raise InputError("no data block in this STAR file", path)
     return dict(blocks)
+
+
+def block_names(path: str | os.PathLike) -> list[str]:
+    """Every ``data_`` block name of a STAR file, in order, repeats included (a scan of the text)."""
+    names: list[str] = []
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("data_"):
+                    names.append(line[5:].split()[0] if line[5:].strip() else "")
+    except OSError:
+        return []
+    return names
+
+
+def _all_labels(path: Path) -> list[str]:
+    """Every ``_label`` named in a STAR file (a scan of the text)."""
+    labels: set[str] = set()
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.startswith("_"):
+                labels.add(line[1:].split()[0] if line[1:].strip() else "")
+    return sorted(labels - {""})
+
+
+def _refuse_repeated_blocks(path: Path) -> None:
+    """starfile keeps only the last of two blocks of the same name: refuse such a file instead."""
+    names = block_names(path)
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        name = repeated[0]
+        raise InputError(
+            f"block data_{name} appears {names.count(name)} times; it would be read as its last copy only "
+            "(join the blocks into one, or split the file)",
+            path,
+        )
 
 
 def particle_block(

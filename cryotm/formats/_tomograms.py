@@ -8,7 +8,9 @@ label                           value
 rlnTomoName                     tomogram name (kept as a string: ``001``)
 rlnTomoSize{X,Y,Z}              size in unbinned tilt-series pixels
 rlnTomoTiltSeriesPixelSize      Å per unbinned tilt-series pixel
-rlnTomoTomogramBinning          binning of the reconstructed tomogram
+rlnTomoTomogramBinning          binning of the reconstructed tomogram (1 if absent:
+                                WarpTools writes its sizes in pixels of
+                                ``rlnTomoTiltSeriesPixelSize`` and no binning)
 ==============================  ==================================================
 
 Positions in voxels of pixel size ``P`` refer to a tomogram of
@@ -33,7 +35,8 @@ from ._star import particle_block, read_star
 __all__ = ["Tomogram", "read_tomograms", "tomograms_for"]
 
 _SIZES = ("rlnTomoSizeX", "rlnTomoSizeY", "rlnTomoSizeZ")
-_REQUIRED = ("rlnTomoName", *_SIZES, "rlnTomoTiltSeriesPixelSize", "rlnTomoTomogramBinning")
+_REQUIRED = ("rlnTomoName", *_SIZES, "rlnTomoTiltSeriesPixelSize")
+_BINNING = "rlnTomoTomogramBinning"
 
 
 @attrs.frozen
@@ -88,11 +91,13 @@ def read_tomograms(path: str | os.PathLike) -> dict[str, Tomogram]:
     missing = [label for label in _REQUIRED if label not in table.columns]
     if missing:
         raise InputError(f"tomograms star file lacks {', '.join(missing)}", path)
+    if _BINNING not in table.columns:
+        table = table.assign(**{_BINNING: 1.0})
     names = table["rlnTomoName"].astype(str).tolist()
     duplicated = sorted({n for n in names if names.count(n) > 1})
     if duplicated:
         raise InputError(f"tomogram {duplicated[0]!r} is listed more than once", path)
-    values = table[list(_REQUIRED[1:])].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    values = table[[*_REQUIRED[1:], _BINNING]].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     bad = ~(values > 0).all(axis=1)
     if bad.any():
         raise InputError(f"tomogram {names[int(np.flatnonzero(bad)[0])]!r}: sizes, pixel size and "

@@ -1,4 +1,6 @@
-"""Particle-list formats: the writer and reader interfaces, and lookup by name or file.
+"""Particle-list formats: the writer and reader interfaces, and reading and writing through them.
+
+Which format a file is in is decided in :mod:`cryotm.formats.detect`.
 
 A format plugin contributes :class:`MotlWriter` and/or :class:`MotlReader`
 subclasses through the ``cryotm_motl_writers`` / ``cryotm_motl_readers``
@@ -29,15 +31,17 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 import attrs
+import numpy as np
 
 from .._atomic import atomic_path, check_writable
-from ..errors import CryotmError, InputError
-from ..particles import ParticleList
+from ..errors import CryotmError, CryotmWarning, InputError
+from ..particles import CORE_COLUMNS, ParticleList
 
 __all__ = [
     "MotlWriter",
@@ -46,11 +50,7 @@ __all__ = [
     "reader_for",
     "write_particles",
     "read_particles",
-    "motl_writers",
-    "motl_readers",
     "option_names",
-    "writer_class",
-    "reader_class",
     "with_metadata",
     "target_scheme",
     "CONTEXT_OPTIONS",
@@ -90,7 +90,7 @@ class MotlWriter:
     name: ClassVar[str] = ""
     #: File extensions (lower case, with dot); the first is the default.
     extensions: ClassVar[tuple[str, ...]] = ()
-    #: One line for ``cryotm plugins`` and ``--help``.
+    #: One line for ``cryotm plugins -v``.
     description: ClassVar[str] = ""
     #: True when the format cannot be written without a pixel size.
     requires_pixel_size: ClassVar[bool] = False
@@ -112,9 +112,52 @@ class MotlWriter:
         """Write `particles` to `path` (a temporary file; the caller renames it)."""
         raise NotImplementedError
 
+    def kept_columns(self, particles: ParticleList) -> set[str] | None:
+        """The extra (non-core) columns of `particles` this format writes; None for all.
+
+        :meth:`write` warns about the others: they are lost.
+        """
+        return set()
+
+    def lost_columns(self, particles: ParticleList) -> list[str]:
+        """Extra columns of `particles` (beyond :data:`~cryotm.particles.CORE_COLUMNS`) this format cannot hold.
+
+        Geometry read from a RELION file (``rlnCoordinateX``, ``rlnAngleRot``,
+        ...) is not counted: cryotm's own fields carry it.
+        """
+        from ._relion import derived_labels
+
+        kept = self.kept_columns(particles)
+        if kept is None:
+            return []
+        skip = set(CORE_COLUMNS) | set(kept) | derived_labels(particles)
+        return [str(c) for c in particles.data.columns if c not in skip]
+
+    def _one_pixel_size(self, particles: ParticleList, path: str | os.PathLike) -> ParticleList:
+        """Particles of several pixel sizes rescaled to the finest (with a warning) for formats that hold one."""
+        kept = self.kept_columns(particles)
+        if "pixel_size" not in particles.data.columns or kept is None or "pixel_size" in kept:
+            return particles
+        sizes = particles.pixel_sizes()
+        if sizes is None or not len(sizes) or not np.isfinite(sizes).all():
+            return particles
+        target = float(sizes.min())
+        warnings.warn(
+            f"{os.fspath(path)}: particles of pixel sizes {', '.join(f'{s:g}' for s in sorted(set(sizes.tolist())))}"
+            f" Å (RELION optics groups); format {self.name!r} holds one: positions and shifts rescaled to "
+            f"{target:g} Å",
+            CryotmWarning,
+            stacklevel=3,
+        )
+        return particles.rescaled(target)
+
     def check(self, particles: ParticleList, path: str | os.PathLike | None = None) -> None:
         """Raise :class:`InputError` if `particles` lack metadata this format needs."""
-        if self.requires_pixel_size and not particles.pixel_size:
+        sizes = particles.pixel_sizes()
+        has_pixel_size = sizes is not None and len(sizes) == len(particles) and bool(
+            np.isfinite(sizes).all() and (sizes > 0).all()
+        )
+        if self.requires_pixel_size and not (particles.pixel_size or (has_pixel_size and len(particles))):
             raise InputError(f"format {self.name!r} needs a pixel size (give --pixel-size / pixel_size=)", path)
         if self.requires_tomogram_shape and particles.tomogram_shape is None:
             raise InputError(
@@ -132,43 +175,59 @@ class MotlWriter:
             If `path` exists and `overwrite` is false, or the format needs a
             pixel size or tomogram shape the particle list lacks.
         """
+        particles = self._one_pixel_size(particles, path)
         self.check(particles, path)
+        lost = self.lost_columns(particles)
         with atomic_path(path, overwrite=overwrite) as tmp:
             self.write_file(particles, tmp)
+        if lost:
+            shown = ", ".join(lost[:8]) + (f" and {len(lost) - 8} more" if len(lost) > 8 else "")
+            warnings.warn(
+                f"{os.fspath(path)}: format {self.name!r} cannot hold column(s) {shown}: not written",
+                CryotmWarning,
+                stacklevel=2,
+            )
 
 
 @attrs.define
 class MotlReader:
-    """Base class of a particle-list input format."""
+    """Base class of a particle-list input format.
+
+    Subclasses set ``name`` and ``extensions`` and implement :meth:`read_file`;
+    :meth:`read` checks the path first, so a missing file is one
+    :class:`~cryotm.errors.InputError` naming it. Override :meth:`sniff` to
+    recognise the format by content (preferred to extension-only readers when
+    a file could be read by several).
+    """
 
     name: ClassVar[str] = ""
     extensions: ClassVar[tuple[str, ...]] = ()
+    #: One line for ``cryotm plugins -v``.
     description: ClassVar[str] = ""
     #: URL schemes of sources that are not plain files (``copick``), handled by :meth:`read`.
     schemes: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def sniff(cls, path: Path) -> bool:
-        """True if `path` looks like this format (used when extensions are shared)."""
+        """True if `path` looks like this format (by default: its extension is one of ``extensions``)."""
         return Path(path).suffix.lower() in cls.extensions
 
     def read(self, path: str | os.PathLike) -> ParticleList:
-        """Read `path` into a :class:`ParticleList` (0-based voxel positions)."""
-        raise NotImplementedError
+        """Read `path` into a :class:`ParticleList` (0-based voxel positions).
 
+        Raises
+        ------
+        InputError
+            If `path` is not a file, or (from :meth:`read_file`) its content is bad.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise InputError("no such file" if not path.exists() else "not a file", path)
+        return self.read_file(path)
 
-def motl_writers() -> dict[str, type[MotlWriter]]:
-    """Every registered writer, by name."""
-    from ..plugins import contributions
-
-    return {name: item.obj for name, item in contributions("cryotm_motl_writers").items()}
-
-
-def motl_readers() -> dict[str, type[MotlReader]]:
-    """Every registered reader, by name."""
-    from ..plugins import contributions
-
-    return {name: item.obj for name, item in contributions("cryotm_motl_readers").items()}
+    def read_file(self, path: Path) -> ParticleList:
+        """Read the existing file `path`; raise :class:`InputError` (naming `path`) for bad content."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither read nor read_file")
 
 
 def option_names(cls: type) -> tuple[str, ...]:
@@ -215,86 +274,17 @@ def with_metadata(
     """
     changes: dict[str, Any] = {}
     if pixel_size is not None:
-        if not pixel_size > 0:
-            raise CryotmError(f"the pixel size must be positive, got {pixel_size}")
+        if not (np.isfinite(pixel_size) and pixel_size > 0):
+            raise CryotmError(f"the pixel size must be a positive number, got {pixel_size}")
         changes["pixel_size"] = float(pixel_size)
+        if "pixel_size" in particles.data.columns:  # one pixel size for every particle now
+            changes["data"] = particles.data.drop(columns="pixel_size")
     if tomogram_shape is not None:
         shape = tuple(int(v) for v in tomogram_shape)
         if len(shape) != 3 or min(shape) < 1:
             raise CryotmError(f"the tomogram shape must be three positive sizes (z, y, x), got {tomogram_shape}")
         changes["tomogram_shape"] = shape
     return attrs.evolve(particles, **changes) if changes else particles
-
-
-def writer_class(path: str | os.PathLike | None = None, format: str | None = None) -> type[MotlWriter]:
-    """The writer class named `format`, else the one that writes `path`'s extension.
-
-    Raises
-    ------
-    CryotmError
-        Unknown name; no format, or several, for the extension (``.star``
-        is written by STOPGAP and every RELION version: name one).
-    """
-    writers = motl_writers()
-    if format is not None:
-        if format not in writers:
-            raise CryotmError(f"unknown particle-list format {format!r} (known: {', '.join(sorted(writers))})")
-        return writers[format]
-    if path is None:
-        raise CryotmError("give a format name or an output file with a known extension")
-    scheme = target_scheme(path)
-    if scheme is not None:
-        return _by_scheme(writers, scheme, path)
-    suffix = Path(path).suffix.lower()
-    candidates = [name for name, cls in writers.items() if suffix in cls.extensions]
-    if len(candidates) == 1:
-        return writers[candidates[0]]
-    if candidates:
-        raise InputError(
-            f"several particle-list formats write {suffix!r} ({', '.join(candidates)}); "
-            "choose one by name (--to / --format)",
-            path,
-        )
-    raise InputError(
-        f"no particle-list format writes {suffix or 'files without extension'!r}; "
-        f"choose one with --format ({', '.join(sorted(writers))})",
-        path,
-    )
-
-
-def reader_class(path: str | os.PathLike, format: str | None = None) -> type[MotlReader]:
-    """The reader class named `format`, else the first whose ``sniff`` accepts `path`."""
-    readers = motl_readers()
-    if format is not None:
-        if format not in readers:
-            raise CryotmError(f"unknown particle-list format {format!r} (known: {', '.join(sorted(readers))})")
-        return readers[format]
-    scheme = target_scheme(path)
-    if scheme is not None:
-        return _by_scheme(readers, scheme, path)
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such file", path)
-    for cls in readers.values():
-        if cls.sniff(path):
-            return cls
-    raise InputError(
-        f"cannot tell the particle-list format; choose one with --format ({', '.join(sorted(readers))})",
-        path,
-    )
-
-
-def _by_scheme(classes: Mapping[str, type], scheme: str, target: str | os.PathLike) -> type:
-    """The one class of `classes` that declares `scheme`."""
-    for cls in classes.values():
-        if scheme in getattr(cls, "schemes", ()):
-            return cls
-    known = sorted({s for cls in classes.values() for s in getattr(cls, "schemes", ())})
-    raise InputError(
-        f"no particle-list format handles {scheme}:// targets (known: {', '.join(known) or 'none'}; "
-        "is its plugin installed?)",
-        target,
-    )
 
 
 def writer_for(path: str | os.PathLike | None = None, format: str | None = None, **options: Any) -> MotlWriter:
@@ -306,11 +296,15 @@ def writer_for(path: str | os.PathLike | None = None, format: str | None = None,
         Unknown format name, no writer for the extension, or an option the
         format does not have.
     """
+    from .detect import writer_class
+
     return _instantiate(writer_class(path, format), options, "format")
 
 
 def reader_for(path: str | os.PathLike, format: str | None = None, **options: Any) -> MotlReader:
     """Return a reader chosen by `format` name, else the first whose ``sniff`` accepts `path`."""
+    from .detect import reader_class
+
     return _instantiate(reader_class(path, format), options, "format")
 
 
@@ -356,6 +350,8 @@ def write_particles(
     array([[10., 20., 30.]])
     """
     particles = with_metadata(particles, pixel_size, tomogram_shape)
+    from .detect import writer_class
+
     cls = writer_class(path, format)
     options = {k: v for k, v in options.items() if not (k == "binning" and v is None)}
     writer = _instantiate(cls, _split_context(cls, options), "format")
@@ -386,6 +382,8 @@ def read_particles(
         Options of the reader (its attrs fields); ``binning`` is ignored by
         formats that do not use it.
     """
+    from .detect import reader_class
+
     cls = reader_class(path, format)
     context = {"pixel_size": pixel_size, "tomogram_shape": tomogram_shape}
     options = dict(options)
@@ -396,8 +394,56 @@ def read_particles(
     reader = _instantiate(cls, _split_context(cls, options), "format")
     try:
         particles = reader.read(path)
+        particles.check_finite(path)
     except InputError as exc:
         if exc.source is None:  # a problem found in the values (a bad column): name the file
             raise InputError(exc.problem, path) from None
         raise
+    if pixel_size is None:
+        particles = check_pixel_size(particles, path)
+    elif "pixel_size" not in option_names(cls):
+        _warn_relabel(particles, float(pixel_size), path)
     return with_metadata(particles, pixel_size, tomogram_shape)
+
+
+def _warn_relabel(particles: ParticleList, pixel_size: float, path: str | os.PathLike) -> None:
+    """Warn when a given pixel size replaces a different one of the file (positions stay in its voxels)."""
+    own = particles.pixel_sizes()
+    if own is None or not len(own) or not np.isfinite(own).all():
+        return
+    if np.allclose(own, pixel_size, rtol=1e-3, atol=0):
+        return
+    warnings.warn(
+        f"{os.fspath(path)}: the file says {own[0]:g} Å per voxel, --pixel-size says {pixel_size:g} Å: the "
+        "positions are kept as they are (in the file's voxels) and labelled with the given pixel size",
+        CryotmWarning,
+        stacklevel=3,
+    )
+
+
+def check_pixel_size(particles: ParticleList, source: str | os.PathLike | None = None) -> ParticleList:
+    """`particles`, without a pixel size outside 0.1-1000 Å (with a warning); per-particle ones are refused.
+
+    A motive list's EM header with junk in it (8,084,644 Å) would otherwise
+    flow into RELION output.
+
+    Raises
+    ------
+    InputError
+        If a per-particle (optics group) pixel size is implausible.
+    """
+    from ..maps.formats import PLAUSIBLE_PIXEL_SIZE, plausible_pixel_size
+
+    if "pixel_size" in particles.data.columns:
+        sizes = particles.pixel_sizes()
+        low, high = PLAUSIBLE_PIXEL_SIZE
+        bad = sizes[~((sizes >= low) & (sizes <= high))]
+        if len(bad):
+            raise InputError(
+                f"implausible pixel size {bad[0]:g} Å (expected {low:g}-{high:g} Å): give the right one "
+                "with --pixel-size",
+                source,
+            )
+        return particles
+    kept = plausible_pixel_size(particles.pixel_size, source)
+    return particles if kept == particles.pixel_size else attrs.evolve(particles, pixel_size=kept)

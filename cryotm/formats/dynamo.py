@@ -121,6 +121,4 @@ class DynamoReader(MotlReader):
                 for column, (source, sign, offset) in DYNAMO_COLUMNS.items()
             }
         )
-        for column in ("subtomo_id", "tomo_id", "object_id", "class"):
-            frame[column] = np.rint(frame[column]).astype(np.int64)
-        return ParticleList(frame)
+        return ParticleList(frame)  # ids are rounded and range-checked there

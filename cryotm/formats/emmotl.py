@@ -98,7 +98,7 @@ def from_em_array(table: np.ndarray, **metadata) -> ParticleList:
     for column in _POSITION:
         frame[column] -= 1.0
     for column in ("subtomo_id", "tomo_id", "object_id", "class"):
-        frame[column] = np.rint(frame[column]).astype(np.int64)
+        frame[column] = np.rint(frame[column])  # made whole numbers, range-checked, by ParticleList
     frame = frame.drop(columns=[c for c in _EXTRA if not frame[c].any()])
     return ParticleList(frame, **metadata)
 
@@ -116,6 +116,9 @@ class EmMotlWriter(MotlWriter):
     name = "emmotl"
     extensions = (".em",)
     description = "TOM/AV3 EM motive list (20 x N, 1-based positions; cryoCAT, STOPGAP, AV3)"
+
+    def kept_columns(self, particles: ParticleList) -> set[str]:
+        return set(_EXTRA)
 
     def write_file(self, particles: ParticleList, path: Path) -> None:
         table = to_em_array(particles)

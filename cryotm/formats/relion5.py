@@ -44,8 +44,15 @@ from . import _relion
 from ._star import particle_block, read_star, scan_star, write_star
 from ._tomograms import read_tomograms, tomograms_for
 from .base import MotlReader, MotlWriter
-from .relion4 import _ORIGINS_ANGST, _positive, file_binning, tomo_particles_block, tomo_pixel_size
-from .relion30 import _origins
+from .relion4 import (
+    _ORIGINS_ANGST,
+    _positive,
+    file_binning,
+    tomo_list,
+    tomo_particles_block,
+    tomo_pixel_sizes,
+)
+from .relion30 import _origins, relion_kept
 
 __all__ = ["Relion5Writer", "Relion5Reader", "CENTRES", "tomogram_centre", "per_tomogram"]
 
@@ -82,12 +89,13 @@ def _path_or_none(value):
 
 
 def per_tomogram(
-    names, tomograms: str | os.PathLike, pixel_size: float | None, centre: str
-) -> tuple[float, np.ndarray]:
-    """Pixel size and (N, 3) centres (x, y, z voxels) of each particle's tomogram, by name.
+    names, tomograms: str | os.PathLike, pixel_size, centre: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) pixel sizes and (N, 3) centres (x, y, z voxels) of each particle's tomogram, by name.
 
-    `pixel_size` (Å, of the voxels the positions count) defaults to that of
-    the reconstructed tomograms in the file, which must then agree.
+    `pixel_size` (Å, of the voxels the positions count; one value or one
+    per particle) defaults to that of the reconstructed tomograms in the
+    file, which must then agree.
 
     Raises
     ------
@@ -95,6 +103,12 @@ def per_tomogram(
         A name the tomograms file lacks, or no single pixel size.
     """
     found = tomograms_for(names, read_tomograms(tomograms), tomograms)
+    if pixel_size is not None and np.ndim(pixel_size) and len(found):
+        sizes = np.asarray(pixel_size, dtype=np.float64)
+        shapes = np.array([t.shape(p) for t, p in zip(found, sizes)], dtype=np.float64).reshape(-1, 3)
+        return sizes, tomogram_centre(shapes, centre)
+    if pixel_size is not None and np.ndim(pixel_size):
+        pixel_size = float(pixel_size[0]) if len(pixel_size) else None
     if not pixel_size:
         sizes = sorted({t.pixel_size for t in found})
         if len(sizes) != 1:
@@ -105,7 +119,7 @@ def per_tomogram(
             )
         pixel_size = sizes[0]
     shapes = np.array([t.shape(pixel_size) for t in found], dtype=np.float64).reshape(-1, 3)
-    return float(pixel_size), tomogram_centre(shapes, centre)
+    return np.full(len(found), float(pixel_size)), tomogram_centre(shapes, centre)
 
 
 @attrs.define
@@ -114,13 +128,14 @@ class Relion5Writer(MotlWriter):
 
     Parameters
     ----------
-    binning : float
+    binning : float, optional
         Binning of the tomogram the positions refer to, relative to the tilt
-        series (written to the optics block).
+        series (written to the optics block); default: the list's own, else 1.
     centre : {'relion', 'pytom'}
         Definition of the tomogram centre (see the module documentation).
-    score_label : str
-        Label of the score column.
+    score_label : str, optional
+        Label of the score column (default: the file's, else
+        ``rlnAutopickFigureOfMerit``).
     tomograms : str or path-like, optional
         A RELION 5 tomograms star file giving each particle's tomogram shape
         by name (instead of the list's single ``tomogram_shape``), and the
@@ -133,30 +148,37 @@ class Relion5Writer(MotlWriter):
     requires_pixel_size = True
     requires_tomogram_shape = True
 
-    binning: float = attrs.field(default=1.0, converter=float, validator=_positive)
+    binning: float | None = attrs.field(default=None, converter=attrs.converters.optional(float),
+                                        validator=_positive)
     centre: Literal["relion", "pytom"] = attrs.field(default="relion", validator=_check_centre)
-    score_label: str = _relion.DEFAULT_SCORE_LABEL
+    score_label: str | None = None
     tomograms: str | None = attrs.field(default=None, converter=_path_or_none)
 
     def check(self, particles: ParticleList, path: str | os.PathLike | None = None) -> None:
         if self.tomograms is None:
             super().check(particles, path)
 
+    def kept_columns(self, particles: ParticleList) -> set[str]:
+        return relion_kept(particles) | {"pixel_size"}
+
     def write_file(self, particles: ParticleList, path: Path) -> None:
         if self.tomograms is None:
-            pixel_size = float(particles.pixel_size)
+            sizes = _relion.particle_pixel_sizes(particles)
             centre = tomogram_centre(particles.tomogram_shape, self.centre)
         else:
-            pixel_size, centre = per_tomogram(
-                particles.tomogram_names(), self.tomograms, particles.pixel_size, self.centre
+            sizes, centre = per_tomogram(
+                particles.tomogram_names(), self.tomograms, particles.pixel_sizes(), self.centre
             )
-            particles = attrs.evolve(particles, pixel_size=pixel_size)
-        centred = (particles.positions - centre) * pixel_size
-        columns: dict[str, object] = {label: centred[:, i] for i, label in enumerate(_CENTRED)}
-        columns.update(tomo_particles_block(particles, self.score_label))
+            if particles.pixel_sizes() is None:
+                particles = attrs.evolve(particles, pixel_size=float(sizes[0]) if len(sizes) else None)
+        centred = (particles.positions - centre) * sizes[:, None]
+        columns: dict[str, object] = {
+            label: _relion.keep_raw(particles, label, centred[:, i]) for i, label in enumerate(_CENTRED)
+        }
+        shared, optics = tomo_particles_block(particles, self.score_label, self.binning)
+        columns.update(shared)
         columns.update(_relion.extra_columns(particles, columns))
-        optics = _relion.optics_block(pixel_size, self.binning, tomo=True)
-        write_star({"optics": optics, "particles": pd.DataFrame(columns)}, path)
+        write_star({**particles.blocks, "optics": optics, "particles": _relion.particle_table(particles, columns)}, path)
 
 
 @attrs.define
@@ -169,8 +191,9 @@ class Relion5Reader(MotlReader):
         ``(nz, ny, nx)`` of the tomogram the positions should refer to
         (required unless `tomograms` is given).
     pixel_size : float, optional
-        Its voxel size in Å (default: from the optics block,
-        ``rlnTomoTiltSeriesPixelSize`` times the binning).
+        Its voxel size in Å (default: from each particle's optics group,
+        ``rlnTomoTiltSeriesPixelSize`` times the binning; without optics, as
+        pytom-match-pick writes, ``rlnDetectorPixelSize``).
     binning : float, optional
         Binning of that tomogram (default: ``rlnTomoSubtomogramBinning``, else 1).
     centre : {'relion', 'pytom'}
@@ -200,7 +223,9 @@ class Relion5Reader(MotlReader):
     def sniff(cls, path: Path) -> bool:
         if Path(path).suffix.lower() not in cls.extensions:
             return False
-        return _CENTRED[0] in scan_star(path).get("particles", [])
+        blocks = scan_star(path)
+        # RELION writes data_particles; pytom-match-pick's RELION 5 lists have one data_ block
+        return _CENTRED[0] in blocks.get("particles", []) + blocks.get("", [])
 
     def read(self, path: str | os.PathLike) -> ParticleList:
         if self.tomogram_shape is None and self.tomograms is None:
@@ -210,30 +235,32 @@ class Relion5Reader(MotlReader):
                 "or a tomograms star file: --tomograms STAR / tomograms=)",
                 path,
             )
-        blocks = read_star(path)
-        table = particle_block(blocks, ("particles",), path)
+        blocks = read_star(path, as_text=True)
+        table = particle_block(blocks, ("particles", ""), path)
         binning = file_binning(blocks, self.binning)
-        pixel_size = self.pixel_size or tomo_pixel_size(blocks, binning)
+        sizes = tomo_pixel_sizes(blocks, table, path, self.pixel_size, self.binning)
+        if sizes is None and "rlnDetectorPixelSize" in table.columns:  # pytom-match-pick: no optics block
+            sizes = pd.to_numeric(table["rlnDetectorPixelSize"], errors="coerce").to_numpy(dtype=np.float64)
         if self.tomograms is not None:
             if "rlnTomoName" not in table.columns:
                 raise InputError("matching particles to --tomograms needs rlnTomoName", path)
             names = table["rlnTomoName"].astype(str).tolist()
-            pixel_size, centres = per_tomogram(names, self.tomograms, pixel_size, self.centre)
-        elif pixel_size:
+            sizes, centres = per_tomogram(names, self.tomograms, sizes, self.centre)
+        elif sizes is not None:
             centres = tomogram_centre(self.tomogram_shape, self.centre)
-        if not pixel_size:
+        if sizes is None or not (np.isfinite(sizes).all() and (sizes > 0).all()):
             raise InputError("no pixel size in the optics block (give --pixel-size / pixel_size=)", path)
         missing = [label for label in _CENTRED if label not in table.columns]
         if missing:
             raise InputError(f"RELION 5 particle list lacks {', '.join(missing)}", path)
         centred = table[list(_CENTRED)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
-        if np.isnan(centred).any():
-            raise InputError("non-numeric centred coordinates", path)
-        positions = centred / pixel_size + centres
-        shifts = -_origins(table, _ORIGINS_ANGST, pixel_size, path)
+        if not np.isfinite(centred).all():
+            row = int(np.flatnonzero(~np.isfinite(centred).all(axis=1))[0]) + 1
+            raise InputError(f"particle {row} has a non-numeric or non-finite centred coordinate", path)
+        positions = centred / sizes[:, None] + centres
+        origins = _origins(table, _ORIGINS_ANGST, sizes, path)
         frame, experiment_id = _relion.frame_from_relion(
-            table, path, positions, shifts, "rlnTomoName", "rlnTomoParticleName", self.score_label
+            table, path, positions, origins, "rlnTomoName", "rlnTomoParticleName", self.score_label,
+            subtomogram=True,
         )
-        return ParticleList(
-            frame, pixel_size=pixel_size, experiment_id=experiment_id, tomogram_shape=self.tomogram_shape
-        )
+        return tomo_list(frame, blocks, table, sizes, binning, experiment_id, tomogram_shape=self.tomogram_shape)

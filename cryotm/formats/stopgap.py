@@ -87,6 +87,9 @@ class StopgapWriter(MotlWriter):
     extensions = (".star",)
     description = "STOPGAP motive list star file (data_stopgap_motivelist; 1-based positions)"
 
+    def kept_columns(self, particles: ParticleList) -> set[str]:
+        return {"halfset"}
+
     def write_file(self, particles: ParticleList, path: Path) -> None:
         write_star({BLOCK: to_stopgap_frame(particles)}, path)
 

@@ -46,6 +46,9 @@ class TableWriter(MotlWriter):
 
     sep: str | None = None
 
+    def kept_columns(self, particles: ParticleList) -> set[str] | None:
+        return None  # every column
+
     def write(self, particles: ParticleList, path: str | os.PathLike, overwrite: bool = False) -> None:
         # the separator follows the target's extension, not the temporary file's
         if self.sep is None:

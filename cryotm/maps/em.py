@@ -20,12 +20,13 @@ offset     type      meaning
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from .._atomic import atomic_path
-from ..errors import InputError
+from ..errors import CryotmWarning, InputError
 
 __all__ = ["read_em", "read_em_dims", "write_em", "EM_DTYPES"]
 
@@ -173,7 +174,15 @@ def write_em(
     nz, ny, nx = data.shape
     header["dims"] = (nx, ny, nz)
     if pixel_size is not None and pixel_size > 0:
-        header["params"][0, _PIXEL_PARAM] = int(round(pixel_size / 10.0 * 1000))
+        stored = int(round(pixel_size / 10.0 * 1000))
+        header["params"][0, _PIXEL_PARAM] = stored
+        if abs(stored / 100.0 - pixel_size) > 1e-9 * pixel_size:
+            warnings.warn(
+                f"{os.fspath(path)}: the EM header holds the pixel size to 0.01 Å: {pixel_size!r} Å is written "
+                f"as {stored / 100.0:g} Å",
+                CryotmWarning,
+                stacklevel=2,
+            )
     with atomic_path(path, overwrite=overwrite) as tmp:
         with open(tmp, "wb") as handle:
             handle.write(header.tobytes())

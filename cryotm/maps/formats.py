@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 from pathlib import Path
 from typing import ClassVar
 
@@ -17,10 +18,19 @@ import mrcfile
 import numpy as np
 
 from .._atomic import atomic_path
-from ..errors import InputError
+from ..errors import CryotmWarning, InputError
 from .em import read_em, write_em
 
-__all__ = ["MapFormat", "MrcFormat", "EmFormat", "map_format_for", "read_map", "write_map"]
+__all__ = [
+    "MapFormat",
+    "MrcFormat",
+    "EmFormat",
+    "map_format_for",
+    "read_map",
+    "write_map",
+    "plausible_pixel_size",
+    "PLAUSIBLE_PIXEL_SIZE",
+]
 
 
 class MapFormat:
@@ -55,13 +65,35 @@ class MrcFormat(MapFormat):
 
     @classmethod
     def read(cls, path: Path, mmap: bool = False) -> tuple[np.ndarray, float | None]:
+        """Read strictly; a header other programs write loosely is read permissively, with a warning.
+
+        STOPGAP stamps ``'D   '`` as machine stamp, older pytom files lack the
+        map id (``'MAP '``): mrcfile's permissive mode reads them (as pytom-match-pick
+        does), and the warning names the file and the problem. A header
+        without data is still refused.
+        """
         opener = mrcfile.mmap if mmap else mrcfile.open
         try:
             with opener(path, mode="r", permissive=False) as mrc:
                 data = mrc.data
                 voxel = float(mrc.voxel_size.x)
-        except ValueError as exc:
-            raise InputError(f"not a valid MRC file: {exc}", path) from None
+        except ValueError as strict:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    with opener(path, mode="r", permissive=True) as mrc:
+                        data = mrc.data
+                        voxel = float(mrc.voxel_size.x)
+                except (ValueError, OSError) as exc:
+                    raise InputError(f"not a valid MRC file: {exc}", path) from None
+            problems = list(dict.fromkeys(str(w.message) for w in caught)) or [str(strict)]
+            if data is None or data.size == 0:
+                raise InputError(f"MRC file holds no data ({'; '.join(problems)})", path)
+            warnings.warn(
+                f"{os.fspath(path)}: not a strictly valid MRC file ({'; '.join(problems)}); read permissively",
+                CryotmWarning,
+                stacklevel=3,
+            )
         if data is None:
             raise InputError("MRC file holds no data", path)
         if not mmap:
@@ -179,7 +211,31 @@ def read_map(
         data = data[np.newaxis]
     if data.ndim != 3:
         raise InputError(f"expected a 3D map, got {data.ndim}D of shape {data.shape}", path)
-    return data, pixel_size
+    return data, plausible_pixel_size(pixel_size, path)
+
+
+#: Pixel sizes outside this range (Å) are taken for header junk or a unit mistake.
+PLAUSIBLE_PIXEL_SIZE: tuple[float, float] = (0.1, 1000.0)
+
+
+def plausible_pixel_size(pixel_size: float | None, source: str | os.PathLike | None = None) -> float | None:
+    """`pixel_size`, or None with a warning if it is outside 0.1-1000 Å (a damaged header or a unit mistake).
+
+    Examples
+    --------
+    >>> plausible_pixel_size(7.84)
+    7.84
+    """
+    low, high = PLAUSIBLE_PIXEL_SIZE
+    if pixel_size is None or low <= pixel_size <= high:
+        return pixel_size
+    warnings.warn(
+        f"{os.fspath(source) if source is not None else '<array>'}: implausible pixel size {pixel_size:g} Å in the "
+        f"header (expected {low:g}-{high:g} Å), ignored: give the right one with --pixel-size",
+        CryotmWarning,
+        stacklevel=3,
+    )
+    return None
 
 
 def write_map(

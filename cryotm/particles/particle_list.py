@@ -15,7 +15,7 @@ from scipy.spatial.transform import Rotation
 from ..angles import euler_to_rotation, rotation_to_euler
 from ..errors import InputError
 
-__all__ = ["ParticleList", "CORE_COLUMNS"]
+__all__ = ["ParticleList", "CORE_COLUMNS", "FINITE_COLUMNS"]
 
 #: The motive-list fields every particle list has, in this order; other columns are kept after them.
 CORE_COLUMNS: tuple[str, ...] = (
@@ -36,6 +36,9 @@ CORE_COLUMNS: tuple[str, ...] = (
 )
 _INT_COLUMNS = ("subtomo_id", "tomo_id", "object_id", "class")
 _DEFAULTS = {"score": 0.0, "subtomo_id": 0, "tomo_id": 0, "object_id": 1, "class": 1}
+_INT64_LIMIT = 2.0**63
+#: Columns that must hold finite numbers in a list read from a file.
+FINITE_COLUMNS: tuple[str, ...] = ("x", "y", "z", "shift_x", "shift_y", "shift_z", "phi", "theta", "psi")
 
 
 def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
@@ -51,9 +54,15 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
         if bad.any():
             raise InputError(f"particle column {column!r} holds a non-number: {frame[column][bad].iloc[0]!r}")
         if column in _INT_COLUMNS:
-            if not np.isfinite(values.to_numpy(dtype=np.float64)).all():
+            as_float = values.to_numpy(dtype=np.float64)
+            if not np.isfinite(as_float).all():
                 raise InputError(f"particle column {column!r} must hold whole numbers, found NaN or inf")
-            frame[column] = values.astype(np.int64)
+            if len(as_float) and np.abs(as_float).max() >= _INT64_LIMIT:
+                raise InputError(
+                    f"particle column {column!r} holds {as_float[np.abs(as_float).argmax()]:.0f}, "
+                    "beyond the 64-bit integer range"
+                )
+            frame[column] = np.rint(as_float).astype(np.int64)
         else:
             frame[column] = values.astype(np.float64)
     return frame
@@ -81,12 +90,33 @@ class ParticleList:
         one tomogram; a ``tomo_name`` column overrides it per particle.
     tomogram_shape : tuple of int, optional
         ``(nz, ny, nx)`` of that tomogram (needed for centred coordinates).
+    binning : float, optional
+        Binning of that tomogram relative to the tilt series (RELION 4/5's
+        ``rlnTomoSubtomogramBinning``), kept from the file the list was read from.
+    optics : pandas.DataFrame, optional
+        RELION optics groups (``data_optics``) as read, so that a RELION list
+        is written back with its own groups, voltage, Cs and image size.
+    blocks : dict, optional
+        Other STAR blocks of the file the list was read from (RELION 5's
+        ``data_general``), ``{name: table or dict}``, written back by the
+        RELION writers.
+
+    Notes
+    -----
+    Particles of RELION optics groups with different pixel sizes carry a
+    ``pixel_size`` column (Å per voxel of each particle's own positions);
+    :attr:`pixel_size` is then None and :meth:`pixel_sizes` gives the
+    per-particle values. Other extra columns (the file's own RELION labels,
+    ``tomo_name``, ``halfset``, ...) travel with the rows.
     """
 
     data: pd.DataFrame = attrs.field(converter=_normalise)
     pixel_size: float | None = attrs.field(default=None, kw_only=True)
     experiment_id: str = attrs.field(default="", kw_only=True)
     tomogram_shape: tuple[int, int, int] | None = attrs.field(default=None, kw_only=True)
+    binning: float | None = attrs.field(default=None, kw_only=True)
+    optics: pd.DataFrame | None = attrs.field(default=None, kw_only=True)
+    blocks: dict[str, Any] = attrs.field(factory=dict, kw_only=True)
 
     # -- construction ------------------------------------------------------------------
     @classmethod
@@ -202,6 +232,29 @@ class ParticleList:
             return Rotation.identity(0)
         return euler_to_rotation(self.euler_angles)
 
+    def pixel_sizes(self) -> np.ndarray | None:
+        """(N,) pixel size in Å of each particle's positions: the ``pixel_size`` column, else :attr:`pixel_size`.
+
+        None when neither is known.
+        """
+        if "pixel_size" in self.data.columns:
+            return pd.to_numeric(self.data["pixel_size"], errors="coerce").to_numpy(dtype=np.float64)
+        if self.pixel_size:
+            return np.full(len(self), float(self.pixel_size))
+        return None
+
+    def check_finite(self, source: str | Path | None = None) -> None:
+        """Raise :class:`InputError` naming the first particle whose position, shift or angle is NaN or inf."""
+        values = self.data[list(FINITE_COLUMNS)].to_numpy(dtype=np.float64)
+        bad = ~np.isfinite(values)
+        if bad.any():
+            row, col = (int(v[0]) for v in np.nonzero(bad))
+            raise InputError(
+                f"particle {row + 1} has {FINITE_COLUMNS[col]} = {values[row, col]}: positions, shifts and "
+                "angles must be finite numbers",
+                source,
+            )
+
     def tomogram_names(self) -> np.ndarray:
         """Per-particle tomogram name: the ``tomo_name`` column, else the experiment id, else tomo_id."""
         if "tomo_name" in self.data.columns:
@@ -229,6 +282,34 @@ class ParticleList:
     def with_data(self, data: pd.DataFrame) -> ParticleList:
         """The same metadata with other rows."""
         return attrs.evolve(self, data=data)
+
+    def rescaled(self, pixel_size: float) -> ParticleList:
+        """The list with positions and shifts in voxels of `pixel_size` Å (each particle from its own pixel size).
+
+        Raises
+        ------
+        InputError
+            If the list has no pixel size to scale from.
+
+        Examples
+        --------
+        >>> plist = ParticleList.from_arrays([[10.0, 20.0, 30.0]], pixel_size=10.0)
+        >>> plist.rescaled(5.0).positions.tolist(), plist.rescaled(5.0).pixel_size
+        ([[20.0, 40.0, 60.0]], 5.0)
+        """
+        own = self.pixel_sizes()
+        if own is None:
+            raise InputError("the particle list has no pixel size to rescale from")
+        scale = own / float(pixel_size)
+        data = self.data.drop(columns="pixel_size") if "pixel_size" in self.data.columns else self.data.copy()
+        for column in ("x", "y", "z", "shift_x", "shift_y", "shift_z"):
+            data[column] = data[column].to_numpy(dtype=np.float64) * scale
+        shape = self.tomogram_shape
+        if shape is not None and len(set(scale.tolist())) == 1:
+            shape = tuple(int(round(n * float(scale[0]))) for n in shape)
+        elif shape is not None:
+            shape = None
+        return attrs.evolve(self, data=data, pixel_size=float(pixel_size), tomogram_shape=shape)
 
     def renumber(self, start: int = 1) -> ParticleList:
         """Set ``subtomo_id`` to start, start + 1, ... in row order."""

@@ -49,7 +49,8 @@ def test_model_bytes_follow_the_binary_spec(picks, tmp_path):
     assert data[cont : cont + 4] == b"CONT"
     assert struct.unpack(">4i", data[cont + 4 : cont + 20]) == (2, 0, 0, 0)
     points = np.frombuffer(data[cont + 20 : cont + 44], dtype=">f4").reshape(2, 3)
-    np.testing.assert_allclose(points, [[10.5, 20, 30], [1, 2, 2]])  # positions + shifts, 0-based
+    # positions + shifts, 0-based voxels, + (0.5, 0.5, 0): IMOD puts voxel centres at .5 in x and y
+    np.testing.assert_allclose(points, [[11.0, 20.5, 30], [1.5, 2.5, 2]])
     assert len(data) == 8 + 232 + 2 * 180 + 2 * 20 + 3 * 12 + 4
 
 
@@ -71,7 +72,8 @@ def test_grouping(picks, group_by, names, tmp_path):
     write_particles(picks, path, group_by=group_by, offset=0.5)
     model = read_model(path)
     assert [obj.name for obj in model.objects] == names
-    np.testing.assert_allclose(model.objects[0].points, picks.positions + picks.shifts + 0.5, atol=1e-5)
+    imod = picks.positions + picks.shifts + [0.5, 0.5, 0.0]
+    np.testing.assert_allclose(model.objects[0].points, imod + 0.5, atol=1e-5)
     np.testing.assert_allclose(read_particles(path, offset=0.5).positions, picks.positions + picks.shifts, atol=1e-5)
 
 
@@ -107,7 +109,8 @@ def test_cryocat_reads_our_model(picks, tmp_path):
     path = tmp_path / "p.mod"
     write_particles(picks, path, sphere_radius=6)
     frame = imod.read_mod_file(str(path))
-    np.testing.assert_allclose(frame[["x", "y", "z"]], (picks.positions + picks.shifts)[[0, 2, 1]], atol=1e-5)
+    expected = (picks.positions + picks.shifts + [0.5, 0.5, 0.0])[[0, 2, 1]]  # cryoCAT keeps IMOD's coordinates
+    np.testing.assert_allclose(frame[["x", "y", "z"]], expected, atol=1e-5)
     assert frame["object_id"].tolist() == [1, 1, 2] and frame["object_radius"].tolist() == [6, 6, 6]
 
 
@@ -120,7 +123,20 @@ def test_imodmodel_reads_our_model(picks, tmp_path):
     flags = model.objects[0].header.flags
     assert flags.scattered and flags.open and model.objects[0].header.pdrawsize == 6
     frame = imodmodel.read(path)
-    np.testing.assert_allclose(frame[["x", "y", "z"]], (picks.positions + picks.shifts)[[0, 2, 1]], atol=1e-5)
+    expected = (picks.positions + picks.shifts + [0.5, 0.5, 0.0])[[0, 2, 1]]
+    np.testing.assert_allclose(frame[["x", "y", "z"]], expected, atol=1e-5)
+
+
+def test_points_clicked_in_3dmod_are_voxel_centres():
+    """3dmod puts a clicked point at x, y = i + 0.5 and z = section k: read as the voxel (i, j, k)."""
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "imodmodel_point_sizes_example.mod"
+    raw = np.concatenate([obj.points for obj in read_model(path).objects])
+    np.testing.assert_allclose(raw[:, :2] % 1, 0.5, atol=1e-4)  # the file itself: .5 in x and y
+    positions = read_particles(path).positions
+    np.testing.assert_allclose(positions, np.round(positions), atol=1e-4)  # whole voxels in cryotm
+    np.testing.assert_allclose(positions, raw - [0.5, 0.5, 0.0], atol=1e-6)
 
 
 def test_cryotm_plugins_lists_imod(capsys):

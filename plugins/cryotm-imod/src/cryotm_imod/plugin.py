@@ -4,10 +4,12 @@ Registered through the ``cryotm`` entry-point group (see ``pyproject.toml``);
 cryotm calls the two hooks below and finds :class:`ImodWriter` and
 :class:`ImodReader` under the name ``imod``.
 
-Coordinates: the model's points are cryotm's positions plus shifts in
-voxels of the tomogram, counted from 0 (IMOD's model coordinates; 3dmod shows
-them + 1 in its 1-based interface), plus the writer's ``offset`` (0 by
-default). One scattered-point object per class (``group_by="class"``) or per
+Coordinates: IMOD puts the centre of the voxel of 0-based index (i, j, k)
+at model coordinate (i + 0.5, j + 0.5, k): x and y count pixel edges, z counts
+sections (a point placed by clicking in 3dmod holds x, y at .5 and z at a
+whole number). The model's points are therefore cryotm's positions plus
+shifts plus :data:`IMOD_OFFSET` = (0.5, 0.5, 0), plus the writer's
+``offset`` (0 by default); the reader subtracts them. One scattered-point object per class (``group_by="class"``) or per
 tomogram, object or not at all, each drawn as spheres of ``sphere_radius``
 pixels. IMOD models hold positions only: orientations and scores are not
 written, and read back as zero.
@@ -31,7 +33,10 @@ from cryotm.particles import ParticleList
 
 from .model import ImodModel, ImodObject, ModelFormatError, palette, read_model, write_model
 
-__all__ = ["ImodWriter", "ImodReader", "GROUPS"]
+__all__ = ["ImodWriter", "ImodReader", "GROUPS", "IMOD_OFFSET"]
+
+#: IMOD model coordinate minus cryotm's 0-based voxel position (x, y, z): voxel centres sit at .5 in x and y.
+IMOD_OFFSET = np.array([0.5, 0.5, 0.0])
 
 GROUPS = ("class", "tomo_id", "object_id", "none")
 #: IMOD's own name for a new model (used when the list has no experiment id).
@@ -62,8 +67,8 @@ class ImodWriter(MotlWriter):
         One object per value of this column (objects named ``"class 2"``
         etc.), or a single object.
     offset : float
-        Added to every coordinate (0: a particle at voxel index i sits at
-        model coordinate i).
+        Added to every coordinate on top of IMOD's own (0: a particle at the
+        voxel of index (i, j, k) sits at model coordinate (i + 0.5, j + 0.5, k)).
 
     Examples
     --------
@@ -86,7 +91,7 @@ class ImodWriter(MotlWriter):
 
     def model(self, particles: ParticleList) -> ImodModel:
         """The :class:`~cryotm_imod.model.ImodModel` of `particles`."""
-        points = particles.positions + particles.shifts + self.offset
+        points = particles.positions + particles.shifts + IMOD_OFFSET + self.offset
         if self.group_by == "none" or len(particles) == 0:
             groups = [("particles", np.arange(len(particles)))]
         else:
@@ -119,7 +124,8 @@ class ImodReader(MotlReader):
     Parameters
     ----------
     offset : float
-        Subtracted from every coordinate (the writer's offset).
+        Subtracted from every coordinate (the writer's offset), after IMOD's
+        own (0.5, 0.5, 0).
     """
 
     name = "imod"
@@ -146,7 +152,7 @@ class ImodReader(MotlReader):
             raise InputError(str(exc).split(": ", 1)[-1]) from None
         frames = []
         for number, obj in enumerate(model.objects, start=1):
-            frame = pd.DataFrame(obj.points - self.offset, columns=["x", "y", "z"])
+            frame = pd.DataFrame(obj.points - IMOD_OFFSET - self.offset, columns=["x", "y", "z"])
             match = _GROUP_NAME.match(obj.name)
             if match:
                 frame[match.group(1)] = int(match.group(2))
