@@ -88,11 +88,12 @@ def add_diameter_argument(parser: argparse._ActionsContainer, required: bool = F
 
 def add_threshold_argument(parser: argparse._ActionsContainer, default: str | None, note: str = "",
                            repeatable: bool = False) -> None:
-    """``-t/--threshold NAME[:VALUE]``: a threshold strategy (``far``, ``sigma:3``, a number, a plugin's)."""
-    shown = f"default {default}" if default else "default far"
+    """``-t/--threshold NAME[:VALUE]``: a threshold strategy (``calibrated``, ``sigma:3``, a number, a plugin's)."""
+    shown = f"default {default}" if default else "default calibrated"
     parser.add_argument("-t", "--threshold", default=default, metavar="NAME[:VALUE]",
                         action="append" if repeatable else "store",
-                        help="threshold rule: far[:N], sigma:K, triangle, hard[:F], gauss, manual:VALUE or a "
+                        help="threshold rule: calibrated[:N], far[:N], sigma:K, triangle, hard[:F], gauss, "
+                        "manual:VALUE or a "
                         f"number, or a plugin's name ({shown}{note})")
 
 

@@ -29,15 +29,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="extract particles from template-matching results",
         description="Threshold the scores map, keep the highest peak within each particle diameter "
         "(cryoCAT's scores_extract_particles, same particles), give each its orientation from the angle "
-        "map and write the particle list. The default threshold is the false-alarm rate 'far' (one noise "
-        "voxel expected above it in the whole search); cryoCAT's default is 'triangle'.",
+        "map and write the particle list. The default threshold is 'calibrated' (one noise peak expected "
+        "above it per tomogram, from a model of the map's own maxima); cryoCAT's default is 'triangle'.",
     )
     parser.add_argument("scores", metavar="SCORES", help="scores map (MRC, EM)")
     parser.add_argument("angles", metavar="ANGLES", help="angle-index map (MRC, EM)")
     parser.add_argument("angle_list", metavar="ANGLE_LIST", help="angle list (CSV, degrees)")
     add_diameter_argument(parser, required=True)
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output particle list")
-    add_threshold_argument(parser, default="far")
+    add_threshold_argument(parser, default="calibrated")
     add_mask_argument(parser)
     parser.add_argument("--mask-mode", choices=("product", "inside"), default="product",
                         help="product: scores times mask before everything, as cryoCAT (default); inside: "
