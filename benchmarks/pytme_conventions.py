@@ -228,7 +228,8 @@ def main(argv: list[str] | None = None) -> int:
             at_truth = np.array(at_truth)
             print(f"cryotm's reader at the planted particles ({name}): position error max {at_truth[:, 0].max():.2f} "
                   f"voxels, orientation error median {np.median(at_truth[:, 1]):.1f}, max {at_truth[:, 1].max():.1f}")
-            picks = Pipeline(PeakPicker(particle_diameter=template.shape[0] * 0.5)).run(inputs).particles.data
+            picker = PeakPicker(particle_diameter=template.shape[0] * 0.5)
+            picks = Pipeline(picker, threshold="far").run(inputs).particles.data
             errors = []  # each planted particle's nearest pick, if within 3 voxels (pyTME found it)
             for x, y, z, phi, theta, psi in truth:
                 d = np.linalg.norm(picks[["x", "y", "z"]].to_numpy(float) - [x, y, z], axis=1)

@@ -178,7 +178,8 @@ def test_maps_kept_as_memory_map_references_beside_the_result(tmp_path):
     xyz_index.tofile(tmp_path / "rotations.mm")
     from scipy.spatial.transform import Rotation as R
 
-    table = {i: R.from_euler("zxz", row, degrees=True).as_matrix().T.astype(np.float32) for i, row in enumerate(real.angles)}
+    matrices = R.from_euler("zxz", real.angles, degrees=True).as_matrix().transpose(0, 2, 1).astype(np.float32)
+    table = dict(enumerate(matrices))
     items = [
         ("np.memmap", xyz_scores.shape, xyz_scores.dtype, "/elsewhere/scores.mm"),  # moved: found by name
         np.zeros(3, dtype=int),

@@ -189,7 +189,8 @@ def _hdf5_items(path: Path) -> list[Any]:
             elif kind == "pickle":
                 items.append(_restricted_loads(item["data"][()].tobytes(), path))
             elif kind == "memmap":
-                items.append(("np.memmap", tuple(item.attrs["shape"]), str(item.attrs["dtype"]), str(item.attrs["filename"])))
+                shape, dtype = tuple(item.attrs["shape"]), str(item.attrs["dtype"])
+                items.append(("np.memmap", shape, dtype, str(item.attrs["filename"])))
             else:
                 raise InputError(f"not a pyTME result: {key} is a group of unknown type {kind!r}", path)
     return items
@@ -289,7 +290,11 @@ def _as_result(items: list[Any], path: Path) -> PytmeResult:
         except (TypeError, ValueError):
             pixel_size = None
     return PytmeResult(
-        scores=scores, rotation_index=rotation_index, angles=angles, offset=start, pixel_size=pixel_size  # type: ignore[arg-type]
+        scores=scores,
+        rotation_index=rotation_index,
+        angles=angles,
+        offset=start,  # type: ignore[arg-type]
+        pixel_size=pixel_size,
     )
 
 
@@ -397,12 +402,11 @@ def read_result_part(inputs: TomogramInputs, role: str) -> Any:
     from ..maps import AngleMap, ScoresMap
 
     result = load_pytme_result(inputs.scores)
+    facts = {"pixel_size": inputs.pixel_size, "experiment_id": inputs.name}
     if role == "scores":
-        return ScoresMap(result.scores, pixel_size=inputs.pixel_size, experiment_id=inputs.name, source=os.fspath(inputs.scores))
+        return ScoresMap(result.scores, source=os.fspath(inputs.scores), **facts)
     if role == "angles":
-        return AngleMap(
-            result.rotation_index, pixel_size=inputs.pixel_size, experiment_id=inputs.name, source=os.fspath(inputs.angles)
-        )
+        return AngleMap(result.rotation_index, source=os.fspath(inputs.angles), **facts)
     if role == "angle_list":
         return AngleList(result.angles, index_base=inputs.index_base, source=os.fspath(inputs.angle_list))
     raise ValueError(f"unknown role {role!r}")
