@@ -12,15 +12,17 @@ from ._pipeline_args import add_pipeline_arguments, config_from_args, pipeline_f
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "extract-job",
-        help="extract particles from a pytom-match-pick, STOPGAP or GAPSTOP job",
+        help="extract particles from a pytom-match-pick, STOPGAP, GAPSTOP or pyTME job",
         description="Read a peer's job or parameter file - pytom-match-pick's <tomo_id>_job.json, STOPGAP's "
-        "tm_param.star or GAPSTOP(TM)'s tm_params.star - find its scores map, angle map and angle list, and "
+        "tm_param.star, GAPSTOP(TM)'s tm_params.star or pyTME's result (.pickle, .pickle.gz, .hdf5) - find its "
+        "scores map, angle map and angle list (pytom-match-pick's list generated from an angular increment is "
+        "regenerated; needs healpix), and "
         "extract the particles with cryotm's pipeline. The index base and angle order of each program are "
         "applied, pytom-match-pick's search statistics (std, search space) feed the 'far' threshold, and the "
         "job's particle diameter and symmetry are used unless --diameter, --symmetry or the config give them. "
         "A parameter file with several tomograms gives one output per tomogram (named after each).",
     )
-    parser.add_argument("job", metavar="JOB", help="job or parameter file")
+    parser.add_argument("job", metavar="JOB", help="job or parameter file, or pyTME result")
     parser.add_argument(
         "-o",
         "--output",
@@ -33,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--angle-list",
         metavar="CSV",
-        help="pytom-match-pick only: the angle list, when the job's cannot be found (a .txt is read as pytom's "
+        help="pytom-match-pick only: the angle list to use instead of the job's own (a .txt is read as pytom's "
         "radians, anything else as a CSV of zxz degrees)",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")

@@ -14,10 +14,13 @@ from ..errors import InputError
 from ..maps import AngleMap, MaskMap, ScoresMap
 from ..thresholds import SearchStatistics
 
-__all__ = ["TomogramInputs", "file_facts", "ANGLE_LIST_FORMATS"]
+__all__ = ["TomogramInputs", "file_facts", "ANGLE_LIST_FORMATS", "RESULT_FORMATS"]
 
 #: How an angle-list file may be written (see :class:`TomogramInputs`).
 ANGLE_LIST_FORMATS: tuple[str, ...] = ("csv", "pytom", "pytom-sorted")
+
+#: Peers' single-file results that hold scores, angle indices and rotations (read by :mod:`cryotm.peers`).
+RESULT_FORMATS: tuple[str, ...] = ("pytme",)
 
 
 def _optional_path(value: Any) -> Path | None:
@@ -108,6 +111,10 @@ class TomogramInputs:
         Shape of the whole tomogram when the maps cover part of it.
     source : str, optional
         The table or job file these inputs came from (for messages).
+    result_format : {'pytme'}, optional
+        The maps and the angle list are one peer's result file (``scores``,
+        ``angles`` and ``angle_list`` all name it), read by
+        :func:`cryotm.peers.read_result_part`.
     """
 
     name: str
@@ -124,6 +131,7 @@ class TomogramInputs:
     offset: tuple[float, float, float] = attrs.field(default=(0.0, 0.0, 0.0), converter=_offset)
     tomogram_shape: tuple[int, int, int] | None = attrs.field(default=None, converter=_shape)
     source: str | None = None
+    result_format: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.angles_order not in ("zxz", "zzx"):
@@ -134,6 +142,10 @@ class TomogramInputs:
             raise InputError(
                 f"angle_list_format must be one of {', '.join(ANGLE_LIST_FORMATS)}, got {self.angle_list_format!r}",
                 self.source,
+            )
+        if self.result_format is not None and self.result_format not in RESULT_FORMATS:
+            raise InputError(
+                f"result_format must be one of {', '.join(RESULT_FORMATS)}, got {self.result_format!r}", self.source
             )
 
     # -- reading ------------------------------------------------------------------------
@@ -152,9 +164,17 @@ class TomogramInputs:
                 raise InputError(f"{labels[role]} file not found", path)
 
     def read_scores(self, mmap: bool = True) -> ScoresMap:
+        if self.result_format is not None:
+            from ..peers import read_result_part
+
+            return read_result_part(self, "scores")
         return ScoresMap.read(self.scores, mmap=mmap, pixel_size=self.pixel_size, experiment_id=self.name)
 
     def read_angles(self, mmap: bool = True) -> AngleMap:
+        if self.result_format is not None:
+            from ..peers import read_result_part
+
+            return read_result_part(self, "angles")
         return AngleMap.read(self.angles, mmap=mmap, pixel_size=self.pixel_size, experiment_id=self.name)
 
     def read_mask(self, shape: tuple[int, int, int] | None = None) -> MaskMap | None:
@@ -175,6 +195,10 @@ class TomogramInputs:
         return mask
 
     def read_angle_list(self) -> AngleList:
+        if self.result_format is not None:
+            from ..peers import read_result_part
+
+            return read_result_part(self, "angle_list")
         if self.angle_list_format == "csv":
             return AngleList.read(self.angle_list, order=self.angles_order, index_base=self.index_base)  # type: ignore[arg-type]
         from ..peers.pytom_match_pick import read_pytom_angle_list
