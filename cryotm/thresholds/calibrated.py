@@ -15,13 +15,18 @@ the expected number of peaks above ``t`` of a smooth Gaussian random field
 uses for peak-level error control: a polynomial in ``z`` times the Gaussian
 tail), with ``mean`` and ``std`` the search statistics (over every voxel and
 rotation; pytom-match-pick records them). Without statistics the curvature is
-fitted too: ``log N(t) = c0 + c1 t + c2 t**2``. The fit uses the counts of
-the local maxima between `fit_range` (numbers of maxima, from the top), where
-noise peaks are many and particles few; the particles' own peaks, which lie
-above the noise, are counted out by iterating: the excess of the observed
-count over the model above the fit range is taken as signal and removed from
-the counts before the next fit. The cut-off is where the model expects
-``n_false_positives`` noise peaks per tomogram.
+fitted too, with the degree ``d`` fixed (``DEGREE``). The fit uses the
+counts of the noise's local maxima between `fit_range` (numbers of maxima,
+from the top), where noise peaks are many. The particles' own peaks lie above
+the noise and are counted out first: at the start, the maxima far above the
+bulk of the maxima (its median and lower quartile, which particles do not
+move while they hold less than half of the maxima) are taken as signal; then,
+until the count is stable, the signal is every maximum above the score where
+the fitted model expects one noise maximum, less that one. The signal peaks
+and the maxima within a particle diameter of them (which the picker
+suppresses) are removed before each fit, so that the fit range holds noise
+however many particles the tomogram holds (tens to hundreds). The cut-off is
+where the model expects ``n_false_positives`` noise peaks per tomogram.
 """
 
 from __future__ import annotations
@@ -172,7 +177,8 @@ class CalibratedThreshold(ThresholdStrategy):
     fit_range : (int, int)
         Ranks (from the top) of the noise maxima the model is fitted to.
     iterations : int
-        Rounds of removing the particles' excess from the counts.
+        Most rounds of counting the signal peaks and refitting (it stops
+        earlier when the count is stable).
     particle_diameter : float, optional
         The picker's suppression radius (voxels): the maxima are then
         suppressed as the picker suppresses candidates, so the count modelled
