@@ -8,7 +8,7 @@ import pytest
 from cryotm import make_scene
 from cryotm.errors import InputError
 from cryotm.picking import PeakPicker
-from cryotm.thresholds import CalibratedThreshold, SearchStatistics, get_threshold_strategy, local_maxima
+from cryotm.thresholds import CalibratedThreshold, get_threshold_strategy, local_maxima
 from cryotm.synthetic import make_search_scene
 
 
