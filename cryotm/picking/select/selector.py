@@ -56,7 +56,8 @@ class PeakSelection:
     threshold : float
         The score threshold used.
     n_candidates : int
-        Voxels that passed the threshold, peak-size and angular filters.
+        Voxels that passed the threshold and peak-size filters (and, with
+        ``angle_test="regions"``, the distance-map filter).
     """
 
     particles: ParticleList
