@@ -4,29 +4,46 @@ From a scores map, an angle map and an angle list, cryotm finds the
 particles, orients them and writes them in the format the next program
 needs; it also evaluates peak shapes and builds angular-distance maps.
 Thresholds, labelers and file formats are plugins (see :mod:`cryotm.hookspecs`).
+
+The public names below are imported on first use (``import cryotm`` itself
+loads neither numpy nor pandas nor scipy).
 """
 
-from ._version import __version__
-from .angles import AngleList
-from .errors import CryotmError, InputError, PluginError
-from .maps import AngleMap, MaskMap, ScoresMap, read_map, write_map
-from .particles import ParticleList
-from .plugins import get_plugin_manager, hookimpl
-from .synthetic import make_scene
+from __future__ import annotations
 
-__all__ = [
-    "__version__",
-    "hookimpl",
-    "get_plugin_manager",
-    "CryotmError",
-    "InputError",
-    "PluginError",
-    "ScoresMap",
-    "AngleMap",
-    "MaskMap",
-    "read_map",
-    "write_map",
-    "AngleList",
-    "ParticleList",
-    "make_scene",
-]
+import importlib
+from typing import Any
+
+from ._version import __version__
+
+#: public name -> the module that defines it
+_LAZY: dict[str, str] = {
+    "hookimpl": ".plugins",
+    "get_plugin_manager": ".plugins",
+    "CryotmError": ".errors",
+    "InputError": ".errors",
+    "PluginError": ".errors",
+    "ScoresMap": ".maps",
+    "AngleMap": ".maps",
+    "MaskMap": ".maps",
+    "read_map": ".maps",
+    "write_map": ".maps",
+    "AngleList": ".angles",
+    "ParticleList": ".particles",
+    "make_scene": ".synthetic",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cryotm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -26,7 +26,7 @@ def check_writable(path: str | os.PathLike, overwrite: bool = False) -> Path:
     """
     path = Path(path)
     if path.exists() and not overwrite:
-        raise InputError("output exists; pass overwrite=True (--overwrite) to replace it", path)
+        raise InputError("output exists; give --overwrite to replace it (overwrite=True in Python)", path)
     if not path.parent.exists():
         raise InputError(f"output folder {path.parent} does not exist", path)
     return path

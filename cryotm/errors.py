@@ -1,16 +1,45 @@
-"""Errors that cryotm raises for a user's mistake.
+"""Errors that cryotm raises for a user's mistake: the exception contract.
 
 Every error a user can cause (a missing file, a map of the wrong shape, an
 unknown format name, ...) is a :class:`CryotmError`. The command line prints
 its message on one line and exits with a non-zero status; anything else is a
 bug in cryotm or in a plugin and keeps its traceback.
+
+Which error to raise (cryotm's own code and plugins alike):
+
+============================================  ==========================
+the problem                                   raise
+============================================  ==========================
+a file that is missing, unreadable or         :class:`InputError` with
+malformed; data of the wrong shape, NaN, ...  ``source=`` the file
+a parameter or option with a bad value        :class:`ParameterError`
+(also a ``ValueError`` in an attrs validator  (the CLI names the flag)
+of a strategy, labeler or format)
+a plugin that cannot be loaded or             :class:`PluginError`
+contributes something invalid
+a bug (an impossible state)                   anything else: it keeps
+                                              its traceback
+============================================  ==========================
+
+The command line also turns a ``ValueError`` or ``TypeError`` raised while
+building a strategy, labeler or format from the user's parameters into one
+line; a plugin need not catch them.
 """
 
 from __future__ import annotations
 
 import os
 
-__all__ = ["CryotmError", "InputError", "PluginError", "CryotmWarning", "format_source"]
+__all__ = [
+    "CryotmError",
+    "InputError",
+    "ParameterError",
+    "PluginError",
+    "CryotmWarning",
+    "PluginWarning",
+    "FormatChoiceWarning",
+    "format_source",
+]
 
 
 def format_source(source: str | os.PathLike | None) -> str:
@@ -67,3 +96,15 @@ def show_warnings_as_lines() -> None:
 
     show._cryotm = True  # type: ignore[attr-defined]
     warnings.showwarning = show
+
+
+class ParameterError(CryotmError, ValueError):
+    """A parameter or option with a bad value (a negative diameter, an unknown choice, ...)."""
+
+
+class PluginWarning(CryotmWarning):
+    """A plugin that is not used (it failed to load or to validate); the others keep working."""
+
+
+class FormatChoiceWarning(CryotmWarning):
+    """Several formats could read (or write) a file; the warning states which one is used."""

@@ -7,7 +7,12 @@ rules, labelers and formats are registered through these very hooks (see
 :data:`cryotm.plugins.DEFAULT_PLUGINS`).
 
 Each "contribute" hook returns a list of classes; each class carries a unique
-``name`` (the word users type: ``--threshold far``, ``--format relion5``).
+``name`` (the word users type: ``--threshold far``, ``--format relion5``) and
+may carry a one-line ``description`` (shown by ``cryotm plugins -v``). Every
+plugin is validated once, when registered (see :mod:`cryotm.plugins`); hooks
+are called through ``pm.hook``, so ``tryfirst``/``trylast`` order them, and
+the built-ins come last, so a plugin may replace one by contributing its name.
+Helpers for plugin authors are in :mod:`cryotm.extend`.
 """
 
 from __future__ import annotations

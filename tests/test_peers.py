@@ -113,7 +113,7 @@ def test_pytom_job_gives_maps_sorted_radian_angles_and_statistics(pytom_scene, t
     assert stats.std == STD and stats.mean == 0.0 and stats.n_angles == 80
     assert stats.n_voxels * stats.n_angles == int(np.prod(SHAPE)) * 80
 
-    result = Pipeline(_picker()).run(inputs)
+    result = Pipeline(_picker(), threshold="far").run(inputs)
     expected = false_alarm_cutoff(0.0, STD, float(np.prod(SHAPE)) * 80, 1.0)
     assert result.threshold.value == pytest.approx(expected)
     assert result.threshold.details["estimate"] == "statistics"
@@ -251,7 +251,7 @@ def test_extract_job_command_for_each_program(pytom_scene, tmp_path, capsys):
     assert main(["extract-job", os.fspath(pytom), "-o", os.fspath(tmp_path / "pytom.star"), "--format", "relion5"]) == 0
     out = capsys.readouterr()
     assert "particle diameter from the job file: 10 voxels" in out.err
-    assert "(pytom-match-pick)" in out.out and "(far)" in out.out
+    assert "(pytom-match-pick)" in out.out and "(calibrated)" in out.out  # the default rule
     record = read_record(record_path_for(tmp_path / "pytom.star"))
     assert record["inputs"]["statistics"]["std"] == STD
     back = read_particles(tmp_path / "pytom.star", format="relion5", tomogram_shape=SHAPE, pixel_size=10.0)

@@ -78,10 +78,18 @@ def test_python_pipeline_uses_its_threshold_and_finds_the_planted_peaks(scene_fi
     assert result.output is None and result.record_path is None
 
 
-def test_default_threshold_is_far_with_the_angle_count_of_the_list(scene_files):
+def test_default_threshold_is_calibrated_with_the_pickers_diameter(scene_files):
     scene, inputs = scene_files
     pipeline = Pipeline(_picker())
-    assert pipeline.threshold.name == "far"
+    assert pipeline.threshold.name == "calibrated"
+    result = pipeline.pick(scene.scores, scene.angle_map, scene.angles)
+    assert result.threshold.details["particle_diameter"] == _picker().suppression_radius
+    assert np.all(result.particles.scores > result.threshold.value)
+
+
+def test_far_gets_the_angle_count_of_the_list(scene_files):
+    scene, inputs = scene_files
+    pipeline = Pipeline(_picker(), threshold="far")
     result = pipeline.pick(scene.scores, scene.angle_map, scene.angles)
     assert result.threshold.details["n_angles"] == len(scene.angles)
     assert result.threshold.details["n_voxels"] == scene.scores.size

@@ -113,7 +113,7 @@ def test_report_of_a_recorded_run_and_the_command(picked, tmp_path, capsys):
     (own,) = [line for line in _lines(report.figures["histogram"], "threshold:far (run)")]
     assert own.get_xdata()[0] == pytest.approx(run.threshold.value)
     assert sorted(p.name for p in (tmp_path / "figs").iterdir()) == [
-        "tomo9_histogram.png", "tomo9_peaks.png", "tomo9_slices.png"]
+        "tomo9_histogram.png", "tomo9_peaks.png", "tomo9_slices.png", "tomo9_threshold.png"]
 
     assert main(["report", os.fspath(record_path_for(out)), "-o", os.fspath(tmp_path / "cli"), "--thresholds", "sigma:3,nosuch"]) == 0
     text = capsys.readouterr().out
@@ -159,3 +159,36 @@ def test_report_reads_a_relion5_list_with_the_scores_maps_shape(tmp_path, capsys
     record_only = ["report", os.fspath(demo / "x.cryotm.json"), "-o", os.fspath(tmp_path / "r"), "--pixel-size", "3"]
     assert main(record_only) == 1
     assert "reading options" in capsys.readouterr().err
+
+
+def test_threshold_figure_shows_particles_kept_the_noise_model_and_each_rule(tmp_path):
+    from cryotm.picking import PeakPicker
+    from cryotm.report import RULE_COLOURS, plot_threshold_choice
+    from cryotm.synthetic import make_search_scene
+    from cryotm.thresholds import CalibratedThreshold
+
+    scene = make_search_scene(shape=(64, 64, 64), n_particles=6, n_angles=40, seed=2, snr=(6, 9))
+    diameter = scene.particle_diameter
+    report = make_report(scene.scores, thresholds=["calibrated", "far", "sigma:3"], n_angles=40,
+                         particle_diameter=diameter, output_dir=tmp_path)
+    assert report.paths["threshold"] == tmp_path / "threshold.png"
+    assert report.paths["threshold"].read_bytes()[:8] == PNG
+    calibrated = report.thresholds[0]
+    assert calibrated.details["particle_diameter"] == diameter  # the rule saw the picker's diameter
+    figure = report.figures["threshold"]
+    (kept,) = _lines(figure, "kept")
+    # the curve is the number of particles the picker keeps at each threshold
+    for x in np.quantile(kept.get_xdata(), [0.5, 0.9, 0.99]):
+        picks = PeakPicker(particle_diameter=diameter, threshold=float(x)).pick(scene.scores, scene.angle_map,
+                                                                                scene.angles)
+        assert kept.get_ydata()[np.searchsorted(kept.get_xdata(), x)] == pytest.approx(max(len(picks), 0.5), abs=1)
+    (expected,) = _lines(figure, "expected noise")
+    x = expected.get_xdata()
+    assert np.allclose(expected.get_ydata(), CalibratedThreshold.expected_count(calibrated, x))
+    # at the calibrated cut-off the model expects its declared one noise peak
+    assert CalibratedThreshold.expected_count(calibrated, calibrated.value) == pytest.approx(1.0, rel=1e-6)
+    cut_offs = {line.get_gid(): line for line in _lines(figure, "cut-off:")}
+    assert set(cut_offs) == {"cut-off:calibrated", "cut-off:far", "cut-off:sigma"}
+    assert cut_offs["cut-off:calibrated"].get_color() == RULE_COLOURS["calibrated"]
+    assert cut_offs["cut-off:far"].get_xdata()[0] == pytest.approx(report.thresholds[1].value)
+    assert plot_threshold_choice(scene.scores, report.thresholds).axes[0].get_yscale() == "log"

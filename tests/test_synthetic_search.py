@@ -131,3 +131,14 @@ def test_uniform_rotations_cover_the_rotation_group_evenly():
     nearest_random = np.array([np.min((random_list.inv() * probes[i]).magnitude()) for i in range(len(probes))])
     # an even cover leaves no large hole: its worst gap is well below that of random rotations
     assert np.degrees(nearest.max()) < 0.8 * np.degrees(nearest_random.max())
+
+
+def test_demo_realistic_writes_a_searched_scene_and_its_statistics(tmp_path, capsys):
+    from cryotm.cli import main
+
+    assert main(["demo", str(tmp_path / "demo"), "--size", "64", "--peaks", "5", "--realistic"]) == 0
+    out = capsys.readouterr().out
+    record = json.loads((tmp_path / "demo" / "statistics.json").read_text())
+    assert record["n_angles"] == 1000 and record["n_voxels"] == 64**3
+    assert "against the planted truth: " in out and "reference particles" in out
+    assert (tmp_path / "demo" / "particles.star").is_file()

@@ -4,7 +4,10 @@ Each subcommand lives in its own module of this package, listed in
 :data:`COMMANDS`; a module exposes ``register(subparsers)``, which adds its
 parser and sets ``func`` to the function that runs it. A user's mistake
 (:class:`~cryotm.errors.CryotmError`) is printed on one line and the exit
-status is 1; argparse's usage errors exit with 2.
+status is 1; a usage error prints the subcommand's usage and exits with 2.
+``cryotm -p no:NAME COMMAND ...`` runs without the plugin NAME. Nothing here
+imports numpy, pandas or scipy: ``--help`` and ``--version`` answer at once,
+and each subcommand imports what it needs when it runs.
 """
 
 from __future__ import annotations
@@ -51,16 +54,36 @@ def build_parser() -> argparse.ArgumentParser:
         "extraction, peak shapes, angular distance maps and particle-list formats.",
     )
     parser.add_argument("--version", action="version", version=f"cryotm {__version__}")
+    parser.add_argument("-p", dest="plugin_options", action="append", default=[], metavar="no:NAME",
+                        help="do not load the plugin NAME (repeatable; see 'cryotm plugins')")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"{__name__}.{name.replace('-', '_')}").register(subparsers)
     return parser
 
 
+def _block(parser: argparse.ArgumentParser, options: list[str]) -> None:
+    names = []
+    for option in options:
+        if not option.startswith("no:") or not option[3:].strip():
+            parser.error(f"-p takes no:NAME (a plugin not to load), got {option!r}")
+        names.append(option[3:].strip())
+    if names:
+        from ..plugins import block_plugins
+
+        block_plugins(*names)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    command = getattr(args, "command", None)
+    if extras:
+        subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+        target = subparsers.choices.get(command, parser) if command else parser
+        target.error(f"unrecognized arguments: {' '.join(extras)}")
+    _block(parser, args.plugin_options)
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2

@@ -1,6 +1,14 @@
-"""Command-line options that describe the data a particle list refers to.
+"""Command-line options shared by the subcommands: one vocabulary for the same thing everywhere.
 
-Shared by every command that reads or writes particle lists (``convert``,
+The flags that several subcommands take are defined here once (see
+``docs/guide/command-line.rst``): ``-d/--diameter``, ``-t/--threshold``,
+``-f/--format``, ``-n/--n-particles``, ``--symmetry cN``, ``--mask MAP``,
+``--angles-order``, ``--index-base``. Older spellings stay accepted as hidden
+aliases (``select --peak-number``).
+
+Options that describe the data a particle list refers to are
+
+shared by every command that reads or writes particle lists (``convert``,
 ``merge``, ``compare``, ``report``), so that they speak the same words:
 ``--pixel-size``, ``--tomogram-shape Z Y X`` / ``--tomogram-size X Y Z``,
 ``--binning``, ``--centre``, ``--tomograms STAR`` (and, for writers,
@@ -14,13 +22,24 @@ one's), and their reader's error message names these options. Also the count of 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-from collections.abc import Sequence
+import re
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from ..errors import CryotmError
 
 __all__ = [
+    "symmetry",
+    "add_symmetry_argument",
+    "add_diameter_argument",
+    "add_threshold_argument",
+    "add_format_argument",
+    "add_n_particles_argument",
+    "add_mask_argument",
+    "add_angle_convention_arguments",
+    "flags_in_messages",
     "add_angle_count_arguments",
     "angle_count",
     "add_data_arguments",
@@ -31,6 +50,113 @@ __all__ = [
     "options_for",
     "read_list",
 ]
+
+
+def symmetry(text: str) -> str:
+    """``"3"``, ``"c3"``, ``"C3"`` -> ``"c3"``: a cyclic symmetry for argparse's ``type=``.
+
+    Raises
+    ------
+    argparse.ArgumentTypeError
+        For anything that is not a cyclic symmetry (argparse prints it as a usage error).
+
+    Examples
+    --------
+    >>> symmetry("3"), symmetry("C6"), symmetry("c1")
+    ('c3', 'c6', 'c1')
+    """
+    from ..angles.distances import parse_symmetry  # numpy: only when the option is given
+
+    try:
+        return f"c{parse_symmetry(text)}"
+    except CryotmError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_symmetry_argument(parser: argparse._ActionsContainer, default: str | None = "c1", what: str = "") -> None:
+    """``--symmetry cN`` (N or cN accepted; ``default`` None: the config's or the job file's)."""
+    shown = f"default {default}" if default else "default: the job files', else c1"
+    parser.add_argument("--symmetry", type=symmetry, default=default, metavar="cN",
+                        help=f"cyclic symmetry C_N of the particle, as cN or N{what} ({shown})")
+
+
+def add_diameter_argument(parser: argparse._ActionsContainer, required: bool = False, note: str = "") -> None:
+    """``-d/--diameter D``: the particle diameter in voxels (the suppression radius)."""
+    parser.add_argument("-d", "--diameter", type=float, required=required, metavar="D",
+                        help=f"particle diameter in voxels (the suppression radius, as in cryoCAT){note}")
+
+
+def add_threshold_argument(parser: argparse._ActionsContainer, default: str | None, note: str = "",
+                           repeatable: bool = False) -> None:
+    """``-t/--threshold NAME[:VALUE]``: a threshold strategy (``calibrated``, ``sigma:3``, a number, a plugin's)."""
+    shown = f"default {default}" if default else "default calibrated"
+    parser.add_argument("-t", "--threshold", default=default, metavar="NAME[:VALUE]",
+                        action="append" if repeatable else "store",
+                        help="threshold rule: calibrated[:N], far[:N], sigma:K, triangle, hard[:F], gauss, "
+                        "manual:VALUE or a "
+                        f"number, or a plugin's name ({shown}{note})")
+
+
+def add_format_argument(parser: argparse._ActionsContainer, default: str | None = None, what: str = "OUT",
+                        shown: str | None = None) -> None:
+    """``-f/--format NAME``: the output format (default: from the extension of `what`, or as `shown` says)."""
+    shown = shown or (f"default {default}" if default else f"default: from the extension of {what}")
+    parser.add_argument("-f", "--format", default=default, metavar="NAME",
+                        help=f"output format (relion5, relion4, relion31, relion30, stopgap, emmotl, dynamo, "
+                        f"table or a plugin's; see 'cryotm plugins'; {shown})")
+
+
+def add_n_particles_argument(parser: argparse._ActionsContainer, old: tuple[str, ...] = ()) -> None:
+    """``-n/--n-particles N`` (at most N particles, the highest scores); `old` spellings stay hidden aliases."""
+    parser.add_argument("-n", "--n-particles", type=int, metavar="N",
+                        help="keep at most N particles (the highest scores)")
+    for flag in old:
+        parser.add_argument(flag, dest="n_particles", type=int, help=argparse.SUPPRESS)
+
+
+def add_mask_argument(parser: argparse._ActionsContainer, note: str = "") -> None:
+    """``--mask MAP``: the tomogram mask (nonzero voxels are searched)."""
+    parser.add_argument("--mask", metavar="MAP", help=f"tomogram mask of the maps' shape (nonzero voxels "
+                        f"are searched){note}")
+
+
+def add_angle_convention_arguments(parser: argparse._ActionsContainer, defaults: bool = True) -> None:
+    """``--angles-order zxz|zzx`` and ``--index-base 0|1`` (defaults zxz and 0, or None: the config's)."""
+    parser.add_argument("--angles-order", choices=("zxz", "zzx"), default="zxz" if defaults else None,
+                        help="column order of the angle list (STOPGAP writes zzx; default zxz)")
+    parser.add_argument("--index-base", type=int, choices=(0, 1), default=0 if defaults else None,
+                        help="angle-map value of the list's first row (STOPGAP 1, GAPSTOP and pytom 0; default 0)")
+
+
+@contextlib.contextmanager
+def flags_in_messages(**flags: str) -> Iterator[None]:
+    """Re-raise a :class:`CryotmError` whose message names Python keywords with the command's flags instead.
+
+    Wrap the call that turns a command's options into Python keywords;
+    ``flags`` maps each keyword to its flag (``particle_diameter="--diameter"``).
+    Only the message is changed, never the file it names.
+
+    Examples
+    --------
+    >>> try:
+    ...     with flags_in_messages(particle_diameter="--diameter"):
+    ...         raise CryotmError("particle_diameter must be a positive number, got -1")
+    ... except CryotmError as exc:
+    ...     print(exc)
+    --diameter must be a positive number, got -1
+    """
+    try:
+        yield
+    except CryotmError as exc:
+        pattern = re.compile(r"(?<![\w./-])(" + "|".join(map(re.escape, flags)) + r")(?![\w/.])(=\S*)?")
+        problem = pattern.sub(lambda match: flags[match.group(1)], exc.problem)
+        if problem == exc.problem:
+            raise
+        try:
+            renamed = type(exc)(problem, exc.source)
+        except TypeError:  # a subclass with its own signature
+            renamed = CryotmError(problem, exc.source)
+        raise renamed from None
 
 
 def add_data_arguments(parser: argparse._ActionsContainer, defaults_from: str | None = None) -> None:

@@ -15,6 +15,7 @@ from typing import IO, Any
 
 from ..errors import CryotmError
 from ._geometry_args import add_geometry_arguments, geometry_filters
+from ._options import add_diameter_argument, add_format_argument, add_symmetry_argument, add_threshold_argument
 from ._picker_options import add_picker_filter_arguments, picker_filter_options
 
 __all__ = ["add_pipeline_arguments", "pipeline_from_args", "pipeline_for_jobs", "config_from_args"]
@@ -33,28 +34,11 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         help="pipeline config (TOML: [threshold], [picker], [[filters]], [writer], [inputs]) or a run "
         "record (*.cryotm.json) to repeat; the options below override it",
     )
-    group.add_argument(
-        "--diameter",
-        type=float,
-        metavar="D",
-        help="particle diameter in voxels (the picker's particle_diameter; default: the job file's, if any)",
-    )
-    group.add_argument(
-        "--symmetry",
-        metavar="cN",
-        help="cyclic symmetry: each pick's phi gets a random turn by k*360/N (default: the job files', else c1)",
-    )
-    group.add_argument(
-        "--threshold",
-        metavar="NAME[:VALUE]",
-        help="threshold strategy, e.g. far, far:2, sigma:3, triangle, or a number (default: far)",
-    )
+    add_diameter_argument(group, note="; default: the job file's, if any")
+    add_symmetry_argument(group, default=None, what=": each pick's phi gets a random turn by k*360/N")
+    add_threshold_argument(group, default=None)
     add_picker_filter_arguments(group)
-    group.add_argument(
-        "--format",
-        metavar="F",
-        help=f"output format (relion5, relion4, relion31, relion30, stopgap, emmotl, dynamo, table, ...; default {DEFAULT_FORMAT})",
-    )
+    add_format_argument(group, shown=f"default: the config's [writer], else {DEFAULT_FORMAT}")
     group.add_argument(
         "--option",
         "-O",

@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ..errors import CryotmError
+from ._options import add_angle_convention_arguments
 from ._pipeline_args import add_pipeline_arguments, config_from_args, pipeline_for_jobs
 
 
@@ -31,8 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_pipeline_arguments(parser)
     inputs = parser.add_argument_group("inputs (defaults for rows that do not say)")
     inputs.add_argument("--angle-list", metavar="CSV", help="angle list for every tomogram without its own")
-    inputs.add_argument("--angles-order", choices=("zxz", "zzx"), help="column order of the angle lists")
-    inputs.add_argument("--index-base", type=int, choices=(0, 1), help="angle-map value of the first angle (1 for STOPGAP)")
+    add_angle_convention_arguments(inputs, defaults=False)
     inputs.add_argument("--pixel-size", type=float, metavar="A", help="pixel size in Å (overrides the map headers)")
     run = parser.add_argument_group("running")
     run.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)")

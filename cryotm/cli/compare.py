@@ -5,16 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from ..angles import parse_symmetry
 from ..errors import CryotmError
-from ._options import add_data_arguments, read_list, shared_options
-
-
-def _symmetry(text: str) -> int:
-    try:
-        return parse_symmetry(text)
-    except CryotmError as exc:
-        raise argparse.ArgumentTypeError(exc.problem) from None
+from ._options import add_data_arguments, add_symmetry_argument, read_list, shared_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tolerance", type=float, required=True, metavar="T", help="match distance in voxels")
     parser.add_argument("--from", dest="picks_format", metavar="F", help="format of PICKS (default: detected)")
     parser.add_argument("--reference-format", metavar="F", help="format of REFERENCE (default: detected)")
-    parser.add_argument("--symmetry", type=_symmetry, default=1, metavar="Cn", help="C_n symmetry for angular errors (default C1)")
+    add_symmetry_argument(parser, what=", for the angular errors")
     parser.add_argument("--all-together", action="store_true", help="ignore tomogram names/ids: compare as one tomogram")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON to FILE ('-' for stdout)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --json FILE")

@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("input", metavar="IN", help="input particle list")
     parser.add_argument("output", metavar="OUT", help="output file")
     parser.add_argument("--from", dest="from_format", metavar="F", help="input format name")
-    parser.add_argument("--to", dest="to_format", metavar="F", help="output format name")
+    parser.add_argument("--to", "-f", "--format", dest="to_format", metavar="NAME",
+                        help="output format name (default: from the extension of OUT)")
     add_metadata_arguments(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
     parser.set_defaults(func=run)

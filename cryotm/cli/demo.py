@@ -22,6 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--size", type=int, default=96, help="edge length of the cubic maps (default 96)")
     parser.add_argument("--peaks", type=int, default=40, help="number of planted particles (default 40)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--realistic",
+        action="store_true",
+        help="simulate a tomogram and search it with a real masked cross-correlation over 1000 rotations "
+        "(make_search_scene; seconds to a minute) instead of painting peaks",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace files from an earlier demo")
     parser.set_defaults(func=run)
 
@@ -40,21 +46,28 @@ def run(args: argparse.Namespace) -> int:
     if directory.exists() and not directory.is_dir():
         raise CryotmError(f"{directory} exists and is not a folder")
     start = time.perf_counter()
-    scene = make_scene(shape=(args.size,) * 3, n_peaks=args.peaks, n_angles=500, seed=args.seed)
+    if args.realistic:
+        from ..synthetic import make_search_scene
+
+        scene = make_search_scene(shape=(args.size,) * 3, n_particles=args.peaks, n_angles=1000, seed=args.seed)
+        diameter, tolerance = scene.particle_diameter, scene.particle_diameter / 4
+    else:
+        scene = make_scene(shape=(args.size,) * 3, n_peaks=args.peaks, n_angles=500, seed=args.seed)
+        diameter, tolerance = 12, 2.0
     paths = scene.write(directory, overwrite=args.overwrite)
     print(f"wrote a synthetic scene with {args.peaks} planted particles to {directory}/")
-    for key in ("scores", "angles", "angle_list", "truth"):
+    for key in paths:
         print(f"  {key:10s} {paths[key]}")
 
     scores = ScoresMap.read(paths["scores"])
     angle_map = AngleMap.read(paths["angles"])
     angle_list = AngleList.read(paths["angle_list"])
-    picker = PeakPicker(particle_diameter=12, threshold="far")
+    picker = PeakPicker(particle_diameter=diameter, threshold="calibrated")
     particles = picker.pick(scores, angle_map, angle_list, tomo_id=1)
     outputs = {"relion5": directory / "particles.star", "emmotl": directory / "particles.em"}
     for fmt, path in outputs.items():
         write_particles(particles, path, format=fmt, overwrite=args.overwrite)
-    match = match_particles(particles, scene.truth, tolerance=2.0)
+    match = match_particles(particles, scene.truth, tolerance=tolerance)
     print(f"extracted {len(particles)} particles ({time.perf_counter() - start:.1f} s in all)")
     print(f"  RELION 5 star     {outputs['relion5']}")
     print(f"  EM motive list    {outputs['emmotl']}")

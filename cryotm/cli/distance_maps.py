@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from ._options import add_angle_convention_arguments, add_symmetry_argument
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -18,14 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("angle_list", metavar="ANGLE_LIST", help="angle list (CSV, degrees)")
     parser.add_argument("-o", "--output", metavar="BASE", required=True,
                         help="output base: writes BASE_dist_all.em (or .mrc) and the two others")
-    parser.add_argument("--symmetry", default="1", metavar="N",
-                        help="cyclic symmetry of the particle, N or CN (default 1)")
-    parser.add_argument("--angles-order", choices=("zxz", "zzx"), default="zxz",
-                        help="column order of the angle list: zxz = phi,theta,psi; zzx = phi,psi,theta "
-                        "(STOPGAP) (default zxz)")
-    parser.add_argument("--index-base", type=int, choices=(0, 1), default=0,
-                        help="angle-map value of the first angle: 0 (GAPSTOP, pytom) or 1 (STOPGAP) (default 0)")
-    parser.add_argument("--format", choices=("em", "mrc"), default="em", help="output format (default em)")
+    add_symmetry_argument(parser)
+    add_angle_convention_arguments(parser)
+    parser.add_argument("-f", "--format", choices=("em", "mrc"), default="em", help="output map format (default em)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.set_defaults(func=run)
 

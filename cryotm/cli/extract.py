@@ -10,6 +10,16 @@ from typing import TextIO
 from ..errors import CryotmError
 from ._geometry_args import add_geometry_arguments, apply_geometry_filters, geometry_filters
 from ._margins import edge_margins
+from ._options import (
+    add_angle_convention_arguments,
+    add_diameter_argument,
+    add_format_argument,
+    add_mask_argument,
+    add_n_particles_argument,
+    add_symmetry_argument,
+    add_threshold_argument,
+    flags_in_messages,
+)
 from ._picker_options import add_picker_filter_arguments, picker_filter_options
 
 
@@ -19,39 +29,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="extract particles from template-matching results",
         description="Threshold the scores map, keep the highest peak within each particle diameter "
         "(cryoCAT's scores_extract_particles, same particles), give each its orientation from the angle "
-        "map and write the particle list. The default threshold is the false-alarm rate 'far' (one noise "
-        "voxel expected above it in the whole search); cryoCAT's default is 'triangle'.",
+        "map and write the particle list. The default threshold is 'calibrated' (one noise peak expected "
+        "above it per tomogram, from a model of the map's own maxima); cryoCAT's default is 'triangle'.",
     )
     parser.add_argument("scores", metavar="SCORES", help="scores map (MRC, EM)")
     parser.add_argument("angles", metavar="ANGLES", help="angle-index map (MRC, EM)")
     parser.add_argument("angle_list", metavar="ANGLE_LIST", help="angle list (CSV, degrees)")
-    parser.add_argument("-d", "--diameter", type=float, required=True, metavar="D",
-                        help="particle diameter in voxels (the suppression radius, as in cryoCAT)")
+    add_diameter_argument(parser, required=True)
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="output particle list")
-    parser.add_argument("-t", "--threshold", default="far", metavar="NAME[:VALUE]",
-                        help="threshold rule: far[:N], sigma:K, triangle, manual:VALUE or a number, or a "
-                        "plugin's name (default far)")
-    parser.add_argument("--mask", metavar="M", help="tomogram mask of the maps' shape")
+    add_threshold_argument(parser, default="calibrated")
+    add_mask_argument(parser)
     parser.add_argument("--mask-mode", choices=("product", "inside"), default="product",
                         help="product: scores times mask before everything, as cryoCAT (default); inside: "
                         "threshold from and picks in the masked region only")
-    parser.add_argument("-f", "--format", metavar="F",
-                        help="output format (emmotl, stopgap, relion30, relion31, relion4, relion5, dynamo, "
-                        "table, ...); default from the extension of OUT")
+    add_format_argument(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    parser.add_argument("--angles-order", choices=("zxz", "zzx"), default="zxz",
-                        help="column order of the angle list (STOPGAP writes zzx; default zxz)")
-    parser.add_argument("--index-base", type=int, choices=(0, 1), default=0,
-                        help="angle-map value of the list's first row (STOPGAP 1, GAPSTOP 0; default 0)")
+    add_angle_convention_arguments(parser)
     parser.add_argument("--radius", type=float, metavar="R", help="suppression radius (default: the diameter)")
-    parser.add_argument("--n-particles", type=int, metavar="N", help="keep at most N particles (highest scores)")
+    add_n_particles_argument(parser)
     parser.add_argument("--edge-margin", type=edge_margins, default=0, metavar="N|X,Y,Z",
                         help="ignore voxels closer than N to the border, or X,Y,Z per axis (x, y, z order; "
                         "default 0)")
     parser.add_argument("--cluster-size", type=int, metavar="N",
                         help="drop above-threshold regions smaller than N voxels before suppression")
-    parser.add_argument("--symmetry", default="c1", metavar="cN",
-                        help="cyclic symmetry: random in-plane rotation by k*360/N (default c1)")
+    add_symmetry_argument(parser, what=": each pick's phi gets a random turn by k*360/N")
     parser.add_argument("--seed", type=int, metavar="S", help="seed of the symmetry's random choice")
     add_picker_filter_arguments(parser)
     parser.add_argument("--max-candidates", type=int, metavar="N",
@@ -101,7 +102,20 @@ class ProgressLine:
             self.stream.flush()
 
 
+#: the picker's keywords -> extract's flags, for messages
+_FLAGS = {
+    "particle_diameter": "--diameter", "n_particles": "--n-particles", "cluster_size": "--cluster-size",
+    "edge_margin": "--edge-margin", "mask_mode": "--mask-mode", "angles_order": "--angles-order",
+    "index_base": "--index-base", "object_id": "--object-id", "tomo_id": "--tomo-id", "tomo_mask": "--mask",
+}
+
+
 def run(args: argparse.Namespace) -> int:
+    with flags_in_messages(**_FLAGS):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..formats import writer_for
     from ..picking import PeakPicker
 

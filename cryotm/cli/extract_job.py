@@ -31,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_pipeline_arguments(parser)
     parser.add_argument(
         "--angle-list",
-        metavar="FILE",
+        metavar="CSV",
         help="pytom-match-pick only: the angle list, when the job's cannot be found (a .txt is read as pytom's "
         "radians, anything else as a CSV of zxz degrees)",
     )

@@ -5,10 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
-
 from ..errors import CryotmError
-from ..maps import Volume
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
 
 def describe(path: str) -> None:
     """Print one line about the map file `path` (raises :class:`CryotmError` if it cannot be read)."""
+    import numpy as np
+
+    from ..maps import Volume
+
     volume = Volume.read(path, mmap=True)
     data = volume.data
     lo, hi = float(np.min(data)), float(np.max(data))

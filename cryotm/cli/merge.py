@@ -21,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("inputs", metavar="IN", nargs="+", help="input particle lists")
     parser.add_argument("-o", "--output", metavar="OUT", required=True, help="output file")
     parser.add_argument("--from", dest="from_format", metavar="F", help="format of every input")
-    parser.add_argument("--to", dest="to_format", metavar="F", help="output format name")
+    parser.add_argument("--to", "-f", "--format", dest="to_format", metavar="NAME",
+                        help="output format name (default: from the extension of OUT)")
     add_metadata_arguments(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output")
     parser.set_defaults(func=run)

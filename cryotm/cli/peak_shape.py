@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 
-from .._atomic import check_writable
-from ..maps import ScoresMap, write_map
-from ..peakshape import evaluate_peak_shape
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,6 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .._atomic import check_writable
+    from ..maps import ScoresMap, write_map
+    from ..peakshape import evaluate_peak_shape
+
     if args.output:
         check_writable(args.output, args.overwrite)
     scores = ScoresMap.read(args.map)

@@ -43,13 +43,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="folder for the PNG files")
     parser.add_argument("--particles", metavar="FILE", help="picks to draw (any readable format)")
     parser.add_argument("--from", dest="particles_format", metavar="F", help="format of --particles (default: detected)")
-    parser.add_argument(
-        "--thresholds",
-        default="far,triangle,sigma:3",
-        metavar="LIST",
-        help="comma-separated strategies to draw (default far,triangle,sigma:3)",
-    )
+    parser.add_argument("-t", "--threshold", action="append", metavar="NAME[:VALUE]",
+                        help="a threshold strategy to draw; repeat for several (default calibrated, far, triangle, sigma:3)")
+    parser.add_argument("--thresholds", metavar="LIST", help=argparse.SUPPRESS)  # the old comma-separated spelling
     parser.add_argument("--mask", metavar="MAP", help="tomogram mask (scores map input)")
+    parser.add_argument("-d", "--diameter", type=float, metavar="D",
+                        help="particle diameter in voxels, as given to extract (scores map input; 'calibrated' and "
+                        "the threshold figure then count the particles extract keeps)")
     add_angle_count_arguments(parser, note="; scores map input")
     parser.add_argument("--slice", type=_triple, metavar="Z,Y,X", help="where the slices cut (default: the best pick)")
     parser.add_argument("--peaks", type=int, default=3, metavar="N", help="profiles of the N best picks (default 3)")
@@ -80,12 +80,15 @@ def _read_particles(args: argparse.Namespace, scores):
 def run(args: argparse.Namespace) -> int:
     from ..report import make_report, report_run
 
-    thresholds = [t.strip() for t in args.thresholds.split(",") if t.strip()]
+    given = [*(args.threshold or []), *(args.thresholds.split(",") if args.thresholds else [])]
+    thresholds = [t.strip() for t in given if t.strip()] or ["calibrated", "far", "triangle", "sigma:3"]
     options = {"position": args.slice, "n_peaks": args.peaks, "alignment": args.alignment, "n_tracks": args.tracks}
     if args.input.endswith(".json"):
         reading = (args.pixel_size, tomogram_shape(args), args.binning, args.centre, args.tomograms,
                    args.particles_format)
-        if args.particles or args.mask or args.n_angles or args.angle_list or any(v is not None for v in reading):
+        if args.particles or args.mask or args.n_angles or args.angle_list or args.diameter or any(
+            v is not None for v in reading
+        ):
             raise CryotmError(
                 "a run record names its own picks, mask, angles and their reading options; "
                 "give only -o and the drawing options"
@@ -105,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
             thresholds=thresholds,
             mask=args.mask,
             n_angles=n_angles,
+            particle_diameter=args.diameter,
             output_dir=args.output_dir,
             prefix=args.prefix or f"{Path(args.input).name.split('.')[0]}_",
             overwrite=args.overwrite,

@@ -7,6 +7,15 @@ import argparse
 from ..errors import CryotmError
 from ._geometry_args import add_geometry_arguments, apply_geometry_filters, geometry_filters
 from ._margins import edge_margins
+from ._options import (
+    add_angle_convention_arguments,
+    add_format_argument,
+    add_mask_argument,
+    add_n_particles_argument,
+    add_symmetry_argument,
+    add_threshold_argument,
+    flags_in_messages,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,9 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("angles", metavar="ANGLES", help="angle-index map")
     parser.add_argument("angle_list", metavar="ANGLE_LIST", help="angle list (CSV, degrees)")
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help="particle list to write")
-    parser.add_argument("--format", default=None, help="particle-list format (default: from OUT's extension)")
+    add_format_argument(parser)
     parser.add_argument("--labels", metavar="MAP", help="also write the label map (particle masks) here")
-    parser.add_argument("--peak-number", type=int, metavar="N", help="at most N particles")
+    add_n_particles_argument(parser, old=("--peak-number",))
     maps = parser.add_mutually_exclusive_group()
     maps.add_argument("--dist-maps", metavar="BASE",
                       help="read BASE_dist_all.em etc. (from cryotm distance-maps); default: compute them")
@@ -42,17 +51,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="radius of the sphere used without a template mask (default 2)")
     parser.add_argument("--edge-margin", type=edge_margins, metavar="N|X,Y,Z",
                         help="voxels to exclude at the faces: N on every axis, or X,Y,Z per axis")
-    parser.add_argument("--mask", metavar="MAP", help="tomogram mask (nonzero voxels are searched)")
+    add_mask_argument(parser)
     parser.add_argument("--tomo-id", type=int, metavar="N", help="tomo_id written into the particle list")
-    parser.add_argument("--threshold", default="triangle", metavar="NAME[:VALUE]",
-                        help="score threshold rule, computed on the whole scores map: triangle (default, as "
-                        "cryoCAT), far[:N] (rotations from ANGLE_LIST), sigma:K, gauss, manual:VALUE or a "
-                        "number, or a plugin's name")
-    parser.add_argument("--symmetry", default="1", metavar="N", help="C_n symmetry for computed distance maps")
-    parser.add_argument("--angles-order", choices=("zxz", "zzx"), default="zxz",
-                        help="column order of the angle list (default zxz; STOPGAP writes zzx)")
-    parser.add_argument("--index-base", type=int, choices=(0, 1), default=0,
-                        help="angle-map value of the first angle: 0 (GAPSTOP, pytom) or 1 (STOPGAP)")
+    add_threshold_argument(parser, default="triangle",
+                           note=", as cryoCAT; computed on the whole scores map, far counts ANGLE_LIST's rotations")
+    add_symmetry_argument(parser, what=", for the distance maps computed here")
+    add_angle_convention_arguments(parser)
     parser.add_argument("--placement", choices=("maximum", "cryocat"), default="maximum",
                         help="maximum (default): each particle on its peak's score maximum with that voxel's "
                         "angle, the angular test only accepts or rejects the peak; cryocat: cryoCAT's rule (the "
@@ -72,7 +76,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+#: select_peaks' keywords -> select's flags, for messages
+_FLAGS = {
+    "peak_number": "--n-particles", "edge_masking": "--edge-margin", "min_peak_voxel_count": "--min-peak-voxels",
+    "min_angles_voxel_count": "--min-angles-voxels", "template_radius": "--template-radius",
+    "template_mask": "--template-mask", "dist_maps_list": "--dist-maps-list", "tomo_number": "--tomo-id",
+    "tomo_mask": "--mask", "angles_order": "--angles-order", "index_base": "--index-base",
+    "output_format": "--format", "dist_maps_name_base": "--dist-maps", "angle_tolerance": "--angle-tolerance",
+    "angle_test": "--angle-test", "min_agreeing_neighbours": "--min-agreeing-neighbours",
+}
+
+
 def run(args: argparse.Namespace) -> int:
+    with flags_in_messages(**_FLAGS):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from .._atomic import check_writable
     from ..maps import write_map
     from ..picking.select import select_peaks
@@ -88,7 +108,7 @@ def run(args: argparse.Namespace) -> int:
         args.scores,
         args.angles,
         args.angle_list,
-        peak_number=args.peak_number,
+        peak_number=args.n_particles,
         create_dist_maps=args.dist_maps is None,
         dist_maps_list=names,
         dist_maps_name_base=args.dist_maps or args.write_dist_maps,

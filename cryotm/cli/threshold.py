@@ -5,12 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-import numpy as np
-
-from ..errors import InputError
-from ..maps import MaskMap, ScoresMap
-from ..thresholds import SearchStatistics, get_threshold_strategy
-from ._options import add_angle_count_arguments, angle_count
+from ._options import add_angle_count_arguments, add_mask_argument, angle_count
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,7 +14,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="compute thresholds of a scores map",
         description="Print the threshold that each chosen strategy gives a scores map, with what the "
         "strategy saw (fitted parameters, statistics). Useful for choosing a threshold before extraction. "
-        "Strategies: triangle, sigma:K, far[:N_FALSE_POSITIVES], hard[:FRACTION], gauss, manual:VALUE "
+        "Strategies: calibrated[:N_FALSE_PEAKS], triangle, sigma:K, far[:N_FALSE_POSITIVES], hard[:FRACTION], "
+        "gauss, manual:VALUE "
         "or a plugin's name (see 'cryotm plugins').",
     )
     parser.add_argument("scores", metavar="SCORES", help="scores map (MRC, EM)")
@@ -28,9 +24,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--threshold",
         action="append",
         metavar="NAME[:VALUE]",
-        help="a strategy; repeat for several (default: triangle)",
+        help="a strategy; repeat for several (default: calibrated, as extract)",
     )
-    parser.add_argument("--mask", metavar="M", help="tomogram mask: only voxels where it is nonzero count")
+    add_mask_argument(parser, note="; only voxels where it is nonzero count")
+    parser.add_argument(
+        "-d",
+        "--diameter",
+        type=float,
+        metavar="D",
+        help="particle diameter in voxels, as given to extract ('calibrated' then counts peaks as extract keeps them)",
+    )
     add_angle_count_arguments(parser)
     parser.add_argument("--job-std", type=float, metavar="S", help="background std from the matching job ('far')")
     parser.add_argument(
@@ -43,6 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _format(value: Any) -> str | None:
+    import numpy as np
+
     if isinstance(value, np.ndarray):
         return f"array{value.shape}" if value.size > 6 else np.array2string(value, precision=6)
     if isinstance(value, (float, np.floating)):
@@ -62,6 +67,12 @@ def _print_details(details: dict[str, Any], indent: str = "    ") -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from ..errors import InputError
+    from ..maps import MaskMap, ScoresMap
+    from ..thresholds import SearchStatistics, get_threshold_strategy
+
     scores = ScoresMap.read(args.scores, mmap=True)
     mask = None
     if args.mask:
@@ -71,8 +82,10 @@ def run(args: argparse.Namespace) -> int:
         if not mask.any():
             raise InputError("the mask selects no voxel", args.mask)
     statistics = SearchStatistics(n_angles=angle_count(args), mean=args.job_mean, std=args.job_std)
-    for spec in args.threshold or ["triangle"]:
+    for spec in args.threshold or ["calibrated"]:
         strategy = get_threshold_strategy(spec)
+        if args.diameter is not None and callable(getattr(strategy, "with_particle_diameter", None)):
+            strategy = strategy.with_particle_diameter(args.diameter)
         result = strategy.evaluate(scores, mask=mask, statistics=statistics)
         print(f"{strategy.spec()}: {result.value:.6g}")
         _print_details(result.details)

@@ -10,17 +10,14 @@ its Euler-angle conversion.
 from .base import (
     MotlReader,
     MotlWriter,
-    motl_readers,
-    motl_writers,
     option_names,
     read_particles,
-    reader_class,
     reader_for,
     with_metadata,
     write_particles,
-    writer_class,
     writer_for,
 )
+from .detect import motl_readers, motl_writers, reader_class, writer_class
 from .merge import merge_lists
 
 __all__ = [

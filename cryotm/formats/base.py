@@ -1,4 +1,6 @@
-"""Particle-list formats: the writer and reader interfaces, and lookup by name or file.
+"""Particle-list formats: the writer and reader interfaces, and reading and writing through them.
+
+Which format a file is in is decided in :mod:`cryotm.formats.detect`.
 
 A format plugin contributes :class:`MotlWriter` and/or :class:`MotlReader`
 subclasses through the ``cryotm_motl_writers`` / ``cryotm_motl_readers``
@@ -48,11 +50,7 @@ __all__ = [
     "reader_for",
     "write_particles",
     "read_particles",
-    "motl_writers",
-    "motl_readers",
     "option_names",
-    "writer_class",
-    "reader_class",
     "with_metadata",
     "target_scheme",
     "CONTEXT_OPTIONS",
@@ -92,7 +90,7 @@ class MotlWriter:
     name: ClassVar[str] = ""
     #: File extensions (lower case, with dot); the first is the default.
     extensions: ClassVar[tuple[str, ...]] = ()
-    #: One line for ``cryotm plugins`` and ``--help``.
+    #: One line for ``cryotm plugins -v``.
     description: ClassVar[str] = ""
     #: True when the format cannot be written without a pixel size.
     requires_pixel_size: ClassVar[bool] = False
@@ -193,36 +191,43 @@ class MotlWriter:
 
 @attrs.define
 class MotlReader:
-    """Base class of a particle-list input format."""
+    """Base class of a particle-list input format.
+
+    Subclasses set ``name`` and ``extensions`` and implement :meth:`read_file`;
+    :meth:`read` checks the path first, so a missing file is one
+    :class:`~cryotm.errors.InputError` naming it. Override :meth:`sniff` to
+    recognise the format by content (preferred to extension-only readers when
+    a file could be read by several).
+    """
 
     name: ClassVar[str] = ""
     extensions: ClassVar[tuple[str, ...]] = ()
+    #: One line for ``cryotm plugins -v``.
     description: ClassVar[str] = ""
     #: URL schemes of sources that are not plain files (``copick``), handled by :meth:`read`.
     schemes: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
     def sniff(cls, path: Path) -> bool:
-        """True if `path` looks like this format (used when extensions are shared)."""
+        """True if `path` looks like this format (by default: its extension is one of ``extensions``)."""
         return Path(path).suffix.lower() in cls.extensions
 
     def read(self, path: str | os.PathLike) -> ParticleList:
-        """Read `path` into a :class:`ParticleList` (0-based voxel positions)."""
-        raise NotImplementedError
+        """Read `path` into a :class:`ParticleList` (0-based voxel positions).
 
+        Raises
+        ------
+        InputError
+            If `path` is not a file, or (from :meth:`read_file`) its content is bad.
+        """
+        path = Path(path)
+        if not path.is_file():
+            raise InputError("no such file" if not path.exists() else "not a file", path)
+        return self.read_file(path)
 
-def motl_writers() -> dict[str, type[MotlWriter]]:
-    """Every registered writer, by name."""
-    from ..plugins import contributions
-
-    return {name: item.obj for name, item in contributions("cryotm_motl_writers").items()}
-
-
-def motl_readers() -> dict[str, type[MotlReader]]:
-    """Every registered reader, by name."""
-    from ..plugins import contributions
-
-    return {name: item.obj for name, item in contributions("cryotm_motl_readers").items()}
+    def read_file(self, path: Path) -> ParticleList:
+        """Read the existing file `path`; raise :class:`InputError` (naming `path`) for bad content."""
+        raise NotImplementedError(f"{type(self).__name__} implements neither read nor read_file")
 
 
 def option_names(cls: type) -> tuple[str, ...]:
@@ -282,77 +287,6 @@ def with_metadata(
     return attrs.evolve(particles, **changes) if changes else particles
 
 
-def writer_class(path: str | os.PathLike | None = None, format: str | None = None) -> type[MotlWriter]:
-    """The writer class named `format`, else the one that writes `path`'s extension.
-
-    Raises
-    ------
-    CryotmError
-        Unknown name; no format, or several, for the extension (``.star``
-        is written by STOPGAP and every RELION version: name one).
-    """
-    writers = motl_writers()
-    if format is not None:
-        if format not in writers:
-            raise CryotmError(f"unknown particle-list format {format!r} (known: {', '.join(sorted(writers))})")
-        return writers[format]
-    if path is None:
-        raise CryotmError("give a format name or an output file with a known extension")
-    scheme = target_scheme(path)
-    if scheme is not None:
-        return _by_scheme(writers, scheme, path)
-    suffix = Path(path).suffix.lower()
-    candidates = [name for name, cls in writers.items() if suffix in cls.extensions]
-    if len(candidates) == 1:
-        return writers[candidates[0]]
-    if candidates:
-        raise InputError(
-            f"several particle-list formats write {suffix!r} ({', '.join(candidates)}); "
-            "choose one by name (--to / --format)",
-            path,
-        )
-    raise InputError(
-        f"no particle-list format writes {suffix or 'files without extension'!r}; "
-        f"choose one with --format ({', '.join(sorted(writers))})",
-        path,
-    )
-
-
-def reader_class(path: str | os.PathLike, format: str | None = None) -> type[MotlReader]:
-    """The reader class named `format`, else the first whose ``sniff`` accepts `path`."""
-    readers = motl_readers()
-    if format is not None:
-        if format not in readers:
-            raise CryotmError(f"unknown particle-list format {format!r} (known: {', '.join(sorted(readers))})")
-        return readers[format]
-    scheme = target_scheme(path)
-    if scheme is not None:
-        return _by_scheme(readers, scheme, path)
-    path = Path(path)
-    if not path.is_file():
-        raise InputError("no such file", path)
-    for cls in readers.values():
-        if cls.sniff(path):
-            return cls
-    raise InputError(
-        f"cannot tell the particle-list format; choose one with --format ({', '.join(sorted(readers))})",
-        path,
-    )
-
-
-def _by_scheme(classes: Mapping[str, type], scheme: str, target: str | os.PathLike) -> type:
-    """The one class of `classes` that declares `scheme`."""
-    for cls in classes.values():
-        if scheme in getattr(cls, "schemes", ()):
-            return cls
-    known = sorted({s for cls in classes.values() for s in getattr(cls, "schemes", ())})
-    raise InputError(
-        f"no particle-list format handles {scheme}:// targets (known: {', '.join(known) or 'none'}; "
-        "is its plugin installed?)",
-        target,
-    )
-
-
 def writer_for(path: str | os.PathLike | None = None, format: str | None = None, **options: Any) -> MotlWriter:
     """Return a writer chosen by `format` name, else by the extension of `path`.
 
@@ -362,11 +296,15 @@ def writer_for(path: str | os.PathLike | None = None, format: str | None = None,
         Unknown format name, no writer for the extension, or an option the
         format does not have.
     """
+    from .detect import writer_class
+
     return _instantiate(writer_class(path, format), options, "format")
 
 
 def reader_for(path: str | os.PathLike, format: str | None = None, **options: Any) -> MotlReader:
     """Return a reader chosen by `format` name, else the first whose ``sniff`` accepts `path`."""
+    from .detect import reader_class
+
     return _instantiate(reader_class(path, format), options, "format")
 
 
@@ -412,6 +350,8 @@ def write_particles(
     array([[10., 20., 30.]])
     """
     particles = with_metadata(particles, pixel_size, tomogram_shape)
+    from .detect import writer_class
+
     cls = writer_class(path, format)
     options = {k: v for k, v in options.items() if not (k == "binning" and v is None)}
     writer = _instantiate(cls, _split_context(cls, options), "format")
@@ -442,6 +382,8 @@ def read_particles(
         Options of the reader (its attrs fields); ``binning`` is ignored by
         formats that do not use it.
     """
+    from .detect import reader_class
+
     cls = reader_class(path, format)
     context = {"pixel_size": pixel_size, "tomogram_shape": tomogram_shape}
     options = dict(options)

@@ -17,7 +17,6 @@ from typing import Any, ClassVar, NamedTuple
 
 import attrs
 import numpy as np
-from skimage import measure
 
 from ..errors import CryotmError, InputError
 
@@ -88,6 +87,8 @@ def central_component(above: np.ndarray, peak_zyx: tuple[int, int, int]) -> np.n
     2
     """
     above, peak = _check_inputs(above, peak_zyx)
+    from skimage import measure  # scikit-image loads only where a labeling runs
+
     labels = measure.label(above, background=0, connectivity=1)
     return labels == labels[peak]
 
@@ -147,5 +148,7 @@ def get_labeler(spec: str | Labeler, **parameters: Any) -> Labeler:
     cls = lookup("cryotm_labelers", str(spec).strip())
     try:
         return cls(**parameters)
-    except TypeError as exc:
+    except CryotmError:
+        raise
+    except (TypeError, ValueError) as exc:  # attrs' own checks and the labeler's validators
         raise CryotmError(f"bad parameters for labeler {spec!r}: {exc}") from None

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import attrs
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from skimage import measure
 
 from ..errors import InputError
 from .base import AxisSizes, Labeler, Labeling, central_component, touches_border
@@ -134,12 +132,16 @@ class EllipsoidLabeler(Labeler):
         component = central_component(above, peak_zyx)
         if component.sum() < 2:
             raise InputError("the component around the peak is a single voxel: no surface to fit an ellipsoid to")
+        from skimage import measure  # scikit-image loads only where a labeling runs
+
         verts, _, _, _ = measure.marching_cubes(component.astype(np.float32), level=0.5)
         surface = np.zeros(component.shape, dtype=bool)
         index = np.round(verts).astype(int)
         surface[index[:, 0], index[:, 1], index[:, 2]] = True
         fit = fit_ellipsoid(verts)  # in (z, y, x)
         # principal axis -> coordinate axis (z, y, x), one to one, by alignment
+        from scipy.optimize import linear_sum_assignment  # scipy.optimize loads only where a labeling runs
+
         rows, cols = linear_sum_assignment(-np.abs(fit.axes))
         lengths_zyx = np.empty(3)
         lengths_zyx[cols] = 2.0 * fit.radii[rows]

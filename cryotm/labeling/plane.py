@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import attrs
 import numpy as np
-from skimage import draw, measure
 
 from .base import AxisSizes, Labeler, Labeling, _check_inputs, touches_border
 
@@ -44,6 +43,8 @@ def fit_plane_ellipse(above_2d: np.ndarray, peak_rc: tuple[int, int]) -> dict:
         plane), ``component`` and ``row_length``/``col_length`` (the axis
         lengths given to the row and column axis).
     """
+    from skimage import draw, measure  # scikit-image loads only where a labeling runs
+
     labels = measure.label(above_2d, background=0, connectivity=1)
     component = labels == labels[peak_rc]
     props = measure.regionprops(component.astype(np.uint8))[0]

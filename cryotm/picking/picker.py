@@ -266,8 +266,11 @@ class PeakPicker:
             statistics = SearchStatistics(n_angles=n_angles)
         elif statistics.n_angles is None and n_angles is not None:
             statistics = attrs.evolve(statistics, n_angles=n_angles)
+        strategy = self.strategy(threshold)
+        if callable(getattr(strategy, "with_particle_diameter", None)):  # a rule that models the suppression
+            strategy = strategy.with_particle_diameter(self.suppression_radius)
         return evaluate_for_picking(
-            self.strategy(threshold), scores, mask, self.mask_mode, statistics, verify,
+            strategy, scores, mask, self.mask_mode, statistics, verify,
             edge_margin=self.edge_margin, slab_voxels=self.slab_voxels, progress=progress,
             candidate_limit=self.candidate_limit(),
         )

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import attrs
 import numpy as np
-from scipy import ndimage, optimize, special
+from scipy import ndimage, special
 
 from ..errors import InputError
 
@@ -210,6 +210,8 @@ def tophat_cutoff(
             "tophat filter: the tophat histogram has no background to fit (a constant or nearly empty map)", source
         )
     guess = (float(y_fit.max()), 0.0, float(np.std(tophat)) or width)
+    from scipy import optimize  # scipy.optimize (and scipy.stats) load only for the tophat fit
+
     try:
         rough, _ = optimize.curve_fit(_gaussian, x_fit, y_fit, p0=guess, maxfev=5000)
         fine, _ = optimize.curve_fit(_log_gaussian, x_fit, np.log(y_fit), p0=rough, maxfev=5000)

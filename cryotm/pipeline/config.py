@@ -122,7 +122,9 @@ def _build(section: Mapping[str, Any], what: str) -> Any:
 def _instantiate(cls: type, parameters: dict[str, Any], what: str) -> Any:
     try:
         return cls(**parameters)
-    except TypeError as exc:
+    except CryotmError:
+        raise
+    except (TypeError, ValueError) as exc:  # attrs' own checks and the class's validators
         raise CryotmError(f"bad parameters for the {what} {cls.__name__}: {exc}") from None
 
 

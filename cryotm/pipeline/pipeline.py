@@ -38,8 +38,9 @@ from .serialize import describe
 
 __all__ = ["Pipeline", "PickResult", "RunResult", "DEFAULT_THRESHOLD"]
 
-#: The threshold a pipeline uses unless told otherwise (false-alarm rate, as pytom-match-pick).
-DEFAULT_THRESHOLD = "far"
+#: The threshold a pipeline uses unless told otherwise: one expected noise peak per tomogram
+#: (:class:`~cryotm.thresholds.CalibratedThreshold`), the default of every command.
+DEFAULT_THRESHOLD = "calibrated"
 
 PickFilterLike = Callable[[ParticleList, FilterContext], ParticleList]
 
@@ -103,7 +104,7 @@ class Pipeline:
         threshold=ManualThreshold(value), tomo_mask=mask)``.
     threshold : str, float or ThresholdStrategy
         How the threshold is found (``"far"``, ``"sigma:3"``, ``0.2``, or a
-        strategy object, your own subclass included). Default ``"far"``.
+        strategy object, your own subclass included). Default ``"calibrated"``.
     filters : sequence of callables
         Applied in order to the picked particles:
         ``filter(particles, FilterContext) -> ParticleList`` (see

@@ -12,8 +12,6 @@ from ._mpl import new_figure
 
 __all__ = ["plot_histogram", "background_curve", "histogram_of"]
 
-#: Colours of threshold lines, in the order the thresholds are given.
-COLOURS = ("tab:red", "tab:green", "tab:purple", "tab:orange", "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
 
 
 def histogram_of(values: np.ndarray, bins: int = 200) -> tuple[np.ndarray, np.ndarray]:
@@ -82,8 +80,10 @@ def plot_histogram(
     ax.set_xlabel("score")
     ax.set_ylabel("voxels per bin")
     curve_drawn = False
-    for i, result in enumerate(thresholds):
-        colour = COLOURS[i % len(COLOURS)]
+    from .choosing import rule_colour
+
+    for result in thresholds:
+        colour = rule_colour(result.strategy)
         if not curve_drawn:
             curve = background_curve(result, edges, int(counts.sum()))
             if curve is not None:

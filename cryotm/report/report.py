@@ -15,6 +15,7 @@ from ..errors import CryotmError
 from ..maps import MaskMap, ScoresMap
 from ..particles import ParticleList
 from ..thresholds import SearchStatistics, ThresholdResult, get_threshold_strategy
+from .choosing import plot_threshold_choice
 from .histogram import plot_histogram
 from .peaks import plot_peak_profiles
 from .slices import plot_slices
@@ -22,7 +23,7 @@ from .slices import plot_slices
 __all__ = ["Report", "make_report", "report_run", "DEFAULT_THRESHOLDS"]
 
 #: Strategies drawn on the histogram unless told otherwise.
-DEFAULT_THRESHOLDS: tuple[str, ...] = ("far", "triangle", "sigma:3")
+DEFAULT_THRESHOLDS: tuple[str, ...] = ("calibrated", "far", "triangle", "sigma:3")
 
 
 @attrs.frozen(eq=False)
@@ -32,7 +33,8 @@ class Report:
     Attributes
     ----------
     figures : dict
-        ``{"histogram", "slices", "peaks"}`` -> :class:`matplotlib.figure.Figure`.
+        ``{"histogram", "threshold", "slices", "peaks"}`` -> :class:`matplotlib.figure.Figure`
+        (``threshold``: :func:`~cryotm.report.choosing.plot_threshold_choice`).
     thresholds : list of ThresholdResult
         What each strategy found (in the order drawn).
     skipped : dict
@@ -47,11 +49,19 @@ class Report:
     paths: dict[str, Path]
 
 
-def _evaluate(specs: Sequence[Any], scores: ScoresMap, mask: np.ndarray | None, statistics: SearchStatistics | None):
+def _evaluate(
+    specs: Sequence[Any],
+    scores: ScoresMap,
+    mask: np.ndarray | None,
+    statistics: SearchStatistics | None,
+    particle_diameter: float | None = None,
+):
     results, skipped = [], {}
     for spec in specs:
         try:
             strategy = get_threshold_strategy(spec)
+            if particle_diameter is not None and callable(getattr(strategy, "with_particle_diameter", None)):
+                strategy = strategy.with_particle_diameter(particle_diameter)
             results.append(strategy.evaluate(scores, mask=mask, statistics=statistics))
         except CryotmError as exc:
             skipped[str(spec)] = str(exc)
@@ -68,6 +78,7 @@ def make_report(
     position: Sequence[int] | None = None,
     offset: Sequence[float] = (0.0, 0.0, 0.0),
     n_peaks: int = 3,
+    particle_diameter: float | None = None,
     output_dir: str | os.PathLike | None = None,
     prefix: str = "",
     overwrite: bool = False,
@@ -99,8 +110,13 @@ def make_report(
         Position of the map's voxel 0 in the tomogram (sub-region searches).
     n_peaks : int
         Picks whose profiles are drawn.
+    particle_diameter : float, optional
+        The picker's suppression radius (voxels): rules that model the
+        picker's candidates (``calibrated``) use it, and the threshold figure
+        counts the particles a threshold keeps with it.
     output_dir, prefix : path, str
-        Save ``<prefix>histogram.png``, ``<prefix>slices.png``, ``<prefix>peaks.png`` there.
+        Save ``<prefix>histogram.png``, ``<prefix>threshold.png``, ``<prefix>slices.png`` and
+        ``<prefix>peaks.png`` there.
     alignment : TiltSeriesAlignment, mapping or path, optional
         The tilt series' alignment: adds ``tracks``, the `n_tracks` best picks'
         x and y in the tilt images against the tilt angle (:mod:`cryotm.report.tracks`).
@@ -112,7 +128,9 @@ def make_report(
     targets: dict[str, Path] = {}
     if output_dir is not None:
         folder = Path(output_dir)
-        kinds = ("histogram", "slices", "peaks") + (("tracks",) if alignment is not None and particles else ())
+        kinds = ("histogram", "threshold", "slices", "peaks") + (
+            ("tracks",) if alignment is not None and particles else ()
+        )
         targets = {key: folder / f"{prefix}{key}.png" for key in kinds}
         if folder.is_dir():  # refuse before drawing anything, so that no figure set is left half-replaced
             for target in targets.values():
@@ -126,12 +144,18 @@ def make_report(
     if n_angles is not None and (statistics is None or statistics.n_angles is None):
         statistics = attrs.evolve(statistics or SearchStatistics(), n_angles=int(n_angles))
     given = [t for t in thresholds if isinstance(t, ThresholdResult)]
-    results, skipped = _evaluate([t for t in thresholds if not isinstance(t, ThresholdResult)], scores, mask_array, statistics)
+    results, skipped = _evaluate(
+        [t for t in thresholds if not isinstance(t, ThresholdResult)], scores, mask_array, statistics, particle_diameter
+    )
     results = given + results
     values = scores.data if mask_array is None else scores.data[mask_array]
     name = scores.experiment_id or (Path(scores.source).name if scores.source else "scores map")
     figures = {
         "histogram": plot_histogram(values, results, title=f"{name}: scores histogram and thresholds"),
+        "threshold": plot_threshold_choice(
+            scores.data, results, particle_diameter=particle_diameter, mask=mask_array,
+            title=f"{name}: choosing a threshold",
+        ),
         "slices": plot_slices(scores.data, particles, position=position, offset=offset, title=f"{name}: slices with picks"),
         "peaks": plot_peak_profiles(scores.data, particles, n_peaks=n_peaks, offset=offset, title=f"{name}: peak profiles"),
     }
@@ -180,6 +204,9 @@ def report_run(
     ) if own else None
     scores = inputs.read_scores()
     n_angles = options.pop("n_angles", None) or len(inputs.read_angle_list())
+    if options.get("particle_diameter") is None:
+        radius = getattr(pipeline_from_config(data["pipeline"]).picker, "suppression_radius", None)
+        options["particle_diameter"] = float(radius) if radius is not None else None
     return make_report(
         scores,
         particles,

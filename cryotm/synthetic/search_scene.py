@@ -91,6 +91,7 @@ class SearchScene(SyntheticScene):
         """
         from .._atomic import atomic_path, check_writable
 
+        Path(directory).mkdir(parents=True, exist_ok=True)
         path = Path(directory) / "statistics.json"
         check_writable(path, overwrite)
         paths = super().write(directory, angles_order=angles_order, overwrite=overwrite)

@@ -9,6 +9,7 @@ from .base import (
     parse_threshold_spec,
     threshold_strategies,
 )
+from .calibrated import CalibratedThreshold, local_maxima
 from .far import FalseAlarmRateThreshold, false_alarm_cutoff
 from .gauss import GaussThreshold
 from .hard import HardThreshold
@@ -27,10 +28,12 @@ __all__ = [
     "SigmaThreshold",
     "TriangleThreshold",
     "FalseAlarmRateThreshold",
+    "CalibratedThreshold",
     "HardThreshold",
     "GaussThreshold",
     "BackgroundFit",
     "estimate_background",
     "false_alarm_cutoff",
+    "local_maxima",
     "triangle_threshold",
 ]

@@ -16,7 +16,6 @@ from typing import Any
 
 import attrs
 import numpy as np
-from lmfit.models import GaussianModel
 
 from ..errors import InputError
 from ._chunks import flat_chunks
@@ -140,6 +139,8 @@ def estimate_background(
     left, right = fit_range
     if not left < 0 < right:
         raise InputError(f"fit_range must bracket the mean, got {fit_range}")
+
+    from lmfit.models import GaussianModel  # lmfit (and scipy.stats) load only for a fit
 
     model = GaussianModel()
     amplitude = float("nan")

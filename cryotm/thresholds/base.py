@@ -17,7 +17,8 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
-from ..errors import CryotmError, InputError
+from .._fields import convert_field
+from ..errors import CryotmError, InputError, ParameterError
 from ..maps import ScoresMap
 
 __all__ = [
@@ -29,6 +30,8 @@ __all__ = [
     "parse_threshold_spec",
     "as_array",
     "source_of",
+    "checked_mask",
+    "masked_values",
 ]
 
 
@@ -85,23 +88,48 @@ def source_of(scores: Any) -> str | None:
     return scores.source if isinstance(scores, ScoresMap) else None
 
 
-def _checked_mask(data: np.ndarray, mask: Any, source: str | None) -> np.ndarray:
-    """`mask` as an array of `data`'s shape; :class:`InputError` naming `source` otherwise."""
+def checked_mask(data: np.ndarray, mask: Any, source: str | None = None) -> np.ndarray:
+    """`mask` as an array of `data`'s shape; :class:`InputError` naming `source` otherwise.
+
+    Examples
+    --------
+    >>> checked_mask(np.zeros((2, 2, 2)), np.ones((2, 2, 2))).shape
+    (2, 2, 2)
+    """
     mask = np.asarray(mask)
     if mask.shape != data.shape:
         raise InputError(f"mask has shape {mask.shape} but the scores map has {data.shape}", source)
     return mask
 
 
-def _masked_values(scores: Any, mask: np.ndarray | None) -> np.ndarray:
-    """The scores inside `mask` (1D); without a mask, the map itself (not copied or flattened)."""
+def masked_values(scores: Any, mask: np.ndarray | None) -> np.ndarray:
+    """The scores inside `mask` (1D); without a mask, the map itself (not copied or flattened).
+
+    What a strategy's ``compute`` works on: the voxels it may look at.
+
+    Raises
+    ------
+    InputError
+        If the mask's shape differs from the map's, or it selects no voxel.
+
+    Examples
+    --------
+    >>> mask = np.zeros((1, 1, 3)); mask[0, 0, 1:] = 1
+    >>> masked_values(np.array([[[1.0, 2.0, 3.0]]]), mask).tolist()
+    [2.0, 3.0]
+    """
     data = as_array(scores)
     if mask is None:
         return data
-    values = data[_checked_mask(data, mask, source_of(scores)) != 0]
+    values = data[checked_mask(data, mask, source_of(scores)) != 0]
     if values.size == 0:
         raise InputError("the mask selects no voxel of the scores map", source_of(scores))
     return values
+
+
+# the names cryotm's own strategies import
+_checked_mask = checked_mask
+_masked_values = masked_values
 
 
 @attrs.define
@@ -116,7 +144,7 @@ class ThresholdStrategy:
     name: ClassVar[str] = ""
     #: The attrs field that ``NAME:VALUE`` sets, if any.
     primary_parameter: ClassVar[str | None] = None
-    #: One line for ``cryotm plugins`` and ``--help``.
+    #: One line for ``cryotm plugins -v`` (default: the docstring's first line).
     description: ClassVar[str] = ""
 
     def compute(
@@ -196,12 +224,11 @@ def get_threshold_strategy(spec: str | ThresholdStrategy | float, **parameters: 
     kwargs = dict(parameters)
     if value is not None:
         if cls.primary_parameter is None:
-            raise CryotmError(f"threshold {name!r} takes no value (got {name}:{value})")
-        try:
-            kwargs[cls.primary_parameter] = float(value)
-        except ValueError:
-            raise CryotmError(f"threshold {name!r} needs a number after ':', got {value!r}") from None
+            raise ParameterError(f"threshold {name!r} takes no value (got {name}:{value})")
+        kwargs[cls.primary_parameter] = convert_field(cls, cls.primary_parameter, value, f"threshold {name!r}")
     try:
         return cls(**kwargs)
-    except TypeError as exc:
-        raise CryotmError(f"bad parameters for threshold {name!r}: {exc}") from None
+    except CryotmError:
+        raise
+    except (TypeError, ValueError) as exc:  # attrs' own checks and the strategy's validators
+        raise ParameterError(f"bad parameters for threshold {name!r}: {exc}") from None

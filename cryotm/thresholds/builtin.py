@@ -1,6 +1,7 @@
 """cryotm's own threshold strategies, registered through the plugin hook like any plugin."""
 
 from ..plugins import hookimpl
+from .calibrated import CalibratedThreshold
 from .far import FalseAlarmRateThreshold
 from .gauss import GaussThreshold
 from .hard import HardThreshold
@@ -11,4 +12,12 @@ from .triangle import TriangleThreshold
 
 @hookimpl
 def cryotm_threshold_strategies():
-    return [ManualThreshold, SigmaThreshold, TriangleThreshold, FalseAlarmRateThreshold, HardThreshold, GaussThreshold]
+    return [
+        CalibratedThreshold,
+        ManualThreshold,
+        SigmaThreshold,
+        TriangleThreshold,
+        FalseAlarmRateThreshold,
+        HardThreshold,
+        GaussThreshold,
+    ]

@@ -89,10 +89,11 @@ class FalseAlarmRateThreshold(ThresholdStrategy):
         n_angles = statistics.n_angles if statistics.n_angles is not None else self.n_angles
         if n_angles is None:
             raise CryotmError(
-                "far needs the number of rotations searched: give the angle list or the number of angles (n_angles)"
+                "far needs the number of rotations searched: give the angle list (--angle-list) or their number "
+                "(--n-angles; n_angles= in Python)"
             )
         if int(n_angles) < 1:
-            raise CryotmError(f"far: n_angles must be at least 1, got {n_angles}")
+            raise CryotmError(f"far: the number of rotations searched (--n-angles) must be at least 1, got {n_angles}")
         values = _masked_values(scores, mask)
         n_voxels = int(statistics.n_voxels) if statistics.n_voxels is not None else int(values.size)
         details: dict = {}

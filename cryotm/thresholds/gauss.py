@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import attrs
 import numpy as np
-from lmfit.models import GaussianModel
 
 from ..errors import InputError
 from .base import ThresholdResult, ThresholdStrategy, _checked_mask, as_array, source_of
@@ -43,6 +42,8 @@ def fit_gaussian_profile(profile: np.ndarray, peak_index: int, axis: str = "", s
     x = np.arange(y.size, dtype=np.float64)
     if y.size < 4:
         raise InputError(f"the {axis} profile has only {y.size} voxels; too short for a Gaussian fit", source)
+    from lmfit.models import GaussianModel  # lmfit (and scipy.stats) load only for a fit
+
     model = GaussianModel()
     params = model.guess(y, x=x)
     params["amplitude"].min = 0

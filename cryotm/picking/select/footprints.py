@@ -5,7 +5,6 @@ from __future__ import annotations
 import attrs
 import numpy as np
 from scipy import ndimage
-from scipy.signal import fftconvolve
 
 from ...errors import InputError
 
@@ -98,6 +97,8 @@ class Footprint:
 
 def reach(ball: np.ndarray) -> np.ndarray:
     """Offsets at which two copies of the symmetric footprint `ball` overlap (``ball (+) ball``)."""
+    from scipy.signal import fftconvolve  # scipy.signal loads only when a selection runs
+
     return fftconvolve(ball.astype(np.float32), ball.astype(np.float32), mode="full") > 0.5
 
 
@@ -116,6 +117,8 @@ def block(
     hi = [min(w.stop + r, n) for w, n in zip(win, blocked.shape)]
     local = np.zeros(tuple(b - a for a, b in zip(lo, hi)), dtype=np.float32)
     local[tuple(slice(w.start - a, w.stop - a) for w, a in zip(win, lo))] = placed
+    from scipy.signal import fftconvolve
+
     grown = fftconvolve(local, ball.astype(np.float32), mode="same") > 0.5
     blocked[tuple(slice(a, b) for a, b in zip(lo, hi))] |= grown
 

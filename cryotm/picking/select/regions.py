@@ -6,7 +6,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from skimage import measure
 
 from ...angles.distance_maps import DistanceMaps
 from ...errors import InputError
@@ -21,6 +20,8 @@ def _size_filter(mask: np.ndarray, bins: np.ndarray, min_count: int) -> np.ndarr
         return mask
     # skimage labels regions of equal value: shift the bins inside the mask off the background 0
     shifted = bins.astype(np.int64) - int(bins[mask].min()) + 1
+    from skimage import measure  # scikit-image loads only when a selection runs
+
     labels = measure.label(np.where(mask, shifted, 0), connectivity=1, background=0)
     counts = np.bincount(labels.ravel())
     keep = counts >= min_count

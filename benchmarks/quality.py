@@ -1,0 +1,305 @@
+"""Benchmark: picking quality of the threshold rules on realistic template-matching searches.
+
+``python benchmarks/quality.py`` simulates (once; cached in
+``benchmarks/_scenes/quality/``, git-ignored) realistic searches with
+:func:`cryotm.synthetic.make_search_scene` - 96**3 tomograms searched over
+1,000 rotations with a masked normalised cross-correlation - and measures:
+
+1. **Particle scenes** (12): two template shapes, weakest particles from about
+   4 to 9 standard deviations of the search statistics, with and without
+   membranes, gold beads and a missing wedge. For each scene, the F1 of the
+   picks (matched to the planted truth within a quarter of the particle
+   diameter) of every threshold rule - the default ``calibrated``, ``far``,
+   ``sigma:3``, ``triangle`` - and of cryoCAT's default extraction
+   (``scores_extract_particles`` with its default triangle threshold) if
+   cryoCAT is importable, against the oracle: the best F1 any single score
+   threshold reaches on the same candidate list (the picker's list after
+   suppression with a threshold below every score).
+2. **Noise-only searches** (24): the number of particles each rule keeps (all
+   false) against the number it declares: ``calibrated:1`` and
+   ``calibrated:10`` (false peaks per tomogram) and ``far:1``.
+
+It writes the tables to ``benchmarks/results/quality.md`` (``--output``).
+``--quick`` runs 4 particle scenes and 6 noise scenes; ``--scenes`` and
+``--noise`` choose how many. ``--timing`` times one 128**3 search over 1,000
+rotations instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+SCENES = HERE / "_scenes" / "quality"
+RESULTS = HERE / "results"
+SHAPE = (96, 96, 96)
+N_ANGLES = 1000
+N_PARTICLES = 30
+
+#: particle scenes: name -> make_search_scene parameters (besides shape, angles and the seed)
+SCENE_SPECS: dict[str, dict] = {}
+for _i, (_weakest, _template, _membranes, _gold, _wedge) in enumerate(
+    [
+        (4, "blobs", 0, 0, None),
+        (4, "hook", 2, 4, 60),
+        (5, "hook", 0, 0, None),
+        (5, "blobs", 1, 3, 60),
+        (6, "blobs", 0, 0, 60),
+        (6, "hook", 2, 0, None),
+        (7, "hook", 0, 4, 60),
+        (7, "blobs", 2, 4, None),
+        (8, "blobs", 1, 0, None),
+        (8, "hook", 0, 3, 60),
+        (9, "hook", 1, 2, None),
+        (9, "blobs", 2, 4, 60),
+    ]
+):
+    SCENE_SPECS[f"P{_i:02d}"] = dict(
+        seed=100 + _i,
+        template=_template,
+        snr=(float(_weakest), float(_weakest + 4)),
+        membranes=_membranes,
+        gold=_gold,
+        tilt_range=_wedge,
+        n_particles=N_PARTICLES,
+    )
+#: noise-only scenes: name -> parameters
+NOISE_SPECS: dict[str, dict] = {
+    f"N{_i:02d}": dict(
+        seed=200 + _i,
+        template=("blobs", "hook")[_i % 2],
+        tilt_range=(None, 60)[(_i // 2) % 2],
+        n_particles=0,
+    )
+    for _i in range(24)
+}
+
+
+def scene_path(name: str) -> Path:
+    return SCENES / name
+
+
+def ensure_scene(name: str, spec: dict) -> Path:
+    """Simulate and write the scene unless it is cached."""
+    from cryotm.synthetic import make_search_scene
+
+    folder = scene_path(name)
+    if (folder / "statistics.json").is_file():
+        return folder
+    start = time.perf_counter()
+    scene = make_search_scene(shape=SHAPE, n_angles=N_ANGLES, keep_tomogram=False, **spec)
+    scene.write(folder, overwrite=True)
+    (folder / "spec.json").write_text(json.dumps(spec) + "\n")
+    print(f"simulated {name} in {time.perf_counter() - start:.0f} s", flush=True)
+    return folder
+
+
+RULES = ("calibrated", "far", "sigma:3", "triangle")
+NOISE_RULES = ("calibrated:1", "calibrated:10", "far:1")
+
+
+def load(name: str):
+    """Scores, angle map, angle list, truth, statistics of a cached scene."""
+    import pandas as pd
+
+    from cryotm.angles import AngleList
+    from cryotm.maps import AngleMap, ScoresMap
+    from cryotm.particles import ParticleList
+
+    folder = scene_path(name)
+    scores = ScoresMap.read(folder / "scores.mrc")
+    angle_map = AngleMap.read(folder / "angles.mrc")
+    angles = AngleList.read(folder / "angles.csv")
+    frame = pd.read_csv(folder / "truth.csv")
+    truth = ParticleList(frame, tomogram_shape=scores.shape) if len(frame) else ParticleList.empty()
+    statistics = json.loads((folder / "statistics.json").read_text())
+    return scores, angle_map, angles, truth, statistics
+
+
+def candidates(scores, angle_map, angles, diameter: float):
+    """The picker's candidate list: every suppressed peak above the map's median, highest first."""
+    from cryotm.picking import PeakPicker
+
+    floor = float(np.median(scores.data))
+    return PeakPicker(particle_diameter=diameter, threshold=f"manual:{floor}").pick(scores, angle_map, angles)
+
+
+def thresholds(scores, angles, rules, diameter: float) -> dict[str, float]:
+    """Each rule's threshold, computed as the picker computes it (statistics: the angle count only)."""
+    from cryotm.thresholds import SearchStatistics, get_threshold_strategy
+
+    statistics = SearchStatistics(n_angles=len(angles))
+    values = {}
+    for rule in rules:
+        strategy = get_threshold_strategy(rule)
+        if callable(getattr(strategy, "with_particle_diameter", None)):  # as PeakPicker does
+            strategy = strategy.with_particle_diameter(diameter)
+        values[rule] = strategy.evaluate(scores, statistics=statistics).value
+    return values
+
+
+def f1_curve(picks, truth, tolerance: float) -> tuple[np.ndarray, np.ndarray]:
+    """F1 of every prefix of the (score-sorted) candidates: picks above each possible threshold."""
+    from cryotm.evaluation import match_particles
+
+    match = match_particles(picks, truth, tolerance=tolerance)
+    hit = np.zeros(len(picks), dtype=bool)
+    hit[match.pairs[:, 0]] = True
+    true_positives = np.cumsum(hit)
+    k = np.arange(1, len(picks) + 1)
+    f1 = 2 * true_positives / (k + len(truth))
+    return np.concatenate([[0.0], f1]), picks.scores
+
+
+def f1_at(threshold: float, f1: np.ndarray, scores: np.ndarray) -> float:
+    return float(f1[int(np.sum(scores > threshold))])
+
+
+def cryocat_f1(name: str, diameter: float, truth, tolerance: float) -> float | None:
+    """F1 of cryoCAT's default extraction (triangle threshold), or None without cryoCAT."""
+    try:
+        import cryocat.tmana as tmana
+    except Exception:  # noqa: BLE001 - any failure to import means: not available
+        return None
+    from cryotm.evaluation import match_particles
+    from cryotm.particles import ParticleList
+
+    folder = scene_path(name)
+    motl = tmana.scores_extract_particles(
+        str(folder / "scores.mrc"), str(folder / "angles.mrc"), str(folder / "angles.csv"),
+        tomo_id=1, particle_diameter=diameter, output_path=None,
+    )
+    if motl is None:
+        return 0.0
+    picks = ParticleList.from_arrays(motl.df[["x", "y", "z"]].to_numpy(float) - 1)  # cryoCAT: index + 1
+    return match_particles(picks, truth, tolerance=tolerance).f1
+
+
+def evaluate_scene(name: str, with_cryocat: bool = True) -> dict:
+    scores, angle_map, angles, truth, statistics = load(name)
+    diameter = float(statistics["particle_diameter"])
+    tolerance = diameter / 4
+    picks = candidates(scores, angle_map, angles, diameter)
+    f1, values = f1_curve(picks, truth, tolerance)
+    row = {"scene": name, **{k: SCENE_SPECS[name][k] for k in ("template", "membranes", "gold", "tilt_range")}}
+    z = truth.data["score"].to_numpy() / statistics["std"]
+    row["weakest_z"] = float(np.sort(z)[2])  # the third weakest particle's score / std (robust to one outlier)
+    row["oracle"] = float(f1.max())
+    row["oracle_threshold"] = float(values[int(np.argmax(f1)) - 1]) if np.argmax(f1) > 0 else float("inf")
+    for rule, value in thresholds(scores, angles, RULES, diameter).items():
+        row[rule] = f1_at(value, f1, values)
+        row[f"{rule} threshold"] = value
+    row["cryocat"] = cryocat_f1(name, diameter, truth, tolerance) if with_cryocat else None
+    print(f"{name}: oracle {row['oracle']:.3f}, calibrated {row['calibrated']:.3f}, far {row['far']:.3f}", flush=True)
+    return row
+
+
+def evaluate_noise(name: str) -> dict:
+    scores, angle_map, angles, _, statistics = load(name)
+    diameter = float(statistics["particle_diameter"])
+    picks = candidates(scores, angle_map, angles, diameter)
+    row = {"scene": name, "template": NOISE_SPECS[name]["template"], "tilt_range": NOISE_SPECS[name]["tilt_range"]}
+    for rule, value in thresholds(scores, angles, NOISE_RULES, diameter).items():
+        row[rule] = int(np.sum(picks.scores > value))
+    print(name, {k: row[k] for k in NOISE_RULES}, flush=True)
+    return row
+
+
+def report(rows: list[dict], noise_rows: list[dict]) -> str:
+    lines = [
+        f"# Picking quality on realistic searches ({SHAPE[0]}^3, {N_ANGLES} rotations, {N_PARTICLES} particles)",
+        "",
+        "F1 against the planted particles (within a quarter of the particle diameter); oracle: the best single",
+        "threshold on the same candidate list; ratio: calibrated / oracle.",
+        "",
+        "| scene | template | membranes | gold | wedge | weakest (z) | oracle | calibrated (default) | ratio | far | "
+        "sigma:3 | triangle | cryoCAT default |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    ratios = []
+    for r in rows:
+        ratio = r["calibrated"] / r["oracle"] if r["oracle"] else float("nan")
+        ratios.append(ratio)
+        cryocat = "n/a" if r["cryocat"] is None else f"{r['cryocat']:.3f}"
+        wedge = "-" if r["tilt_range"] is None else f"+-{r['tilt_range']}"
+        lines.append(
+            f"| {r['scene']} | {r['template']} | {r['membranes']} | {r['gold']} | {wedge} | {r['weakest_z']:.1f} | "
+            f"{r['oracle']:.3f} | {r['calibrated']:.3f} | {ratio:.3f} | {r['far']:.3f} | {r['sigma:3']:.3f} | "
+            f"{r['triangle']:.3f} | {cryocat} |"
+        )
+    if rows:
+        mean = {k: np.mean([r[k] for r in rows]) for k in ("oracle", "calibrated", "far", "sigma:3", "triangle")}
+        lines.append(
+            f"| mean | | | | | | {mean['oracle']:.3f} | {mean['calibrated']:.3f} | {np.mean(ratios):.3f} | "
+            f"{mean['far']:.3f} | {mean['sigma:3']:.3f} | {mean['triangle']:.3f} | |"
+        )
+        lines += ["", f"Smallest ratio: {min(ratios):.3f}; mean ratio: {np.mean(ratios):.3f}."]
+    lines += [
+        "",
+        f"## Noise-only searches ({len(noise_rows)} scenes): false particles kept against the number declared",
+        "",
+        "| rule | declared per tomogram | mean kept | ratio | min | max |",
+        "|---|---|---|---|---|---|",
+    ]
+    for rule in NOISE_RULES:
+        kept = np.array([r[rule] for r in noise_rows], dtype=float)
+        declared = float(rule.split(":")[1])
+        lines.append(
+            f"| {rule} | {declared:g} | {kept.mean():.2f} | {kept.mean() / declared:.2f} | {kept.min():g} | "
+            f"{kept.max():g} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="4 particle scenes and 6 noise scenes")
+    parser.add_argument("--scenes", type=int, help="number of particle scenes (default all 12)")
+    parser.add_argument("--noise", type=int, help="number of noise scenes (default all 24)")
+    parser.add_argument("--generate-only", action="store_true", help="simulate the scenes and stop")
+    parser.add_argument("--timing", action="store_true",
+                        help="time one 128^3 search over 1,000 rotations (30 particles, a membrane, gold, wedge) and stop")
+    parser.add_argument("--no-cryocat", action="store_true", help="skip cryoCAT's extraction")
+    parser.add_argument("--output", type=Path, default=RESULTS / "quality.md", help="the results table (markdown)")
+    args = parser.parse_args(argv)
+    if args.timing:
+        from cryotm.synthetic import make_search_scene, masked_ncc_search
+
+        start = time.perf_counter()
+        scene = make_search_scene(shape=(128, 128, 128), n_particles=30, n_angles=1000, seed=1, membranes=1, gold=3,
+                                  tilt_range=60)
+        total = time.perf_counter() - start
+        start = time.perf_counter()
+        masked_ncc_search(scene.tomogram, scene.template, scene.angles.rotations())
+        search = time.perf_counter() - start
+        print(f"make_search_scene 128^3, 1000 rotations: {total:.1f} s in all, {search:.1f} s for the search alone")
+        return 0
+    n_scenes = args.scenes if args.scenes is not None else (4 if args.quick else len(SCENE_SPECS))
+    n_noise = args.noise if args.noise is not None else (6 if args.quick else len(NOISE_SPECS))
+    scenes = list(SCENE_SPECS)[:n_scenes]
+    noise = list(NOISE_SPECS)[:n_noise]
+    for name in scenes:
+        ensure_scene(name, SCENE_SPECS[name])
+    if not args.generate_only:
+        rows = [evaluate_scene(name, with_cryocat=not args.no_cryocat) for name in scenes]
+    for name in noise:
+        ensure_scene(name, NOISE_SPECS[name])
+    if args.generate_only:
+        return 0
+    noise_rows = [evaluate_noise(name) for name in noise]
+    text = report(rows, noise_rows)
+    print(text)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    (args.output.with_suffix(".json")).write_text(json.dumps({"scenes": rows, "noise": noise_rows}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

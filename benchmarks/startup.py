@@ -1,0 +1,167 @@
+"""Benchmark: what the user waits for - start-up, and the whole ``cryotm extract`` process.
+
+``python benchmarks/startup.py`` measures, each as the wall time of a fresh
+Python process (median of several):
+
+- ``python -c pass`` (the interpreter alone, for reference);
+- ``cryotm --version`` (``python -m cryotm --version``), target <= 0.2 s;
+- ``import cryotm`` and ``import cryotm`` followed by the first use of a name
+  (``cryotm.ScoresMap``);
+- the whole ``cryotm extract`` process on scene S512 (512**3, 2000 planted
+  peaks, 2000 angles; diameter 12, ``-t sigma:3``, written as an EM motive
+  list), against cryoCAT's ``scores_extract_particles`` time *inside the call*
+  (imports excluded) in the same run, as ``benchmarks/extraction.py`` runs it.
+  Target: cryoCAT's in-call time >= 15x cryotm's whole process. Both wall
+  and CPU time (user + system) are shown: on a shared, loaded machine the CPU
+  times are the steadier comparison.
+
+``--compare-rev REV`` also times ``--version`` and ``import cryotm`` of the
+cryotm sources at git revision REV (for a before/after), extracted with
+``git archive`` into a temporary folder. ``--quick`` uses the 128**3 scene.
+The scenes are generated (once) by ``benchmarks/extraction.py``'s generator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, os.fspath(HERE))
+
+import extraction  # noqa: E402  (the scenes and the cryoCAT child live there)
+
+
+def run_times(command: list[str], env: dict[str, str], repeat: int) -> tuple[float, float]:
+    """Median wall time and CPU time (user + system) of `command` run `repeat` times (each must succeed).
+
+    Each run starts from the folder on PYTHONPATH: Python puts the working
+    directory first on ``sys.path``.
+    """
+    walls, cpus = [], []
+    for _ in range(repeat):
+        cpu = children_cpu()
+        start = time.perf_counter()
+        subprocess.run(command, env=env, cwd=env["PYTHONPATH"], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        walls.append(time.perf_counter() - start)
+        cpus.append(children_cpu() - cpu)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def env_for(source: Path) -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=os.fspath(source))
+    env.pop("PYTHONSTARTUP", None)
+    return env
+
+
+def startup_times(source: Path, repeat: int) -> dict[str, tuple[float, float]]:
+    env = env_for(source)
+    python = sys.executable
+    commands = {
+        "python -c pass": ["-c", "pass"],
+        "cryotm --version": ["-m", "cryotm", "--version"],
+        "cryotm --help": ["-m", "cryotm", "--help"],
+        "import cryotm": ["-c", "import cryotm"],
+        "import cryotm; cryotm.ScoresMap": ["-c", "import cryotm; cryotm.ScoresMap"],
+    }
+    return {key: run_times([python, *args], env, repeat) for key, args in commands.items()}
+
+
+def source_at(rev: str, into: Path) -> Path:
+    """The ``cryotm`` package at git revision `rev`, extracted under `into`."""
+    archive = subprocess.run(["git", "-C", os.fspath(ROOT), "archive", rev, "cryotm"], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", os.fspath(into)], input=archive, check=True)
+    return into
+
+
+def extract_process(folder: Path, repeat: int) -> tuple[float, float]:
+    """Median wall time and CPU time (user + system) of the whole ``cryotm extract`` process on `folder`'s scene."""
+    out = folder / "_startup_bench.em"
+    command = [sys.executable, "-m", "cryotm", "extract", os.fspath(folder / "scores.mrc"),
+               os.fspath(folder / "angles.mrc"), os.fspath(folder / "angles.csv"), "-d", str(extraction.DIAMETER),
+               "-t", f"sigma:{extraction.SIGMA}", "-o", os.fspath(out), "--overwrite", "-q"]
+    extraction.warm_page_cache(folder)
+    try:
+        return run_times(command, env_for(ROOT), repeat)
+    finally:
+        out.unlink(missing_ok=True)
+
+
+def cryocat_in_call(folder: Path) -> dict:
+    """cryoCAT's wall and CPU time inside ``scores_extract_particles`` (a child process; imports excluded)."""
+    extraction.warm_page_cache(folder)
+    command = [sys.executable, os.fspath(Path(__file__).resolve()), "--child-cryocat", os.fspath(folder)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def child_cryocat(folder: Path) -> None:
+    import cryocat.tmana  # noqa: F401  (imported before the clocks start, as in extraction.py)
+
+    cpu = time.process_time()
+    report = extraction.child_cryocat(folder, folder / "_startup_cryocat.npz")
+    report["cpu"] = time.process_time() - cpu
+    (folder / "_startup_cryocat.npz").unlink(missing_ok=True)
+    print(json.dumps(report))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="the 128**3 scene instead of S512")
+    parser.add_argument("--repeat", type=int, default=7, help="runs per start-up figure (default 7)")
+    parser.add_argument("--compare-rev", metavar="REV", help="also time start-up at this git revision")
+    parser.add_argument("--no-cryocat", action="store_true", help="skip cryoCAT (and the ratio)")
+    parser.add_argument("--child-cryocat", metavar="FOLDER", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child_cryocat:
+        child_cryocat(Path(args.child_cryocat))
+        return
+
+    print(f"start-up (median of {args.repeat} fresh processes; wall and CPU time)")
+    now = startup_times(ROOT, args.repeat)
+    before = None
+    if args.compare_rev:
+        with tempfile.TemporaryDirectory() as tmp:
+            before = startup_times(source_at(args.compare_rev, Path(tmp)), args.repeat)
+    columns = ["this tree"] + ([args.compare_rev[:10]] if before else [])
+    print(f"{'':34s}" + "".join(f" {c + ' wall':>16s} {c + ' CPU':>16s}" for c in columns))
+    for key, (seconds, cpu) in now.items():
+        line = f"{key:34s} {seconds:15.3f}s {cpu:15.3f}s"
+        if before:
+            line += f" {before[key][0]:15.3f}s {before[key][1]:15.3f}s"
+        print(line)
+    version, version_cpu = now["cryotm --version"]
+    verdict = "meets" if version <= 0.2 else "misses"
+    print(f"cryotm --version {version:.3f} s wall ({version_cpu:.3f} s CPU): {verdict} the 0.2 s target")
+
+    name = "S128" if args.quick else "S512"
+    folder = extraction.ensure_scene(name)
+    whole, whole_cpu = extract_process(folder, repeat=3)
+    print(f"\nscene {name} {extraction.SCENE_SPECS[name][0]}: whole 'cryotm extract' process "
+          f"(median of 3): wall {whole:.3f} s, CPU {whole_cpu:.3f} s")
+    if not args.no_cryocat:
+        theirs = cryocat_in_call(folder)
+        print(f"cryoCAT scores_extract_particles, inside the call: wall {theirs['seconds']:.3f} s, "
+              f"CPU {theirs['cpu']:.3f} s")
+        for label, ratio in (("wall", theirs["seconds"] / whole), ("CPU", theirs["cpu"] / whole_cpu)):
+            print(f"cryoCAT in-call / cryotm whole process ({label}): {ratio:.1f}x "
+                  f"({'meets' if ratio >= 15 else 'misses'} the 15x target)")
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,294 @@
+"""``calibrated``: the score above which noise leaves a chosen number of peaks per tomogram.
+
+A template-matching scores map is the maximum over rotations of a
+correlation that is smooth in space and in rotation: neighbouring voxels and
+rotations are far from independent, so the false-alarm rate (``far``), which
+counts voxels x rotations as independent trials, sits well above the noise's
+real ceiling (conservative: real particles below it are lost). This rule
+looks at what a picker keeps instead - the local maxima of the map - and
+models how many of them lie above a score ``t``::
+
+    log N(t) = a + d * log(z) - z**2 / 2,      z = (t - mean) / std
+
+the expected number of peaks above ``t`` of a smooth Gaussian random field
+(the Euler-characteristic heuristic of random-field theory, as neuroimaging
+uses for peak-level error control: a polynomial in ``z`` times the Gaussian
+tail), with ``mean`` and ``std`` the search statistics (over every voxel and
+rotation; pytom-match-pick records them). Without statistics the curvature is
+fitted too: ``log N(t) = c0 + c1 t + c2 t**2``. The fit uses the counts of
+the local maxima between `fit_range` (numbers of maxima, from the top), where
+noise peaks are many and particles few; the particles' own peaks, which lie
+above the noise, are counted out by iterating: the excess of the observed
+count over the model above the fit range is taken as signal and removed from
+the counts before the next fit. The cut-off is where the model expects
+``n_false_positives`` noise peaks per tomogram.
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+import numpy as np
+from scipy import ndimage
+
+from ..errors import CryotmError, InputError
+from .base import SearchStatistics, ThresholdResult, ThresholdStrategy, _checked_mask, as_array, source_of
+
+__all__ = ["CalibratedThreshold", "local_maxima"]
+
+
+def local_maxima(
+    data: np.ndarray, footprint: int = 7, mask: np.ndarray | None = None, radius: float | None = None
+) -> np.ndarray:
+    """Scores of the local maxima of `data` (largest first): voxels equal to the maximum of their cube.
+
+    Parameters
+    ----------
+    data : ndarray
+        The scores map.
+    footprint : int
+        Edge of the cube (voxels) a maximum must dominate.
+    mask : ndarray, optional
+        Only maxima where the mask is nonzero (voxels outside do not compete).
+    radius : float, optional
+        Then suppress, as the picker does: a maximum removes every lower one
+        within this distance (the picker's suppression radius).
+
+    Examples
+    --------
+    >>> a = np.zeros((5, 5, 5), np.float32); a[1, 1, 1] = 2; a[3, 3, 3] = 1
+    >>> local_maxima(a, footprint=3)[:2].tolist()
+    [2.0, 1.0]
+    >>> local_maxima(a, footprint=3, radius=4.0)[:2].tolist()
+    [2.0, 0.0]
+    """
+    values, positions = _maxima(data, footprint, mask)
+    if radius is not None:
+        from ..picking.suppression import greedy_suppression
+
+        values = values[greedy_suppression(positions, float(radius))]
+    return values
+
+
+def _maxima(data: np.ndarray, footprint: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Values (largest first) and (z, y, x) positions of the local maxima."""
+    work = np.asarray(data, dtype=np.float32)
+    if mask is not None:
+        work = np.where(mask, work, np.float32(-np.inf))
+    peak = ndimage.maximum_filter(work, size=int(footprint), mode="constant", cval=-np.inf)
+    where = np.nonzero((work == peak) & np.isfinite(work))
+    values = work[where].astype(np.float64)
+    order = np.argsort(-values, kind="stable")
+    return values[order], np.column_stack([axis[order] for axis in where])
+
+
+def _outside(positions: np.ndarray, centres: np.ndarray, radius: float) -> np.ndarray:
+    """True for the positions farther than `radius` from every centre."""
+    if len(centres) == 0:
+        return np.ones(len(positions), dtype=bool)
+    from scipy.spatial import cKDTree
+
+    distance, _ = cKDTree(centres).query(positions, k=1, distance_upper_bound=radius)
+    return ~np.isfinite(distance)
+
+
+def _fit_fixed(x: np.ndarray, counts: np.ndarray) -> tuple[float, float]:
+    """``(a, d)`` of ``log N = a + d log x - x**2 / 2`` by least squares (x in units of the std)."""
+    d, a = np.polyfit(np.log(x), np.log(counts) + x * x / 2.0, 1)
+    return float(a), float(d)
+
+
+#: Degree of the polynomial factor when the std is fitted too (degree and std trade off and cannot
+#: both be fitted from one stretch of the tail). Random-field theory gives degree 5 for a Gaussian
+#: field over the six dimensions of position and rotation; 6 delivered the declared counts (1 and 10
+#: per tomogram) on the 24 noise-only searches of ``benchmarks/quality.py``, where it was chosen.
+DEGREE = 6.0
+
+
+def _fit(x: np.ndarray, counts: np.ndarray, std: float | None) -> tuple[np.ndarray, float]:
+    """Coefficients ``(a, d)`` and the std of the Gaussian-tail model (the std fitted when None).
+
+    With the std fitted, the degree is :data:`DEGREE` and the std is chosen on
+    a log-spaced grid, refined once, by least squares.
+    """
+    if std is not None:
+        return np.array(_fit_fixed(x / std, counts)), float(std)
+    y = np.log(counts)
+
+    def fit_at(s: float) -> tuple[float, float]:
+        z = x / s
+        rest = y - DEGREE * np.log(z) + z * z / 2.0
+        a = float(rest.mean())
+        return a, float(np.sum((rest - a) ** 2))
+
+    scale = float(np.median(x))
+    grid = scale * np.geomspace(0.05, 2.0, 80)
+    best = grid[int(np.argmin([fit_at(s)[1] for s in grid]))]
+    fine = best * np.geomspace(0.95, 1.05, 41)
+    best = float(fine[int(np.argmin([fit_at(s)[1] for s in fine]))])
+    return np.array([fit_at(best)[0], DEGREE]), best
+
+
+def _log_count(x: np.ndarray | float, coefficients: np.ndarray) -> np.ndarray | float:
+    """The model at `x` (in units of the std)."""
+    a, d = coefficients
+    x = np.maximum(x, 1e-9)
+    return a + d * np.log(x) - np.square(x) / 2.0
+
+
+@attrs.define
+class CalibratedThreshold(ThresholdStrategy):
+    """The score above which the map's noise is expected to leave ``n_false_positives`` peaks.
+
+    Parameters
+    ----------
+    n_false_positives : float
+        Expected number of noise peaks above the cut-off in this map (per
+        tomogram; the picker keeps about as many false particles).
+    footprint : int
+        Edge (voxels) of the cube within which a candidate peak must be the
+        maximum (the local maxima modelled).
+    fit_range : (int, int)
+        Ranks (from the top) of the noise maxima the model is fitted to.
+    iterations : int
+        Rounds of removing the particles' excess from the counts.
+    particle_diameter : float, optional
+        The picker's suppression radius (voxels): the maxima are then
+        suppressed as the picker suppresses candidates, so the count modelled
+        is the count of particles the picker keeps. A
+        :class:`~cryotm.picking.PeakPicker` (and so ``extract``, ``batch``
+        and the pipeline) fills it in (see :meth:`with_particle_diameter`).
+
+    Notes
+    -----
+    With search statistics (``std``; ``mean`` 0 when missing, as
+    pytom-match-pick assumes) the model's curvature is fixed by the
+    statistics; without them it is fitted. ``details`` holds the model
+    (``model``, ``coefficients``), ``n_maxima``, the estimated number of
+    signal peaks (``n_signal``), the fitted points (``fit_scores``,
+    ``fit_counts``) and the expected count at the cut-off.
+
+    Examples
+    --------
+    >>> from cryotm import make_scene
+    >>> scene = make_scene(shape=(64, 64, 64), n_peaks=10, seed=2, min_distance=14)
+    >>> result = CalibratedThreshold().evaluate(scene.scores)
+    >>> bool(3 * scene.noise_std < result.value < scene.truth.data["score"].min())
+    True
+    """
+
+    name = "calibrated"
+    primary_parameter = "n_false_positives"
+    description = "noise peaks expected above it per tomogram, from a tail model of the map's maxima (default)"
+
+    n_false_positives: float = 1.0
+    footprint: int = 7
+    fit_range: tuple[int, int] = (20, 200)
+    iterations: int = 3
+    particle_diameter: float | None = None
+
+    def with_particle_diameter(self, diameter: float) -> CalibratedThreshold:
+        """This rule for a picker that suppresses within `diameter` voxels (unless a diameter is set).
+
+        A capability the picker asks for: rules that model the picker's
+        candidates define it.
+        """
+        if self.particle_diameter is not None:
+            return self
+        return attrs.evolve(self, particle_diameter=float(diameter))
+
+    def evaluate(self, scores, mask=None, statistics=None) -> ThresholdResult:
+        if not (isinstance(self.n_false_positives, (int, float)) and self.n_false_positives > 0):
+            raise CryotmError(f"calibrated: n_false_positives must be positive, got {self.n_false_positives}")
+        lo, hi = (int(v) for v in self.fit_range)
+        if not 1 <= lo < hi:
+            raise CryotmError(f"calibrated: fit_range must be two ranks 1 <= low < high, got {self.fit_range}")
+        statistics = statistics if statistics is not None else SearchStatistics()
+        data = as_array(scores)
+        if mask is not None:
+            mask = _checked_mask(data, mask, source_of(scores)) != 0
+        maxima, positions = _maxima(data, self.footprint, mask)
+        hi = min(hi, int(0.6 * len(maxima)))
+        if hi < lo + 10:
+            raise InputError(
+                f"calibrated: only {len(maxima)} local maxima in the map, too few to model its noise "
+                "(choose another threshold, e.g. sigma:3 or manual:VALUE)",
+                source_of(scores),
+            )
+        given = statistics.std is not None and float(statistics.std) > 0
+        mean = float(statistics.mean) if statistics.mean is not None and given else 0.0
+        x_all = maxima - mean
+        if x_all[hi - 1] <= 0:
+            raise InputError(
+                f"calibrated: the map's top {hi} local maxima are not above the mean score {mean:.4g}; "
+                "is it a cross-correlation map? (choose another threshold, e.g. sigma:3)",
+                source_of(scores),
+            )
+        ranks = np.arange(1, len(maxima) + 1, dtype=np.float64)
+        n_signal = 0
+        coefficients, std = np.zeros(2), float(statistics.std) if given else 1.0
+        noise = np.ones(len(maxima), dtype=bool)
+        for _ in range(max(1, int(self.iterations))):
+            # the noise maxima: not among the signal peaks nor (with a diameter) suppressed by them
+            noise = np.ones(len(maxima), dtype=bool)
+            noise[:n_signal] = False
+            if self.particle_diameter is not None and n_signal:
+                noise &= _outside(positions, positions[:n_signal], float(self.particle_diameter))
+            x_noise = x_all[noise]
+            counts = np.arange(1, len(x_noise) + 1, dtype=np.float64)
+            rows = (counts >= lo) & (counts <= min(hi, int(0.6 * len(x_noise)))) & (x_noise > 0)
+            if rows.sum() < 5:
+                raise InputError(
+                    "calibrated: too few local maxima outside the particles to model the noise", source_of(scores)
+                )
+            coefficients, std = _fit(x_noise[rows], counts[rows], float(statistics.std) if given else None)
+            top = x_all > x_noise[rows].max()  # above the fit range: particles and the noise's highest peaks
+            if not top.any():
+                break
+            excess = ranks[top] - np.exp(_log_count(x_all[top] / std, coefficients))
+            n_signal = int(max(0, np.floor(np.max(excess))))
+        x_fit, fit_counts = x_noise[rows], counts[rows]
+        target = math.log(float(self.n_false_positives))
+        cutoff = self._solve(coefficients, target, float(x_fit.min()) / std, float(x_all[0]) / std)
+        value = cutoff * std + mean
+        details = {
+            "model": "gaussian tail, std from the statistics" if given else "gaussian tail, std fitted",
+            "coefficients": np.asarray(coefficients, dtype=float),
+            "mean": mean,
+            "std": std,
+            "n_maxima": int(len(maxima)),
+            "n_signal": n_signal,
+            "n_false_positives": float(self.n_false_positives),
+            "particle_diameter": self.particle_diameter,
+            "fit_scores": x_fit + mean,
+            "fit_counts": fit_counts,
+            "n_above": int(np.sum(maxima > value)),
+        }
+        return ThresholdResult(value=float(value), strategy=self.name, details=details)
+
+    @staticmethod
+    def expected_count(result: ThresholdResult, scores: np.ndarray | float) -> np.ndarray | float:
+        """The model's expected number of noise maxima above `scores` (from a result's details; for plots)."""
+        details = result.details
+        x = (np.asarray(scores, dtype=float) - details["mean"]) / details["std"]
+        return np.exp(_log_count(x, details["coefficients"]))
+
+    @staticmethod
+    def _solve(coefficients: np.ndarray, target: float, start: float, top: float) -> float:
+        """The score (units of the std) above `start` where the modelled log-count falls to `target`."""
+        from scipy.optimize import brentq  # imported where used: a light start-up
+
+        def excess(x: float) -> float:
+            return float(_log_count(x, coefficients)) - target
+
+        if excess(start) <= 0:
+            return start
+        hi = max(top, start + 1.0)
+        step = max(hi - start, 1e-6)
+        for _ in range(60):
+            if excess(hi) < 0:
+                return float(brentq(excess, start, hi))
+            hi += step
+            step *= 2
+        raise CryotmError("calibrated: the fitted noise model does not fall off; choose another threshold")

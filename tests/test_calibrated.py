@@ -1,0 +1,114 @@
+"""The calibrated threshold: declared noise peaks per tomogram against those delivered; the new default."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cryotm import make_scene
+from cryotm.errors import InputError
+from cryotm.picking import PeakPicker
+from cryotm.thresholds import CalibratedThreshold, SearchStatistics, get_threshold_strategy, local_maxima
+from cryotm.synthetic import make_search_scene
+
+
+@pytest.fixture(scope="module")
+def noise_scenes():
+    """Six noise-only searches (64**3, 40 rotations, both templates), fixed seeds."""
+    return [
+        make_search_scene(shape=(64, 64, 64), n_particles=0, n_angles=40, seed=seed, template=("blobs", "hook")[seed % 2])
+        for seed in range(6)
+    ]
+
+
+def _kept(scene, threshold) -> int:
+    picker = PeakPicker(particle_diameter=scene.particle_diameter, threshold=threshold)
+    return len(picker.pick(scene.scores, scene.angle_map, scene.angles))
+
+
+def test_noise_only_searches_keep_about_the_declared_number_of_false_peaks(noise_scenes):
+    declared = 5
+    kept = [_kept(scene, f"calibrated:{declared}") for scene in noise_scenes]
+    # 30 declared over six tomograms; within a factor 2 either way (measured: 29)
+    assert 15 <= sum(kept) <= 60, kept
+    ones = [_kept(scene, "calibrated") for scene in noise_scenes]
+    assert 1 <= sum(ones) <= 14, ones  # one declared per tomogram
+    # far counts voxels x rotations as independent trials: far above the noise's real ceiling
+    assert sum(_kept(scene, "far") for scene in noise_scenes) == 0
+    # sigma:3 of a max-over-rotations map lets many noise peaks through
+    assert sum(_kept(scene, "sigma:3") for scene in noise_scenes) > 2 * sum(kept)
+
+
+def test_the_search_statistics_fix_the_noise_scale(noise_scenes):
+    scene = noise_scenes[0]
+    rule = CalibratedThreshold(particle_diameter=scene.particle_diameter)
+    fitted = rule.evaluate(scene.scores)
+    given = rule.evaluate(scene.scores, statistics=scene.statistics)
+    assert given.details["std"] == scene.statistics.std
+    assert fitted.details["model"] == "gaussian tail, std fitted"
+    # both put the cut-off where the noise's highest peaks are (in units of the search's std)
+    top = local_maxima(scene.scores, radius=scene.particle_diameter)[0]
+    for result in (fitted, given):
+        assert abs(result.value - top) < 0.8 * scene.statistics.std
+
+
+def test_more_declared_false_peaks_give_a_lower_cut_off(noise_scenes):
+    scores = noise_scenes[1].scores
+    values = [get_threshold_strategy(f"calibrated:{n}").compute(scores) for n in (0.5, 1, 10, 50)]
+    assert values == sorted(values, reverse=True)
+
+
+def test_particles_of_the_easy_scene_are_all_kept_with_few_false_ones():
+    scene = make_scene(shape=(64, 64, 64), n_peaks=12, n_angles=100, seed=4, min_distance=14)
+    picks = PeakPicker(particle_diameter=12, threshold="calibrated").pick(scene.scores, scene.angle_map, scene.angles)
+    from cryotm.evaluation import match_particles
+
+    match = match_particles(picks, scene.truth, tolerance=2.0)
+    assert match.recall == 1.0 and match.n_picks - match.true_positives <= 3
+
+
+def test_the_picker_hands_its_diameter_to_the_rule():
+    scene = make_scene(shape=(48, 48, 48), n_peaks=4, n_angles=20, seed=1, min_distance=12)
+    result = PeakPicker(particle_diameter=9).run(scene.scores, scene.angle_map, scene.angles, threshold="calibrated")
+    assert result.threshold.details["particle_diameter"] == 9.0
+    explicit = CalibratedThreshold(particle_diameter=5.0)
+    assert explicit.with_particle_diameter(9.0) is explicit  # a diameter set by the user stays
+
+
+def test_a_map_without_enough_maxima_is_a_clear_error():
+    z, y, x = np.indices((20, 20, 20)) - 10
+    blob = np.exp(-(x**2 + y**2 + z**2) / 20.0).astype(np.float32)  # one peak
+    with pytest.raises(InputError, match="too few to model its noise"):
+        CalibratedThreshold().evaluate(blob)
+    with pytest.raises(InputError, match="not above the mean score"):
+        CalibratedThreshold().evaluate(-np.abs(np.random.default_rng(0).standard_normal((40, 40, 40))) - 1)
+
+
+def test_local_maxima_with_suppression_keep_the_higher_of_close_peaks():
+    data = np.zeros((12, 12, 12), np.float32)
+    data[2, 2, 2], data[2, 2, 6], data[9, 9, 9] = 3.0, 2.0, 1.0
+    assert local_maxima(data, footprint=3)[:3].tolist() == [3.0, 2.0, 1.0]
+    assert local_maxima(data, footprint=3, radius=5.0)[:2].tolist() == [3.0, 1.0]
+
+
+def test_calibrated_is_the_default_of_the_commands(tmp_path, capsys):
+    from cryotm.cli import main
+    from cryotm.pipeline.pipeline import DEFAULT_THRESHOLD
+
+    assert DEFAULT_THRESHOLD == "calibrated"
+    scene = make_scene(shape=(48, 48, 48), n_peaks=5, n_angles=30, seed=3, min_distance=12)
+    paths = scene.write(tmp_path)
+    assert main(["threshold", str(paths["scores"])]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("calibrated:1.0: ")
+    value = float(out.split("\n")[0].split(": ")[1])
+    assert value == pytest.approx(CalibratedThreshold().compute(scene.scores), rel=1e-5)  # printed with 6 digits
+    assert main(["threshold", str(paths["scores"]), "--diameter", "10"]) == 0
+    with_diameter = float(capsys.readouterr().out.split("\n")[0].split(": ")[1])
+    assert main(["extract", *(str(paths[k]) for k in ("scores", "angles", "angle_list")), "-d", "10",
+                 "-o", str(tmp_path / "picks.em")]) == 0
+    from cryotm.formats import read_particles
+
+    picks = read_particles(tmp_path / "picks.em")
+    assert len(picks) and picks.scores.min() > with_diameter
+    assert np.sum(scene.scores > with_diameter) >= len(picks)
