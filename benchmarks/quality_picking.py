@@ -9,7 +9,8 @@ within a quarter of the particle diameter; orientation error = angle between
 the picked and the planted rotation, degrees).
 
 Measured per scene, all at the same threshold (``far``, one false voxel
-expected per search, from the search statistics a peer records):
+expected per search, from the search statistics a peer records; or the
+rule of ``--threshold``, e.g. ``calibrated``):
 
 - **tophat**: F1 of ``extract`` without and with ``tophat=True`` (the
   default ``tophat_mode="particle"``: a ball of a quarter of the diameter,
@@ -112,23 +113,25 @@ def load_scene(settings: dict, size: int, n_angles: int, cache: Path | None):
     return scene, made
 
 
-def run_scene(settings: dict, size: int, n_angles: int, cache: Path | None = None) -> dict:
+def run_scene(settings: dict, size: int, n_angles: int, cache: Path | None = None, rule: str = "far") -> dict:
     scene, made = load_scene(settings, size, n_angles, cache)
     d = float(scene.particle_diameter)
     tolerance = max(2.0, d / 4)
     maps = (scene.scores, scene.angle_map, scene.angles)
     out: dict = {"settings": settings, "particle_diameter": round(d, 2), "search_seconds": round(made, 1)}
 
-    picker = PeakPicker(particle_diameter=d)
+    picker = PeakPicker(particle_diameter=d, threshold=rule)
     plain = picker.run(*maps, statistics=scene.statistics)
     threshold = plain.threshold.value
-    tophat = PeakPicker(particle_diameter=d, tophat=True).run(*maps, statistics=scene.statistics)
-    pytom = PeakPicker(particle_diameter=d, tophat=True, tophat_mode="pytom").run(*maps, statistics=scene.statistics)
+    tophat = PeakPicker(particle_diameter=d, threshold=rule, tophat=True).run(*maps, statistics=scene.statistics)
+    pytom = PeakPicker(particle_diameter=d, threshold=rule, tophat=True, tophat_mode="pytom").run(
+        *maps, statistics=scene.statistics
+    )
     low = f"manual:{scene.statistics.mean + 3 * scene.statistics.std}"  # every candidate a cut-off could keep
     ranked = PeakPicker(particle_diameter=d, threshold=low).pick(*maps)
     ranked_tophat = PeakPicker(particle_diameter=d, threshold=low, tophat=True).pick(*maps)
     ranked_pytom = PeakPicker(particle_diameter=d, threshold=low, tophat=True, tophat_mode="pytom").pick(*maps)
-    out["threshold_far"] = round(threshold, 4)
+    out["threshold"] = round(threshold, 4)
     out["extract"] = score(plain.particles, scene, tolerance)
     out["extract_tophat"] = score(tophat.particles, scene, tolerance)
     out["extract_tophat_pytom"] = score(pytom.particles, scene, tolerance)
@@ -158,13 +161,17 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=96)
     parser.add_argument("--angles", type=int, default=1000)
     parser.add_argument("--cache", type=Path, help="keep the searched scenes here (pickles) and reuse them")
+    parser.add_argument("--threshold", default="far",
+                        help="threshold rule of every method (default far; another rule writes "
+                        "quality_picking_<rule>.json)")
     args = parser.parse_args()
     rows, clean = [], []
     for settings in scene_settings(args.scenes) + CLEAN_SCENES:
-        row = run_scene(settings, args.size, args.angles, args.cache)
+        row = run_scene(settings, args.size, args.angles, args.cache, args.threshold)
         (clean if settings in CLEAN_SCENES else rows).append(row)
         print(json.dumps({k: v for k, v in row.items() if k != "angle_errors"}))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    results = RESULTS if args.threshold == "far" else RESULTS.with_name(f"quality_picking_{args.threshold}.json")
+    results.parent.mkdir(parents=True, exist_ok=True)
     methods = ("extract", "extract_tophat", "extract_tophat_pytom", "select_maximum", "select_maximum_min_peak_1", "select_maximum_regions",
                "select_cryocat", "select_maximum_no_angle_test", "select_maximum_footprint")
     pooled = {}
@@ -175,6 +182,7 @@ def main() -> None:
         "machine": platform.platform(),
         "size": args.size,
         "n_angles": args.angles,
+        "threshold": args.threshold,
         "scenes": rows,
         "mean": {
             key: round(float(np.mean([r[key]["f1"] if isinstance(r[key], dict) else r[key] for r in rows])), 4)
@@ -183,10 +191,10 @@ def main() -> None:
         "scenes_without_gold_or_membranes": clean,
         "pooled_median_angle_error": pooled,
     }
-    RESULTS.write_text(json.dumps(summary, indent=1) + "\n")
+    results.write_text(json.dumps(summary, indent=1) + "\n")
     print("\nmean F1:", summary["mean"])
     print("pooled median orientation error:", pooled)
-    print(f"wrote {RESULTS}")
+    print(f"wrote {results}")
 
 
 if __name__ == "__main__":
