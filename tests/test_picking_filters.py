@@ -252,3 +252,16 @@ def test_batch_passes_the_filter_options_to_the_picker(broad_and_sharp, tmp_path
     parameters = read_record(record_path_for(tmp_path / "out" / "t.star"))["pipeline"]["picker"]["parameters"]
     assert parameters["tophat"] is True and parameters["subvoxel"] == "quadratic"
     assert parameters["tophat_mode"] == "pytom"
+
+
+def test_local_tophat_is_the_whole_maps_at_the_voxels(broad_and_sharp):
+    from cryotm.picking.tophat import local_tophat, narrow_peaks
+
+    scores = broad_and_sharp[0]
+    rng = np.random.default_rng(2)
+    at = tuple(np.concatenate([[0, 47, 1], rng.integers(0, 48, 20)]) for _ in range(3))  # faces included
+    whole = white_tophat(scores, radius=3)
+    np.testing.assert_array_equal(local_tophat(scores, at, 3), whole[at])
+    few, _ = narrow_peaks(scores, at, 12)  # 23 boxes of 13^3 voxels: computed around each
+    many, _ = narrow_peaks(scores, tuple(np.tile(c, 8) for c in at), 12)  # more than the map: transformed whole
+    np.testing.assert_array_equal(np.tile(few, 8), many)
