@@ -64,7 +64,10 @@ def scene_settings(n: int) -> list[dict]:
 
 
 #: Scenes without gold or membranes (the tophat filter must keep their particles).
-CLEAN_SCENES = [dict(seed=200, template="blobs", gold=0, membranes=0), dict(seed=201, template="hook", gold=0, membranes=0)]
+CLEAN_SCENES = [
+    dict(seed=200, template="blobs", gold=0, membranes=0),
+    dict(seed=201, template="hook", gold=0, membranes=0),
+]
 
 
 def score(picks, scene, tolerance: float) -> dict:
@@ -172,8 +175,8 @@ def main() -> None:
         print(json.dumps({k: v for k, v in row.items() if k != "angle_errors"}))
     results = RESULTS if args.threshold == "far" else RESULTS.with_name(f"quality_picking_{args.threshold}.json")
     results.parent.mkdir(parents=True, exist_ok=True)
-    methods = ("extract", "extract_tophat", "extract_tophat_pytom", "select_maximum", "select_maximum_min_peak_1", "select_maximum_regions",
-               "select_cryocat", "select_maximum_no_angle_test", "select_maximum_footprint")
+    methods = ("extract", "extract_tophat", "extract_tophat_pytom", "select_maximum", "select_maximum_min_peak_1",
+               "select_maximum_regions", "select_cryocat", "select_maximum_no_angle_test", "select_maximum_footprint")
     pooled = {}
     for key in methods:
         errors = [e for r in rows for e in r[key]["angle_errors"]]

@@ -101,11 +101,11 @@ def test_peak_number_tomo_number_and_subsets(spaced):
 
 def test_created_written_and_given_maps_select_the_same(tmp_path, spaced):
     base = tmp_path / "dm"
-    created = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4,
+    created = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, angle_test="regions",
                            create_dist_maps=True, write_dist_maps=True, dist_maps_name_base=base)
-    read = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4,
+    read = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, angle_test="regions",
                         dist_maps_name_base=base)
-    given = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4,
+    given = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, angle_test="regions",
                          dist_maps=create_distance_maps(spaced.angle_map, spaced.angles))
     for other in (read, given):
         np.testing.assert_array_equal(other.particles.positions, created.particles.positions)
@@ -259,7 +259,8 @@ def test_dist_maps_of_the_wrong_shape(spaced):
 @pytest.mark.filterwarnings("error::RuntimeWarning")  # no 'invalid value encountered in cast' either
 def test_nan_distance_is_an_error_only_where_the_selection_looks(spaced):
     given = create_distance_maps(spaced.angle_map, spaced.angles).as_dict()
-    plain = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, angle_test="regions", template_radius=4, dist_maps=given)
+    plain = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, angle_test="regions", template_radius=4,
+                         dist_maps=given)
     _, above = PeakSelector().threshold_mask(ScoresMap.from_array(spaced.scores))
     labels, _ = ndimage.label(above, structure=ndimage.generate_binary_structure(3, 1))
     top = labels[np.unravel_index(np.argmax(spaced.scores), spaced.scores.shape)]
@@ -267,18 +268,21 @@ def test_nan_distance_is_an_error_only_where_the_selection_looks(spaced):
     outside = np.argwhere(labels[box] != top)[0] + [b.start for b in box]  # in the region's box
     beside = {name: values.copy() for name, values in given.items()}
     beside["total"][tuple(outside)] = np.nan  # below the threshold: never looked at
-    result = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, angle_test="regions", template_radius=4, dist_maps=beside)
+    result = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, angle_test="regions", template_radius=4,
+                          dist_maps=beside)
     np.testing.assert_array_equal(result.particles.positions, plain.particles.positions)
     np.testing.assert_array_equal(result.labels, plain.labels)
     inside = {name: values.copy() for name, values in given.items()}
     inside["normals"][np.unravel_index(np.argmax(spaced.scores), spaced.scores.shape)] = np.nan
     with pytest.raises(InputError, match="non-finite"):
-        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, angle_test="regions", template_radius=4, dist_maps=inside)
+        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, angle_test="regions", template_radius=4,
+                     dist_maps=inside)
 
 
 def test_missing_dist_map_files(tmp_path, spaced):
     with pytest.raises(InputError, match="distance map not found"):
-        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, dist_maps_name_base=tmp_path / "none")
+        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, angle_test="regions",
+                     dist_maps_name_base=tmp_path / "none")
 
 
 def test_empty_threshold_mask(spaced):

@@ -160,3 +160,17 @@ def test_angular_step_is_the_lists_sampling_and_sets_the_default_tolerance():
     assert len(select_peaks(scores, angle_map, inplane, min_agreeing_neighbours=9, **common).particles) == 0
     wide = select_peaks(scores, angle_map, inplane, angle_tolerance=16, min_agreeing_neighbours=26, **common)
     assert len(wide.particles) == 1
+
+
+def test_settings_of_cryocats_test_warn_with_the_neighbours_test(real_like, tmp_path):
+    from cryotm.angles.distance_maps import create_distance_maps
+    from cryotm.errors import CryotmWarning
+
+    scores, angle_map, angles = real_like
+    with pytest.warns(CryotmWarning, match="min_angles_voxel_count=12 has no effect"):
+        PeakSelector(min_angles_voxel_count=12)
+    maps = create_distance_maps(angle_map, angles)
+    with pytest.warns(CryotmWarning, match="distance maps are used only by angle_test='regions'"):
+        ignored = select_peaks(scores, angle_map, angles, dist_maps=maps, template_radius=4, threshold="manual:0.05")
+    plain = select_peaks(scores, angle_map, angles, template_radius=4, threshold="manual:0.05")
+    np.testing.assert_array_equal(ignored.particles.positions, plain.particles.positions)

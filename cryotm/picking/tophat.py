@@ -51,7 +51,10 @@ from scipy import ndimage, special
 
 from ..errors import InputError
 
-__all__ = ["TOPHAT_MODES", "TophatCutoff", "white_tophat", "tophat_cutoff", "tophat_fractions", "ball", "narrow_peaks", "local_tophat"]
+__all__ = [
+    "TOPHAT_MODES", "TophatCutoff", "white_tophat", "tophat_cutoff", "tophat_fractions", "ball", "narrow_peaks",
+    "local_tophat",
+]
 
 #: The tophat modes of :class:`~cryotm.picking.PeakPicker` (``tophat_mode``).
 TOPHAT_MODES: tuple[str, ...] = ("particle", "pytom")

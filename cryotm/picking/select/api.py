@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 from ...angles import AngleList
 from ...angles.angle_list import AngleOrder
 from ...angles.distance_maps import DistanceMaps, create_distance_maps, resolve_angle_list
-from ...errors import InputError
+from ...errors import CryotmWarning, InputError
 from ...maps import AngleMap, MaskMap, ScoresMap
 from ...thresholds.base import ThresholdStrategy
 from .inputs import read_distance_maps
@@ -146,6 +147,16 @@ def select_peaks(
         angle_tolerance=angle_tolerance,
         min_agreeing_neighbours=min_agreeing_neighbours,
     )
+    if selector.angle_test != "regions" and (
+        dist_maps is not None or (dist_maps_name_base is not None and not write_dist_maps)
+    ):
+        warnings.warn(
+            f"distance maps are used only by angle_test='regions' (--angle-test regions); the "
+            f"{selector.angle_test!r} test ignores them",
+            CryotmWarning,
+            stacklevel=2,
+        )
+        dist_maps, dist_maps_name_base = None, None
     if output_motl_name is not None:
         from ..._atomic import check_writable
 

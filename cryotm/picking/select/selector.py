@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,7 +20,7 @@ from ...angles.distance_maps import (
     resolve_angle_list,
 )
 from ...angles.distances import parse_symmetry
-from ...errors import InputError
+from ...errors import CryotmWarning, InputError
 from ...maps import AngleMap, MaskMap, ScoresMap
 from ...particles import ParticleList
 from ...thresholds import get_threshold_strategy
@@ -177,6 +178,14 @@ class PeakSelector:
             self.angle_test = "neighbours" if self.placement == "maximum" else "regions"
         if self.angle_test not in ANGLE_TESTS:
             raise InputError(f"angle_test must be one of {', '.join(ANGLE_TESTS)}, got {self.angle_test!r}")
+        if self.angle_test == "neighbours" and self.min_angles_voxel_count != 7:
+            warnings.warn(
+                f"min_angles_voxel_count={self.min_angles_voxel_count} has no effect with the 'neighbours' angular "
+                "test, which counts min_agreeing_neighbours (--min-agreeing-neighbours); cryoCAT's test is "
+                "angle_test='regions' (--angle-test regions)",
+                CryotmWarning,
+                stacklevel=3,
+            )
         if self.placement != "maximum" and self.angle_test != "regions":
             raise InputError(
                 f"angle_test={self.angle_test!r} needs placement='maximum' (cryoCAT's placement uses distance maps)"
