@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .._atomic import check_writable, output_set
-    from ..batch.table import tomogram_name
+    from ..naming import tomogram_name
     from ..maps import ScoresMap, write_map
     from ..picking.select import select_peaks
     from ..sanity import check_files
