@@ -10,6 +10,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .angles.distances import total_angle
+from .errors import InputError
 from .particles import ParticleList
 
 __all__ = ["DetectionScores", "MatchResult", "match_particles"]
@@ -105,6 +106,15 @@ def match_particles(
     """
     a = picks.positions + picks.shifts
     b = reference.positions + reference.shifts
+    for what, points, plist in (("picks", a, picks), ("reference", b, reference)):
+        bad = ~np.isfinite(points).all(axis=1)
+        if bad.any():
+            raise InputError(
+                f"{int(bad.sum())} of the {what}' positions are not finite numbers (first: particle "
+                f"{int(np.argmax(bad)) + 1})", getattr(plist, "source", None) or None,
+            )
+    if not (np.isfinite(tolerance) and tolerance > 0):
+        raise InputError(f"the match tolerance must be a finite number > 0, got {tolerance}")
     empty = np.empty((0, 2), dtype=np.int64)
     if len(a) == 0 or len(b) == 0:
         return MatchResult(empty, np.empty(0), np.empty(0), len(a), len(b))

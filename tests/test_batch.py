@@ -109,10 +109,15 @@ def test_resume_skips_complete_outputs_and_redoes_partial_or_missing_ones(scenes
     complete = (out / "tomo_0.star").read_bytes()
     content = _content(out / "tomo_0.star")
     (out / "tomo_0.star").write_bytes(complete[: len(complete) // 2])  # a partial output
-    record_path_for(out / "tomo_2.star").unlink()  # an output without its done-marker
+    record_path_for(out / "tomo_2.star").unlink()  # an output without any record: not the batch's to replace
+    foreign = (out / "tomo_2.star").read_bytes()
     third = run_batch(_pipeline(), tasks, out, progress="off")
-    assert [o.status for o in third.outcomes] == ["done", "skipped", "done"]
+    assert [o.status for o in third.outcomes] == ["done", "skipped", "failed"]
+    assert "not written by cryotm" in third.outcomes[2].error and (out / "tomo_2.star").read_bytes() == foreign
     assert _content(out / "tomo_0.star") == content
+    (out / "tomo_2.star").unlink()  # a missing output is redone
+    assert [o.status for o in run_batch(_pipeline(), tasks, out, progress="off").outcomes] == [
+        "skipped", "skipped", "done"]
 
     changed = run_batch(_pipeline(threshold="sigma:4"), tasks, out, progress="off")
     assert [o.status for o in changed.outcomes] == ["done"] * N_TOMOS

@@ -138,9 +138,10 @@ def test_pytom_search_region_offsets_positions_and_old_versions_do_not_sort(pyto
     assert read_pytom_job(path).inputs.angle_list_format == "pytom"
 
 
-def test_pytom_increment_needs_an_explicit_angle_list(pytom_scene, tmp_path):
-    path = _pytom_job(tmp_path, pytom_scene, rotation_file=7.0)
-    with pytest.raises(InputError, match="--angle-list"):
+def test_pytom_increment_list_of_another_length_asks_for_the_list(pytom_scene, tmp_path):
+    pytest.importorskip("healpix")
+    path = _pytom_job(tmp_path, pytom_scene, rotation_file=7.0)  # 50544 generated rotations, n_rotations 80
+    with pytest.raises(InputError, match="50544 rotations but the job's n_rotations is 80.*--angle-list"):
         read_pytom_job(path)
     csv = tmp_path / "list.csv"
     pytom_scene.angles.write(csv)

@@ -48,11 +48,11 @@ def scenes():
 
 
 # -- the planted truth -----------------------------------------------------------------
-def test_default_threshold_finds_every_planted_peak_with_few_noise_picks(scenes):
-    # figures on these four scenes (diameter 10, default threshold 'far'): recall 1.0,
+def test_far_finds_every_planted_peak_with_few_noise_picks(scenes):
+    # figures on these four scenes (diameter 10, threshold 'far'): recall 1.0,
     # precision 1.0 (no noise pick), every orientation exact
     for scene in scenes:
-        particles = PeakPicker(particle_diameter=10).pick(scene.scores, scene.angle_map, scene.angles)
+        particles = PeakPicker(particle_diameter=10, threshold="far").pick(scene.scores, scene.angle_map, scene.angles)
         quality = pick_quality(particles, scene.truth)
         assert quality["recall"] == 1.0, quality
         assert quality["false_picks"] <= max(1, len(scene.truth) // 20), quality
@@ -61,7 +61,7 @@ def test_default_threshold_finds_every_planted_peak_with_few_noise_picks(scenes)
 
 def test_lower_thresholds_keep_recall_and_add_noise_picks(scenes):
     scene = scenes[1]
-    far = pick_quality(PeakPicker(10).pick(scene.scores, scene.angle_map, scene.angles), scene.truth)
+    far = pick_quality(PeakPicker(10, threshold="far").pick(scene.scores, scene.angle_map, scene.angles), scene.truth)
     sigma = pick_quality(
         PeakPicker(10, threshold="sigma:3").pick(scene.scores, scene.angle_map, scene.angles), scene.truth
     )

@@ -143,7 +143,9 @@ def test_research_subclass_gives_its_own_threshold_in_every_path(research, scene
     )
     table = tmp_path / "tomos.csv"
     table.write_text(f"name,scores,angles,angle_list\ntomo,{files['scores']},{files['angles']},{files['angle_list']}\n")
-    assert main(["batch", str(table), "-o", str(tmp_path / "out"), "--config", str(config), "--progress", "off"]) == 0
+    # the research module is not part of cryotm: the config may import it only when asked (--allow-import)
+    assert main(["batch", str(table), "-o", str(tmp_path / "out"), "--config", str(config), "--allow-import",
+                 "--progress", "off"]) == 0
     cli = read_particles(tmp_path / "out" / "tomo.star")
     np.testing.assert_allclose(cli.positions, direct.particles.positions)
 

@@ -179,7 +179,9 @@ def test_record_of_a_users_strategy_rebuilds_it(scene_files, tmp_path):
     Pipeline(_picker(), threshold=HalfOfMax(0.3), writer="relion5").run(inputs, output=out)
     record = read_record(record_path_for(out))
     assert record["pipeline"]["threshold"]["class"].endswith(":HalfOfMax")
-    rebuilt = pipeline_from_config(record["pipeline"])
+    with pytest.raises(CryotmError, match="--allow-import"):  # the user's module is imported only when allowed
+        pipeline_from_config(record["pipeline"])
+    rebuilt = pipeline_from_config(record["pipeline"], allow_import=True)
     assert isinstance(rebuilt.threshold, HalfOfMax) and rebuilt.threshold.fraction == 0.3
 
 

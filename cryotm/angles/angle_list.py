@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import warnings
 from pathlib import Path
@@ -115,8 +116,14 @@ class AngleList:
         if not path.is_file():
             raise InputError("no such file", path)
         try:
+            blank = not path.read_bytes().strip()
+        except OSError as exc:
+            raise InputError(f"cannot read: {exc.strerror}", path) from None
+        if blank:
+            raise InputError("the angle list is empty (no rows of three angles)", path)
+        try:
             table = pd.read_csv(path, header=None, sep=None, engine="python")
-        except (ValueError, pd.errors.ParserError, UnicodeDecodeError) as exc:
+        except (ValueError, pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
             raise InputError(f"cannot read as a CSV angle list: {exc}", path) from None
         if table.shape[1] != 3:
             raise InputError(f"an angle list needs 3 columns, found {table.shape[1]}", path)

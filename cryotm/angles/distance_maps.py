@@ -23,7 +23,7 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .._atomic import check_writable
+from .._atomic import check_writable, output_set
 from ..errors import InputError
 from ..maps import AngleMap, write_map
 from ..maps._access import whole_indices
@@ -138,8 +138,9 @@ class DistanceMaps:
     def write(self, base: str | os.PathLike, format: str = "em", overwrite: bool = False) -> dict[str, Path]:
         """Write ``BASE_dist_all``, ``BASE_dist_normals``, ``BASE_dist_inplane`` (float32).
 
-        Every output is checked before the first is written, and each is
-        written atomically, so a refused overwrite leaves no partial set.
+        Every output is checked before the first is written, and the maps are
+        placed as one set (``output_set``): a refused
+        overwrite, a full disk or a failure half-way leaves no partial set.
 
         Returns
         -------
@@ -149,9 +150,10 @@ class DistanceMaps:
         paths = distance_map_paths(base, format)
         for path in paths.values():
             check_writable(path, overwrite)
-        for name, path in paths.items():
-            write_map(path, np.asarray(getattr(self, name), dtype=np.float32), pixel_size=self.pixel_size,
-                      overwrite=overwrite)
+        with output_set():  # all maps, or none
+            for name, path in paths.items():
+                write_map(path, np.asarray(getattr(self, name), dtype=np.float32), pixel_size=self.pixel_size,
+                          overwrite=overwrite)
         return paths
 
 

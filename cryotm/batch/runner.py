@@ -15,7 +15,9 @@ does not depend on which worker finished first.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import os
+import socket
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -24,6 +26,7 @@ from typing import Any
 
 import attrs
 
+from .._atomic import check_file_name, make_output_folder
 from ..errors import CryotmError
 from ..particles import ParticleList
 from ..pipeline import Pipeline, TomogramInputs
@@ -151,10 +154,42 @@ def _in_process(pipeline: Pipeline, jobs: Sequence[Job], output_dir: Path) -> It
         yield index, run_task(pipeline, inputs, output_dir)
 
 
+def _stop_with(main_pid: int, interval: float = 1.0) -> None:
+    """Worker initializer: end this worker soon after the batch's main process is gone (killed, crashed).
+
+    A thread checks every `interval` seconds whether the main process still
+    runs, and whether this worker was given a new parent; then the worker
+    exits at once, so no worker keeps writing after its batch was killed.
+    """
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent or not _running(main_pid):
+                os._exit(1)
+
+    threading.Thread(target=watch, name="cryotm-watch-main", daemon=True).start()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - exists, another user's
+        return True
+    return True
+
+
 def _process_pool(
     pipeline: Pipeline, jobs: Sequence[Job], output_dir: Path, workers: int
 ) -> Iterator[tuple[int, TaskOutcome]]:
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=workers, initializer=_stop_with, initargs=(os.getpid(),)
+    ) as pool:
         futures = {pool.submit(run_task, pipeline, inputs, output_dir): (index, inputs) for index, inputs in jobs}
         for future in concurrent.futures.as_completed(futures):
             index, inputs = futures[future]
@@ -183,28 +218,34 @@ def _backend(
 
 
 # -- merging ----------------------------------------------------------------------------
-def read_back(pipeline: Pipeline, output: str | os.PathLike) -> ParticleList:
+def read_back(pipeline: Pipeline | None, output: str | os.PathLike) -> ParticleList:
     """Read a tomogram's output again, with what its record knows (pixel size, tomogram shape).
 
     The writer's format reader is used; its options that the writer shares
     (binning, centre, ...) and the run's pixel size and tomogram shape are
-    passed when the reader has them.
+    passed when the reader has them. With `pipeline` None the format and the
+    writer's options are taken from the record as plain data: nothing named
+    in the record is imported (what ``cryotm report`` does).
     """
     from ..formats import motl_readers
 
     output = Path(output)
     record = read_record(record_path_for(output))
-    writer = pipeline.writer
-    assert writer is not None
-    name = type(writer).name
+    if pipeline is not None:
+        writer = pipeline.writer
+        assert writer is not None
+        name = type(writer).name
+        written = attrs.asdict(writer, recurse=False) if attrs.has(type(writer)) else {}
+    else:
+        name = str((record.get("output") or {}).get("format") or "")
+        section = (record.get("pipeline") or {}).get("writer") or {}
+        written = dict(section.get("parameters") or {}) if isinstance(section, dict) else {}
     readers = motl_readers()
     if name not in readers:
-        raise CryotmError(f"format {name!r} has no reader, so the outputs cannot be merged")
+        raise CryotmError(f"format {name!r} has no reader, so the outputs cannot be read back")
     reader_cls = readers[name]
     fields = {f.name for f in attrs.fields(reader_cls)} if attrs.has(reader_cls) else set()
-    options = {k: v for k, v in attrs.asdict(writer, recurse=False).items() if k in fields} if attrs.has(
-        type(writer)
-    ) else {}
+    options = {k: v for k, v in written.items() if k in fields}
     result = record.get("result", {})
     if "pixel_size" in fields and result.get("pixel_size"):
         options["pixel_size"] = float(result["pixel_size"])
@@ -226,13 +267,89 @@ def read_back(pipeline: Pipeline, output: str | os.PathLike) -> ParticleList:
 
 
 def _merge(pipeline: Pipeline, outcomes: Sequence[TaskOutcome], target: Path) -> int:
+    from .._version import __version__
     from ..formats.merge import merge_lists
+    from ..pipeline.record import sha256_of, write_record
+    from ..pipeline.serialize import jsonable
 
+    check_own(target)
     lists = [read_back(pipeline, o.output) for o in outcomes if o.status in ("done", "skipped") and o.output]
     merged = merge_lists(lists)
     assert pipeline.writer is not None
     pipeline.writer.write(merged, target, overwrite=True)
+    write_record(
+        {
+            "cryotm_version": __version__,
+            "pipeline": jsonable(pipeline.describe()),
+            "merged_from": [o.name for o in outcomes if o.status in ("done", "skipped")],
+            "output": {"path": target.name, "format": type(pipeline.writer).name,
+                       "size": target.stat().st_size, "sha256": sha256_of(target)},
+        },
+        record_path_for(target),
+    )
     return len(merged)
+
+
+def check_own(output: Path) -> None:
+    """Refuse to replace `output` unless cryotm wrote it (it is missing, or has a readable run record).
+
+    Raises
+    ------
+    CryotmError
+        If `output` exists without a record: a file that a batch did not
+        write is never replaced by one.
+    """
+    record = record_path_for(output)
+    if not output.exists() and not record.exists():
+        return
+    try:
+        read_record(record)
+    except CryotmError:
+        raise CryotmError(
+            f"{output} exists and was not written by cryotm (no readable run record {record.name}); "
+            "a batch replaces only its own outputs: move it away, or choose another output folder"
+        ) from None
+
+
+@contextlib.contextmanager
+def batch_lock(output_dir: Path) -> Iterator[None]:
+    """Hold ``OUTDIR/.cryotm-batch.lock`` while a batch writes there; refuse a second batch into the same folder.
+
+    The lock is an advisory ``flock`` (released by the system when the
+    process ends, even when it is killed; the file is removed at the end of
+    a batch that was not killed); where ``fcntl`` is missing (Windows) no
+    lock is taken.
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    path = output_dir / LOCK_NAME
+    with open(path, "a+") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise CryotmError(
+                f"{output_dir}: another batch is writing into this folder ({holder}); wait for it to end, "
+                "or give another --output-dir"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                path.unlink()  # while still held: a batch that opens it now finds no lock file, or a locked one
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+#: The lock file of a batch in its output folder.
+LOCK_NAME = ".cryotm-batch.lock"
 
 
 # -- the batch --------------------------------------------------------------------------
@@ -280,9 +397,26 @@ def run_batch(
     if pipeline.writer is None:
         raise CryotmError("a batch needs an output format (give the pipeline a writer, --format)")
     check_unique_names(tasks)
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    for inputs in tasks:
+        pipeline.output_name(inputs.name)  # every name stays inside the folder, checked before any work
+    if merged:
+        check_file_name(merged, "merged list name (--merged)")
     run = _backend(workers, scheduler)
+    output_dir = make_output_folder(output_dir)
+    with batch_lock(output_dir):
+        return _run_locked(pipeline, tasks, output_dir, run, resume, merged, progress, start)
+
+
+def _run_locked(
+    pipeline: Pipeline,
+    tasks: Sequence[TomogramInputs],
+    output_dir: Path,
+    run: Callable[[Pipeline, Sequence[Job], Path], Iterator[tuple[int, TaskOutcome]]],
+    resume: bool,
+    merged: str | None,
+    progress: Progress | str | None,
+    start: float,
+) -> BatchSummary:
     if not isinstance(progress, Progress):
         progress = Progress(len(tasks), mode="off" if progress is None else progress)
 
@@ -300,8 +434,14 @@ def run_batch(
             )
             outcomes[index] = outcome
             progress.advance(inputs.name, "skipped", "complete from an earlier run")
-        else:
-            jobs.append((index, inputs))
+            continue
+        try:
+            check_own(output)
+        except CryotmError as exc:
+            outcomes[index] = TaskOutcome(name=inputs.name, status="failed", output=None, error=str(exc))
+            progress.advance(inputs.name, "failed", str(exc))
+            continue
+        jobs.append((index, inputs))
     try:
         for index, outcome in run(pipeline, jobs, output_dir):
             outcomes[index] = outcome

@@ -13,14 +13,15 @@ aliases in brackets)::
     angles_order zxz or zzx (optional)
     index_base   0 or 1 (optional)
     job          a peer's job file instead of the maps (pytom-match-pick JSON,
-                 STOPGAP/GAPSTOP parameter star)
+                 STOPGAP/GAPSTOP parameter star, pyTME result)
 
 Relative paths are taken from the table's folder. In a STAR table the name
 column must be ``_tomo_name`` or ``_rlnTomoName`` (``_name`` clashes with
 the block name in :mod:`starfile`). A glob pattern matches
 scores maps (their angle map is the same name with ``scores`` replaced by
 ``angles``; the angle list is given once, or ``angles.csv`` beside the map)
-or peers' job files.
+or peers' job files and results. A folder stands for the peers' job files and
+results in it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ import attrs
 import pandas as pd
 
 from ..errors import CryotmError, InputError
+from ..naming import tomogram_name
 from ..peers.base import PeerJob
 from ..pipeline.inputs import TomogramInputs
 
@@ -76,7 +78,8 @@ _PATH_FIELDS = ("scores", "angles", "angle_list", "mask", "job")
 
 #: What a batch's input may be (for error messages).
 EXPECTED_INPUT = (
-    "a tomogram table (CSV/TSV/STAR), a glob pattern in quotes matching scores maps, or peers' job files"
+    "a tomogram table (CSV/TSV/STAR), a glob pattern in quotes matching scores maps, or peers' job files "
+    "and results (or a folder of them)"
 )
 
 
@@ -251,10 +254,11 @@ def tasks_from_jobs(
     first_tomo_id: int = 1,
     names: Mapping[int, str | None] | None = None,
 ) -> list[TomogramInputs]:
-    """Inputs from peers' job files (pytom-match-pick, STOPGAP, GAPSTOP); see :mod:`cryotm.peers`.
+    """Inputs from peers' job files (pytom-match-pick, STOPGAP, GAPSTOP, pyTME); see :mod:`cryotm.peers`.
 
-    pytom-match-pick jobs carry no tomogram number: they are numbered from
-    `first_tomo_id` in order; STOPGAP/GAPSTOP rows keep their ``tomo_num``.
+    pytom-match-pick jobs and pyTME results carry no tomogram number: they
+    are numbered from `first_tomo_id` in order; STOPGAP/GAPSTOP rows keep
+    their ``tomo_num``.
     """
     return _tasks_from_jobs(paths, angle_list, first_tomo_id, names, found=[])
 
@@ -273,7 +277,7 @@ def _tasks_from_jobs(
     for index, job_path in enumerate(paths):
         for job in read_jobs(job_path, angle_list=angle_list):
             inputs = job.inputs
-            if job.program == "pytom-match-pick":
+            if job.program in ("pytom-match-pick", "pytme"):
                 inputs = attrs.evolve(inputs, tomo_id=first_tomo_id + index)
             if names and names.get(index):
                 inputs = attrs.evolve(inputs, name=names[index])
@@ -290,12 +294,6 @@ def _derived_angle_map(scores: Path) -> Path:
     return scores.with_name(name[:position] + "angles" + name[position + len("scores") :])
 
 
-def _derived_name(scores: Path) -> str:
-    stem = scores.name.split(".")[0]
-    name = stem.replace("scores", "").strip("_-. ")
-    return name or scores.parent.name or stem
-
-
 def tasks_from_glob(
     pattern: str,
     angle_list: str | os.PathLike | None = None,
@@ -308,7 +306,7 @@ def tasks_from_glob(
     ``run3/scores.mrc`` -> ``run3/angles.mrc``) and `angle_list` (else
     ``angles.csv`` beside the map); names come from the file name without
     ``scores`` (or the folder's name). ``.json`` and ``.star`` matches are
-    read as peers' job files.
+    read as peers' job files, pyTME results as such.
 
     Raises
     ------
@@ -324,6 +322,8 @@ def _tasks_from_glob(
     defaults: Mapping[str, Any] | None,
     found: list[PeerJob],
 ) -> list[TomogramInputs]:
+    from ..peers import job_program
+
     matches = sorted(_glob.glob(pattern, recursive=True))
     if not matches:
         raise CryotmError(f"no file matches {pattern!r}")
@@ -331,13 +331,13 @@ def _tasks_from_glob(
     tasks: list[TomogramInputs] = []
     for number, match in enumerate(matches, start=1):
         path = Path(match)
-        if path.suffix.lower() in (".json", ".star"):
+        if path.suffix.lower() in (".json", ".star") or job_program(path) == "pytme":
             tasks.extend(_tasks_from_jobs([path], angle_list, number, None, found))
             continue
         listed = Path(angle_list) if angle_list is not None else path.parent / "angles.csv"
         tasks.append(
             TomogramInputs(
-                name=_derived_name(path),
+                name=tomogram_name(path),
                 scores=path,
                 angles=_derived_angle_map(path),
                 angle_list=listed,
@@ -393,8 +393,9 @@ def read_tasks(
     source : str or path
         A plugin's source (a :class:`~cryotm.batch.sources.BatchSource` claims
         it, e.g. ``copick://...``), a pattern with ``*``, ``?`` or ``[...]`` (see :func:`tasks_from_glob`), a
-        pytom-match-pick job or STOPGAP/GAPSTOP parameter file
-        (:func:`tasks_from_jobs`), else a table (:func:`read_table`).
+        pytom-match-pick job, STOPGAP/GAPSTOP parameter file or pyTME result
+        (:func:`tasks_from_jobs`), a folder (every such file in it), else a
+        table (:func:`read_table`).
     angle_list : path, optional
         Angle list for tomograms without one.
     defaults : mapping, optional
@@ -427,6 +428,16 @@ def read_tasks(
         tasks = _tasks_from_glob(text, angle_list, defaults, found)
     else:
         path = Path(text)
+        if path.is_dir():
+            jobs = sorted(p for p in path.iterdir() if p.is_file() and job_program(p) is not None)
+            if not jobs:
+                raise CryotmError(
+                    f"{path}: a folder without peers' job files or results (pytom-match-pick *_job.json, "
+                    "STOPGAP/GAPSTOP parameter stars, pyTME .pickle/.pickle.gz/.hdf5)"
+                )
+            tasks = _tasks_from_jobs(jobs, angle_list, 1, None, found)
+            check_unique_names(tasks, source=path)
+            return BatchInputs(tasks=tasks, jobs=found)
         if not path.is_file():
             raise CryotmError(f"{path}: no such table, job file or matching pattern")
         if job_program(path) is not None:

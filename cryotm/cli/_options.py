@@ -49,7 +49,72 @@ __all__ = [
     "shared_options",
     "options_for",
     "read_list",
+    "check_numbers",
 ]
+
+#: Option destinations whose value must be a finite number > 0.
+POSITIVE_NUMBERS: tuple[str, ...] = (
+    "pixel_size", "diameter", "radius", "binning", "tolerance", "template_radius", "peak_tolerance", "job_std",
+)
+#: ... a finite number.
+FINITE_NUMBERS: tuple[str, ...] = ("std_offset", "job_mean")
+#: ... a count >= 0 (or >= 1 for the second set).
+COUNTS: tuple[str, ...] = ("cluster_size", "min_peak_voxels", "min_angles_voxels", "n_particles")
+POSITIVE_COUNTS: tuple[str, ...] = ("n_angles", "peak_number", "workers")
+#: ... an identifier that every particle-list format can hold (int32, >= 0).
+IDENTIFIERS: tuple[str, ...] = ("tomo_id", "object_id")
+MAX_ID = 2**31 - 1
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def check_numbers(args: argparse.Namespace) -> None:
+    """Validate every number option a command has, by its destination name, before any work.
+
+    NaN, infinities, negative or zero sizes and identifiers too large for the
+    particle-list formats are refused here, in one place for every command.
+
+    Raises
+    ------
+    CryotmError
+        Naming the option and the value.
+
+    Examples
+    --------
+    >>> check_numbers(argparse.Namespace(pixel_size=float("nan")))
+    Traceback (most recent call last):
+    ...
+    cryotm.errors.CryotmError: --pixel-size must be a positive number, got nan
+    """
+    import math
+
+    def given(dest: str):
+        value = getattr(args, dest, None)
+        return None if value is None or isinstance(value, bool) else value
+
+    for dest in POSITIVE_NUMBERS:
+        value = given(dest)
+        if isinstance(value, (int, float)) and not (math.isfinite(value) and value > 0):
+            raise CryotmError(f"{_flag(dest)} must be a positive number, got {value}")
+    for dest in FINITE_NUMBERS:
+        value = given(dest)
+        if isinstance(value, (int, float)) and not math.isfinite(value):
+            raise CryotmError(f"{_flag(dest)} must be a finite number, got {value}")
+    for dest in COUNTS + POSITIVE_COUNTS:
+        value = given(dest)
+        low = 1 if dest in POSITIVE_COUNTS else 0
+        if isinstance(value, int) and value < low:
+            raise CryotmError(f"{_flag(dest)} must be a whole number >= {low}, got {value}")
+    for dest in IDENTIFIERS:
+        value = given(dest)
+        if isinstance(value, int) and not 0 <= value <= MAX_ID:
+            raise CryotmError(f"{_flag(dest)} must be between 0 and {MAX_ID}, got {value}")
+    for dest in ("tomogram_shape", "tomogram_size"):
+        value = given(dest)
+        if value is not None and (min(value) < 1 or max(value) > 2**20):
+            raise CryotmError(f"{_flag(dest)} needs three sizes between 1 and {2**20} voxels, got {value}")
 
 
 def symmetry(text: str) -> str:
@@ -334,10 +399,15 @@ def read_list(
     cls = reader_class(path, format)
     given_pixel = getattr(args, "pixel_size", None)
     given_shape = tomogram_shape(args)
-    return read_particles(
+    from ..sanity import check_particles_inside
+
+    particles = read_particles(
         path,
         cls.name,
         pixel_size=given_pixel if given_pixel is not None else pixel_size,
         tomogram_shape=given_shape if given_shape is not None else shape,
         **options_for(cls, reader_options or {}),
     )
+    # a wrong shape order or pixel size shows here
+    check_particles_inside(particles, path, given_shape if given_shape is not None else shape)
+    return particles

@@ -34,6 +34,12 @@ def add_pipeline_arguments(parser: argparse.ArgumentParser) -> None:
         help="pipeline config (TOML: [threshold], [picker], [[filters]], [writer], [inputs]) or a run "
         "record (*.cryotm.json) to repeat; the options below override it",
     )
+    group.add_argument(
+        "--allow-import",
+        action="store_true",
+        help="let --config name classes (class = \"module:Name\") of modules outside cryotm and its installed "
+        "plugins; importing runs their code, so only for configs you trust (also: CRYOTM_ALLOW_IMPORT=1)",
+    )
     add_diameter_argument(group, note="; default: the job file's, if any")
     add_symmetry_argument(group, default=None, what=": each pick's phi gets a random turn by k*360/N")
     add_threshold_argument(group, default=None)
@@ -79,14 +85,18 @@ def _flat_picker(section: Any) -> tuple[str | None, dict[str, Any]] | None:
     return section.get("class"), parameters
 
 
-def _picker_fields(class_path: str | None) -> set[str]:
+def _allow_import(args: argparse.Namespace) -> bool | None:
+    return True if getattr(args, "allow_import", False) else None
+
+
+def _picker_fields(class_path: str | None, allow_import: bool | None = None) -> set[str]:
     """The init parameters of the picker class (the default PeakPicker unless named)."""
     import attrs
 
-    from ..pipeline.config import DEFAULT_PICKER
+    from ..pipeline.config import DEFAULT_PICKER, part_kind
     from ..pipeline.serialize import import_class
 
-    cls = import_class(class_path or DEFAULT_PICKER)
+    cls = import_class(class_path or DEFAULT_PICKER, part_kind("picker"), what="picker", allow_import=allow_import)
     return {f.name for f in attrs.fields(cls) if f.init} if attrs.has(cls) else set()
 
 
@@ -129,7 +139,7 @@ def pipeline_from_args(
     flat = _flat_picker(config.get("picker"))
     if flat is not None:
         class_path, parameters = flat
-        fields = _picker_fields(class_path)
+        fields = _picker_fields(class_path, _allow_import(args))
         for key, value in (picker_defaults or {}).items():
             if key not in parameters and key in fields:
                 parameters[key] = value
@@ -149,8 +159,9 @@ def pipeline_from_args(
         raise CryotmError("--option sets options of the output format: give the format too (--format)")
     extra = geometry_filters(args)
     if extra:  # --alignment with --min-visible-* / --fiducials: after the config's own filters
-        overrides["filters"] = [*pipeline_from_config(config).filters, *extra] if config.get("filters") else extra
-    return pipeline_from_config(config, **overrides)
+        own = pipeline_from_config(config, allow_import=_allow_import(args)).filters if config.get("filters") else []
+        overrides["filters"] = [*own, *extra]
+    return pipeline_from_config(config, allow_import=_allow_import(args), **overrides)
 
 
 def pipeline_for_jobs(

@@ -18,15 +18,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "tomogram, a record of each run (<output>.cryotm.json), and a merged list into OUTDIR. INPUT is a table "
         "(CSV/TSV/STAR with columns name, scores, angles, angle_list, and optionally mask, pixel_size, tomo_id, "
         "angles_order, index_base, job), a glob pattern in quotes matching scores maps (the angle map is the "
-        "same name with 'scores' replaced by 'angles') or peers' job files (pytom-match-pick *_job.json, "
-        "STOPGAP/GAPSTOP parameter stars, whose particle diameter and symmetry are used unless --diameter, "
-        "--symmetry or the config give them, as extract-job does). Running again skips tomograms whose "
+        "same name with 'scores' replaced by 'angles'), peers' job files (pytom-match-pick *_job.json, "
+        "STOPGAP/GAPSTOP parameter stars, pyTME .pickle/.pickle.gz/.hdf5 results, whose particle diameter and symmetry are used unless --diameter, "
+        "--symmetry or the config give them, as extract-job does), or a folder holding peers' job files and "
+        "results. Running again skips tomograms whose "
         "outputs are complete and were made by the same pipeline from the same inputs, and redoes the "
         "rest. A failed tomogram does "
         "not stop the others; the exit status is 1 if any failed.",
     )
     parser.add_argument(
-        "input", metavar="INPUT", help="tomogram table, glob pattern, a peer's job file, or a plugin's source (copick://...)"
+        "input",
+        metavar="INPUT",
+        help="tomogram table, glob pattern, a peer's job file or result, a folder of them, or a plugin's source "
+        "(copick://...)",
     )
     parser.add_argument("-o", "--output-dir", required=True, metavar="OUTDIR", help="folder for the outputs")
     add_pipeline_arguments(parser)
@@ -67,6 +71,7 @@ def run_command(args: argparse.Namespace) -> int:
     pipeline = pipeline_for_jobs(args, config, found.jobs)
     if args.workers < 1:
         raise CryotmError(f"--workers must be at least 1, got {args.workers}")
+    _check_outputs(args, pipeline, tasks)
     print(f"{len(tasks)} tomograms -> {args.output_dir}/ ({_where(args)})", file=sys.stderr)
     summary = run_batch(
         pipeline,
@@ -80,6 +85,17 @@ def run_command(args: argparse.Namespace) -> int:
     )
     print(summary.format())
     return 0 if summary.ok else 1
+
+
+def _check_outputs(args: argparse.Namespace, pipeline, tasks) -> None:
+    """Output names and folder, checked before anything is said or done (run_batch checks them again)."""
+    from .._atomic import check_file_name, make_output_folder
+
+    for task in tasks:
+        pipeline.output_name(task.name)
+    if not args.no_merged:
+        check_file_name(args.merged, "merged list name (--merged)")
+    make_output_folder(args.output_dir)
 
 
 def _where(args: argparse.Namespace) -> str:

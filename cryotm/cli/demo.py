@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
 from ..errors import CryotmError
 
@@ -32,6 +31,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
+#: Edge lengths the demo accepts (the largest keeps the scene's maps at 64 MB each).
+MIN_SIZE, MAX_SIZE = 32, 256
+#: Distance between planted peaks, voxels.
+PEAK_DISTANCE = 16.0
+
+
 def run(args: argparse.Namespace) -> int:
     from ..angles import AngleList
     from ..evaluation import match_particles
@@ -40,26 +45,38 @@ def run(args: argparse.Namespace) -> int:
     from ..picking import PeakPicker
     from ..synthetic import make_scene
 
-    if args.size < 32:
-        raise CryotmError(f"--size must be at least 32, got {args.size}")
-    directory = Path(args.directory)
-    if directory.exists() and not directory.is_dir():
-        raise CryotmError(f"{directory} exists and is not a folder")
-    start = time.perf_counter()
-    if args.realistic:
-        from ..synthetic import make_search_scene
+    from .._atomic import make_output_folder
 
-        scene = make_search_scene(shape=(args.size,) * 3, n_particles=args.peaks, n_angles=1000, seed=args.seed)
-        diameter, tolerance = scene.particle_diameter, scene.particle_diameter / 4
-    else:
-        scene = make_scene(shape=(args.size,) * 3, n_peaks=args.peaks, n_angles=500, seed=args.seed)
-        diameter, tolerance = 12, 2.0
+    if not MIN_SIZE <= args.size <= MAX_SIZE:
+        raise CryotmError(f"--size must be between {MIN_SIZE} and {MAX_SIZE} voxels, got {args.size}")
+    room = (args.size // int(PEAK_DISTANCE)) ** 3  # peaks 16 voxels apart that fit, at most
+    if not 1 <= args.peaks <= room:
+        raise CryotmError(f"--peaks must be between 1 and {room} for --size {args.size} (peaks are placed "
+                          f"{PEAK_DISTANCE:g} voxels apart), got {args.peaks}")
+    directory = make_output_folder(args.directory)
+    start = time.perf_counter()
+    try:
+        if args.realistic:
+            from ..synthetic import make_search_scene
+
+            scene = make_search_scene(shape=(args.size,) * 3, n_particles=args.peaks, n_angles=1000,
+                                      seed=args.seed)
+            diameter, tolerance = scene.particle_diameter, scene.particle_diameter / 4
+        else:
+            scene = make_scene(shape=(args.size,) * 3, n_peaks=args.peaks, n_angles=500, seed=args.seed,
+                               min_distance=PEAK_DISTANCE)
+            diameter, tolerance = 12, 2.0
+    except ValueError as exc:  # the random placement found no room for them all
+        raise CryotmError(f"{exc}; ask for fewer --peaks or a larger --size") from None
     paths = scene.write(directory, overwrite=args.overwrite)
     print(f"wrote a synthetic scene with {args.peaks} planted particles to {directory}/")
     for key in paths:
         print(f"  {key:10s} {paths[key]}")
 
-    scores = ScoresMap.read(paths["scores"])
+    from ..naming import tomogram_name
+
+    # the tomogram's name as extract and batch give it by default (the folder's, for DIR/scores.mrc)
+    scores = ScoresMap.read(paths["scores"], experiment_id=tomogram_name(paths["scores"]))
     angle_map = AngleMap.read(paths["angles"])
     angle_list = AngleList.read(paths["angle_list"])
     picker = PeakPicker(particle_diameter=diameter, threshold="calibrated")

@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from typing import TextIO
+
+import attrs
 
 from ..errors import CryotmError
 from ._geometry_args import add_geometry_arguments, apply_geometry_filters, geometry_filters
@@ -62,7 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--object-id", type=int, default=1, metavar="N", help="object number (default 1)")
     parser.add_argument("--pixel-size", type=float, metavar="A", help="pixel size in Å (default: the map's header)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress display")
-    add_geometry_arguments(parser)
+    add_geometry_arguments(parser)  # its --tomo-name also names the tomogram in the list (RELION 5 rlnTomoName;
+    # default as batch names a tomogram: the scores file's name without 'scores', else its folder's name)
     parser.set_defaults(func=run)
 
 
@@ -116,8 +120,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from ..naming import tomogram_name
     from ..formats import writer_for
     from ..picking import PeakPicker
+    from ..sanity import check_files
 
     picker = PeakPicker(
         particle_diameter=args.diameter,
@@ -138,6 +144,8 @@ def _run(args: argparse.Namespace) -> int:
     writer = writer_for(args.output, args.format)  # an unknown format fails before the work
     writer.check_output(args.output, args.overwrite)
     geometry_filters(args)  # a filter option without --alignment fails before the work
+    check_files(args.scores, args.angles, args.angle_list, order=args.angles_order, index_base=args.index_base,
+                diameter=args.diameter, pixel_size=args.pixel_size)
     progress = None if args.quiet else ProgressLine(sys.stderr)
     try:
         result = picker.run(
@@ -147,9 +155,11 @@ def _run(args: argparse.Namespace) -> int:
     finally:
         if progress is not None:
             progress.close()
+    name = args.tomo_name if args.tomo_name is not None else tomogram_name(Path(args.scores))
+    if not name.strip():
+        raise CryotmError("--tomo-name must not be empty")
+    result = attrs.evolve(result, particles=attrs.evolve(result.particles, experiment_id=name))
     if geometry_filters(args):
-        import attrs
-
         shape = result.particles.tomogram_shape
         result = attrs.evolve(result, particles=apply_geometry_filters(args, result.particles, shape))
     if writer.requires_pixel_size and not result.particles.pixel_size:

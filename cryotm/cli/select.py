@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..errors import CryotmError
 from ._geometry_args import add_geometry_arguments, apply_geometry_filters, geometry_filters
@@ -93,55 +94,62 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .._atomic import check_writable
-    from ..maps import write_map
+    from .._atomic import check_writable, output_set
+    from ..naming import tomogram_name
+    from ..maps import ScoresMap, write_map
     from ..picking.select import select_peaks
+    from ..sanity import check_files
 
     if args.labels is not None:
         check_writable(args.labels, args.overwrite)
+    check_files(args.scores, args.angles, args.angle_list, order=args.angles_order, index_base=args.index_base)
     if geometry_filters(args):
         check_writable(args.output, args.overwrite)
     names = [n.strip() for n in args.dist_maps_list.split(",") if n.strip()]
     if not names:
         raise CryotmError("--dist-maps-list names no distance map")
-    result = select_peaks(
-        args.scores,
-        args.angles,
-        args.angle_list,
-        peak_number=args.n_particles,
-        create_dist_maps=args.dist_maps is None,
-        dist_maps_list=names,
-        dist_maps_name_base=args.dist_maps or args.write_dist_maps,
-        write_dist_maps=args.write_dist_maps is not None,
-        min_peak_voxel_count=args.min_peak_voxels,
-        min_angles_voxel_count=args.min_angles_voxels,
-        template_mask=args.template_mask,
-        template_radius=args.template_radius,
-        edge_masking=args.edge_margin,
-        tomo_mask=args.mask,
-        output_motl_name=None if geometry_filters(args) else args.output,
-        tomo_number=args.tomo_id,
-        angles_order=args.angles_order,
-        index_base=args.index_base,
-        symmetry=args.symmetry,
-        threshold=args.threshold,
-        output_format=args.format,
-        overwrite=args.overwrite,
-        placement=args.placement,
-        angle_test=args.angle_test,
-        angle_tolerance=args.angle_tolerance,
-        min_agreeing_neighbours=args.min_agreeing_neighbours,
-    )
-    if geometry_filters(args):  # filtered before writing (the label map keeps every selected particle)
-        import attrs
+    # the tomogram's name in the list: --tomo-name, else as extract and batch name it
+    name = args.tomo_name if args.tomo_name is not None else tomogram_name(Path(args.scores))
+    scores = ScoresMap.read(args.scores, experiment_id=name)
+    with output_set():  # the particle list, the labels and distance maps: all written, or none
+        result = select_peaks(
+            scores,
+            args.angles,
+            args.angle_list,
+            peak_number=args.n_particles,
+            create_dist_maps=args.dist_maps is None,
+            dist_maps_list=names,
+            dist_maps_name_base=args.dist_maps or args.write_dist_maps,
+            write_dist_maps=args.write_dist_maps is not None,
+            min_peak_voxel_count=args.min_peak_voxels,
+            min_angles_voxel_count=args.min_angles_voxels,
+            template_mask=args.template_mask,
+            template_radius=args.template_radius,
+            edge_masking=args.edge_margin,
+            tomo_mask=args.mask,
+            output_motl_name=None if geometry_filters(args) else args.output,
+            tomo_number=args.tomo_id,
+            angles_order=args.angles_order,
+            index_base=args.index_base,
+            symmetry=args.symmetry,
+            threshold=args.threshold,
+            output_format=args.format,
+            overwrite=args.overwrite,
+            placement=args.placement,
+            angle_test=args.angle_test,
+            angle_tolerance=args.angle_tolerance,
+            min_agreeing_neighbours=args.min_agreeing_neighbours,
+        )
+        if geometry_filters(args):  # filtered before writing (the label map keeps every selected particle)
+            import attrs
 
-        from ..formats import write_particles
+            from ..formats import write_particles
 
-        shape = result.particles.tomogram_shape or result.labels.shape
-        result = attrs.evolve(result, particles=apply_geometry_filters(args, result.particles, shape))
-        write_particles(result.particles, args.output, format=args.format, overwrite=args.overwrite)
-    if args.labels is not None:
-        write_map(args.labels, result.labels, pixel_size=result.particles.pixel_size, overwrite=args.overwrite)
+            shape = result.particles.tomogram_shape or result.labels.shape
+            result = attrs.evolve(result, particles=apply_geometry_filters(args, result.particles, shape))
+            write_particles(result.particles, args.output, format=args.format, overwrite=args.overwrite)
+        if args.labels is not None:
+            write_map(args.labels, result.labels, pixel_size=result.particles.pixel_size, overwrite=args.overwrite)
     print(f"selected {len(result.particles)} particles (threshold {result.threshold:.6g}, "
           f"{result.n_candidates} candidate voxels) -> {args.output}")
     return 0

@@ -71,9 +71,11 @@ def run(args: argparse.Namespace) -> int:
 
     from ..errors import InputError
     from ..maps import MaskMap, ScoresMap
+    from ..sanity import check_scores_and_angles
     from ..thresholds import SearchStatistics, get_threshold_strategy
 
     scores = ScoresMap.read(args.scores, mmap=True)
+    check_scores_and_angles(scores)
     mask = None
     if args.mask:
         mask_map = MaskMap.read(args.mask, mmap=True)

@@ -86,6 +86,9 @@ class MrcFormat(MapFormat):
                         voxel = float(mrc.voxel_size.x)
                 except (ValueError, OSError) as exc:
                     raise InputError(f"not a valid MRC file: {exc}", path) from None
+                except OverflowError:
+                    raise InputError("not a valid MRC file: its header gives a negative or impossible size",
+                                     path) from None
             problems = list(dict.fromkeys(str(w.message) for w in caught)) or [str(strict)]
             if data is None or data.size == 0:
                 raise InputError(f"MRC file holds no data ({'; '.join(problems)})", path)
@@ -94,6 +97,8 @@ class MrcFormat(MapFormat):
                 CryotmWarning,
                 stacklevel=3,
             )
+        except OverflowError:  # header sizes (nx, ny, nz) negative or too large to map
+            raise InputError("not a valid MRC file: its header gives a negative or impossible size", path) from None
         if data is None:
             raise InputError("MRC file holds no data", path)
         if not mmap:

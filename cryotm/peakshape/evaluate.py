@@ -13,11 +13,12 @@ strategies: ``triangle`` + 1 std and ``gauss`` - 1 std
 from __future__ import annotations
 
 import os
+import warnings
 
 import attrs
 import numpy as np
 
-from ..errors import InputError
+from ..errors import CryotmWarning, InputError, format_source
 from ..labeling import AxisSizes, Labeler, Labeling, get_labeler
 from ..maps import ScoresMap
 from ..thresholds import ThresholdResult, ThresholdStrategy, get_threshold_strategy
@@ -166,6 +167,7 @@ def evaluate_peak_shape(
         if exc.source is not None or scores_map.source is None:
             raise
         raise InputError(exc.problem, scores_map.source) from None  # a labeler sees no file: name it
+    _check_resolved(labeling.sizes, level, strategy.spec(), offset, scores_map.source)
     mask = np.asarray(labeling.mask, dtype=bool)
     return PeakShapeResult(
         labeled_map=np.where(mask, data, 0).astype(data.dtype, copy=False),
@@ -183,3 +185,27 @@ def evaluate_peak_shape(
     )
 
 
+
+
+def _check_resolved(
+    sizes: tuple[float, float, float], level: float, spec: str, offset: float, source: str | None
+) -> None:
+    """Refuse sizes that are all zero; warn about sizes below one voxel (the threshold is too near the peak).
+
+    A component of one voxel has no second moments, so moment-based labelers
+    (``plane``) give 0: that is not a size, it is a threshold that leaves only
+    the peak voxel.
+    """
+    used = f"{spec}{f' {offset:+g} std' if offset else ''}"
+    if all(float(v) <= 0 for v in sizes):
+        raise InputError(
+            f"the peak is a single voxel above the threshold {level:.6g} ({used}): its size cannot be measured; "
+            "choose a lower threshold (for example -t triangle, -t hard or -t sigma:3)", source,
+        )
+    thin = [axis for axis, value in zip("xyz", sizes) if float(value) < 1]
+    if thin:
+        warnings.warn(
+            f"{format_source(source)}: the peak is less than one voxel wide along {', '.join(thin)} above the "
+            f"threshold {level:.6g} ({used}): sizes below one voxel are not resolved; a lower threshold "
+            "(-t triangle, -t hard or -t sigma:3) measures more of the peak", CryotmWarning, stacklevel=3,
+        )

@@ -7,6 +7,8 @@
   indices, ``zzx`` angle lists).
 - GAPSTOP(TM): ``tm_params.star`` (:func:`read_gapstop_params`; 0-based,
   ``zxz`` by default).
+- pyTME: its result file ``.pickle``, ``.pickle.gz`` or ``.hdf5``
+  (:func:`read_pytme_result`), read without running any code of it.
 
 :func:`read_jobs` tells them apart by content. Each gives
 :class:`PeerJob` objects whose ``inputs`` a :class:`~cryotm.pipeline.Pipeline`
@@ -24,6 +26,7 @@ from ..errors import InputError
 from .base import PeerJob
 from .gapstop import read_gapstop_params, sniff_gapstop_params
 from .parameters import picker_parameters
+from .pytme import read_pytme_result, read_result_part, sniff_pytme_result
 from .pytom_match_pick import read_pytom_angle_list, read_pytom_job, sniff_pytom_job
 from .stopgap import read_stopgap_params, sniff_stopgap_params
 
@@ -34,13 +37,17 @@ __all__ = [
     "read_pytom_angle_list",
     "read_stopgap_params",
     "read_gapstop_params",
+    "read_pytme_result",
+    "read_result_part",
     "job_program",
     "picker_parameters",
 ]
 
 
 def job_program(path: str | os.PathLike) -> str | None:
-    """``pytom-match-pick``, ``stopgap``, ``gapstop`` or None, from the file's content."""
+    """``pytom-match-pick``, ``stopgap``, ``gapstop``, ``pytme`` or None, from the file's name and content."""
+    if sniff_pytme_result(path):
+        return "pytme"
     if sniff_pytom_job(path):
         return "pytom-match-pick"
     if sniff_stopgap_params(path):
@@ -56,8 +63,9 @@ def read_jobs(path: str | os.PathLike, angle_list: str | os.PathLike | None = No
     Parameters
     ----------
     path : path
-        A pytom-match-pick ``*_job.json``, a STOPGAP ``tm_param.star`` or a
-        GAPSTOP ``tm_params.star``.
+        A pytom-match-pick ``*_job.json``, a STOPGAP ``tm_param.star``, a
+        GAPSTOP ``tm_params.star`` or a pyTME result (``.pickle``,
+        ``.pickle.gz``, ``.hdf5``).
     angle_list : path, optional
         Angle list for pytom-match-pick jobs whose list cannot be found.
 
@@ -73,13 +81,18 @@ def read_jobs(path: str | os.PathLike, angle_list: str | os.PathLike | None = No
     if program == "pytom-match-pick":
         return [read_pytom_job(path, angle_list=angle_list)]
     if angle_list is not None:
-        raise InputError("--angle-list applies to pytom-match-pick jobs only (STOPGAP/GAPSTOP name theirs)", path)
+        raise InputError(
+            "--angle-list applies to pytom-match-pick jobs only (STOPGAP/GAPSTOP name theirs, pyTME holds its own)",
+            path,
+        )
+    if program == "pytme":
+        return [read_pytme_result(path)]
     if program == "stopgap":
         return read_stopgap_params(path)
     if program == "gapstop":
         return read_gapstop_params(path)
     raise InputError(
         "not a job file cryotm knows (pytom-match-pick *_job.json, STOPGAP tm_param.star, "
-        "GAPSTOP tm_params.star)",
+        "GAPSTOP tm_params.star, pyTME .pickle/.pickle.gz/.hdf5 result)",
         path,
     )

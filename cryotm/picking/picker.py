@@ -90,12 +90,14 @@ class PeakPicker:
         within this distance (cryoCAT uses the diameter as the suppression
         radius; set `radius` to change that).
     threshold : str, float or ThresholdStrategy
-        The threshold rule: a name with an optional value (``"far"``,
-        ``"far:2"``, ``"sigma:3"``, ``"triangle"``, ``"manual:0.2"``), a
-        number, or a strategy object. Default ``"far"``, the false-alarm
-        rate (one noise voxel expected above it in the whole search, for
-        which the angle list's length is the number of rotations searched);
-        cryoCAT's default is ``"triangle"``.
+        The threshold rule: a name with an optional value (``"calibrated"``,
+        ``"calibrated:10"``, ``"far:2"``, ``"sigma:3"``, ``"triangle"``,
+        ``"manual:0.2"``), a number, or a strategy object. Default
+        ``"calibrated"``: the cut-off above which one noise peak per
+        tomogram is expected, from a tail model fitted to the map's own
+        local maxima (the same default as ``cryotm extract``, ``batch`` and
+        :class:`~cryotm.pipeline.Pipeline`); cryoCAT's default is
+        ``"triangle"``.
     scores_threshold : float, optional
         cryoCAT's direct threshold; overrides `threshold` and `sigma_threshold`.
     sigma_threshold : float, optional
@@ -175,7 +177,7 @@ class PeakPicker:
     """
 
     particle_diameter: float = attrs.field(validator=check.positive_number)
-    threshold: str | float | ThresholdStrategy = "far"
+    threshold: str | float | ThresholdStrategy = "calibrated"
     scores_threshold: float | None = None
     sigma_threshold: float | None = None
     radius: float | None = attrs.field(default=None, validator=check.positive_number)

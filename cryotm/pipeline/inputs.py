@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -13,33 +14,64 @@ from ..errors import InputError
 from ..maps import AngleMap, MaskMap, ScoresMap
 from ..thresholds import SearchStatistics
 
-__all__ = ["TomogramInputs", "file_facts", "ANGLE_LIST_FORMATS"]
+__all__ = ["TomogramInputs", "file_facts", "ANGLE_LIST_FORMATS", "RESULT_FORMATS"]
 
 #: How an angle-list file may be written (see :class:`TomogramInputs`).
 ANGLE_LIST_FORMATS: tuple[str, ...] = ("csv", "pytom", "pytom-sorted")
+
+#: Peers' single-file results that hold scores, angle indices and rotations (read by :mod:`cryotm.peers`).
+RESULT_FORMATS: tuple[str, ...] = ("pytme",)
 
 
 def _optional_path(value: Any) -> Path | None:
     return None if value is None or value == "" else Path(value)
 
 
+#: Largest tomogram number (int32, what RELION, STOPGAP and Dynamo readers hold).
+MAX_TOMO_ID = 2**31 - 1
+
+
 def _optional_float(value: Any) -> float | None:
-    return None if value is None or value == "" else float(value)
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InputError(f"pixel_size must be a number (Angstrom), got {value!r}") from None
+    if not math.isfinite(number) or number <= 0:
+        raise InputError(f"pixel_size must be a positive number (Angstrom), got {value!r}")
+    return number
+
+
+def _tomo_id(value: Any) -> int:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise InputError(f"tomo_id must be a whole number, got {value!r}") from None
+    if not 0 <= number <= MAX_TOMO_ID:
+        raise InputError(f"tomo_id must be between 0 and {MAX_TOMO_ID}, got {value!r}")
+    return number
 
 
 def _offset(value: Any) -> tuple[float, float, float]:
-    values = tuple(float(v) for v in (value if value is not None else (0, 0, 0)))
-    if len(values) != 3:
-        raise InputError(f"an offset needs three numbers (x, y, z), got {value!r}")
+    try:
+        values = tuple(float(v) for v in (value if value is not None else (0, 0, 0)))
+    except (TypeError, ValueError):
+        raise InputError(f"an offset needs three numbers (x, y, z), got {value!r}") from None
+    if len(values) != 3 or not all(math.isfinite(v) and v >= 0 for v in values):
+        raise InputError(f"an offset needs three numbers >= 0 (x, y, z), got {value!r}")
     return values  # type: ignore[return-value]
 
 
 def _shape(value: Any) -> tuple[int, int, int] | None:
     if value is None:
         return None
-    values = tuple(int(v) for v in value)
-    if len(values) != 3:
-        raise InputError(f"a tomogram shape needs three numbers (z, y, x), got {value!r}")
+    try:
+        values = tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        raise InputError(f"a tomogram shape needs three whole numbers (z, y, x), got {value!r}") from None
+    if len(values) != 3 or min(values) < 1:
+        raise InputError(f"a tomogram shape needs three positive numbers (z, y, x), got {value!r}")
     return values  # type: ignore[return-value]
 
 
@@ -79,6 +111,10 @@ class TomogramInputs:
         Shape of the whole tomogram when the maps cover part of it.
     source : str, optional
         The table or job file these inputs came from (for messages).
+    result_format : {'pytme'}, optional
+        The maps and the angle list are one peer's result file (``scores``,
+        ``angles`` and ``angle_list`` all name it), read by
+        :func:`cryotm.peers.read_result_part`.
     """
 
     name: str
@@ -87,7 +123,7 @@ class TomogramInputs:
     angle_list: Path = attrs.field(converter=Path)
     mask: Path | None = attrs.field(default=None, converter=_optional_path)
     pixel_size: float | None = attrs.field(default=None, converter=_optional_float)
-    tomo_id: int = attrs.field(default=1, converter=int)
+    tomo_id: int = attrs.field(default=1, converter=_tomo_id)
     angles_order: str = "zxz"
     index_base: int = attrs.field(default=0, converter=int)
     angle_list_format: str = "csv"
@@ -95,6 +131,7 @@ class TomogramInputs:
     offset: tuple[float, float, float] = attrs.field(default=(0.0, 0.0, 0.0), converter=_offset)
     tomogram_shape: tuple[int, int, int] | None = attrs.field(default=None, converter=_shape)
     source: str | None = None
+    result_format: str | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.angles_order not in ("zxz", "zzx"):
@@ -105,6 +142,10 @@ class TomogramInputs:
             raise InputError(
                 f"angle_list_format must be one of {', '.join(ANGLE_LIST_FORMATS)}, got {self.angle_list_format!r}",
                 self.source,
+            )
+        if self.result_format is not None and self.result_format not in RESULT_FORMATS:
+            raise InputError(
+                f"result_format must be one of {', '.join(RESULT_FORMATS)}, got {self.result_format!r}", self.source
             )
 
     # -- reading ------------------------------------------------------------------------
@@ -123,9 +164,17 @@ class TomogramInputs:
                 raise InputError(f"{labels[role]} file not found", path)
 
     def read_scores(self, mmap: bool = True) -> ScoresMap:
+        if self.result_format is not None:
+            from ..peers import read_result_part
+
+            return read_result_part(self, "scores")
         return ScoresMap.read(self.scores, mmap=mmap, pixel_size=self.pixel_size, experiment_id=self.name)
 
     def read_angles(self, mmap: bool = True) -> AngleMap:
+        if self.result_format is not None:
+            from ..peers import read_result_part
+
+            return read_result_part(self, "angles")
         return AngleMap.read(self.angles, mmap=mmap, pixel_size=self.pixel_size, experiment_id=self.name)
 
     def read_mask(self, shape: tuple[int, int, int] | None = None) -> MaskMap | None:
@@ -146,6 +195,10 @@ class TomogramInputs:
         return mask
 
     def read_angle_list(self) -> AngleList:
+        if self.result_format is not None:
+            from ..peers import read_result_part
+
+            return read_result_part(self, "angle_list")
         if self.angle_list_format == "csv":
             return AngleList.read(self.angle_list, order=self.angles_order, index_base=self.index_base)  # type: ignore[arg-type]
         from ..peers.pytom_match_pick import read_pytom_angle_list

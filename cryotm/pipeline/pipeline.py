@@ -232,17 +232,25 @@ class Pipeline:
         CryotmError
             Bad inputs, or `output` given without a writer.
         """
-        from .record import build_record, record_path_for, write_record
+        from .record import build_record, claim_record, record_path_for, write_record
 
         if output is not None and self.writer is None:
             raise CryotmError("the pipeline has no writer: give one (a format name) to write particles")
+        from .._atomic import check_writable
+        from ..sanity import check_inputs
+
+        if output is not None:
+            check_writable(output, overwrite)  # before the work, not after
         start = time.perf_counter()
         inputs.check_files()
         scores = inputs.read_scores()
+        angle_map, angle_list = inputs.read_angles(), inputs.read_angle_list()
+        check_inputs(scores, angle_map, angle_list, order=inputs.angles_order,
+                     diameter=getattr(self.picker, "particle_diameter", None), pixel_size=inputs.pixel_size)
         result = self.pick(
             scores,
-            inputs.read_angles(),
-            inputs.read_angle_list(),
+            angle_map,
+            angle_list,
             mask=inputs.read_mask(scores.shape),
             statistics=inputs.statistics,
             tomo_id=inputs.tomo_id,
@@ -256,9 +264,9 @@ class Pipeline:
         if output is not None:
             out_path = Path(output)
             assert self.writer is not None
-            stale = record_path_for(out_path)
-            if overwrite and stale.exists():
-                stale.unlink()  # an old record must never vouch for a new, possibly unfinished, output
+            # a claim first: the output is cryotm's from its first byte (a batch replaces only its own
+            # outputs), and an old record never vouches for a new, possibly unfinished, output
+            write_record(claim_record(self, inputs), record_path_for(out_path))
             self.writer.write(result.particles, out_path, overwrite=overwrite)
         record = build_record(self, inputs, result, out_path, seconds)
         if out_path is not None:
@@ -292,7 +300,16 @@ class Pipeline:
         }
 
     def output_name(self, name: str) -> str:
-        """File name of a tomogram's output: ``name`` + the writer's first extension."""
+        """File name of a tomogram's output: ``name`` + the writer's first extension.
+
+        Raises
+        ------
+        InputError
+            If `name` would not stay inside a folder (``../x``, ``/abs/x``, ...).
+        """
+        from .._atomic import check_file_name
+
+        check_file_name(name, "tomogram name")
         if self.writer is None:
             raise CryotmError("the pipeline has no writer (give a format)")
         extension = type(self.writer).extensions[0] if type(self.writer).extensions else ""

@@ -41,6 +41,7 @@ __all__ = [
     "RECORD_SUFFIX",
     "record_path_for",
     "build_record",
+    "claim_record",
     "expected_fingerprint",
     "write_record",
     "read_record",
@@ -121,6 +122,22 @@ def build_record(
     return record
 
 
+def claim_record(pipeline: Pipeline, inputs: TomogramInputs) -> dict[str, Any]:
+    """The record written just before an output: it marks the output as cryotm's but vouches for nothing.
+
+    Its ``output`` is null, so :func:`output_is_valid` is False until the
+    full record replaces it; a run killed in between is redone on resume.
+    """
+    return {
+        "cryotm_version": __version__,
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "pipeline": jsonable(pipeline.describe()),
+        "inputs": inputs.describe(),
+        "output": None,
+        "claim": "writing",
+    }
+
+
 def write_record(record: dict[str, Any], path: str | os.PathLike) -> Path:
     """Write `record` as indented JSON, atomically (replacing an older record)."""
     path = Path(path)
@@ -175,6 +192,7 @@ def repeat_run(
     record: str | os.PathLike | dict[str, Any],
     output: str | os.PathLike | None = None,
     overwrite: bool = False,
+    allow_import: bool | None = None,
 ) -> RunResult:
     """Run a recorded pipeline on its recorded inputs again.
 
@@ -186,11 +204,14 @@ def repeat_run(
         Where to write the particles (default: nothing is written).
     overwrite : bool
         Replace `output` if it exists.
+    allow_import : bool, optional
+        Let the record name classes outside cryotm and its plugins (see
+        :func:`~cryotm.pipeline.config.pipeline_from_config`).
     """
     from .config import pipeline_from_config
 
     if not isinstance(record, dict):
         record = read_record(record)
-    pipeline = pipeline_from_config(record["pipeline"])
+    pipeline = pipeline_from_config(record["pipeline"], allow_import=allow_import)
     inputs = TomogramInputs.from_description(record["inputs"])
     return pipeline.run(inputs, output=output, overwrite=overwrite)

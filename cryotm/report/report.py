@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -10,8 +12,8 @@ from typing import Any
 import attrs
 import numpy as np
 
-from .._atomic import atomic_path, check_writable
-from ..errors import CryotmError
+from .._atomic import atomic_path, check_file_name, check_writable, make_output_folder, output_set
+from ..errors import CryotmError, InputError
 from ..maps import MaskMap, ScoresMap
 from ..particles import ParticleList
 from ..thresholds import SearchStatistics, ThresholdResult, get_threshold_strategy
@@ -127,14 +129,14 @@ def make_report(
     """
     targets: dict[str, Path] = {}
     if output_dir is not None:
-        folder = Path(output_dir)
+        check_file_name(f"{prefix}histogram.png", "figure name (prefix + histogram.png; --prefix)")
+        folder = make_output_folder(output_dir)
         kinds = ("histogram", "threshold", "slices", "peaks") + (
             ("tracks",) if alignment is not None and particles else ()
         )
         targets = {key: folder / f"{prefix}{key}.png" for key in kinds}
-        if folder.is_dir():  # refuse before drawing anything, so that no figure set is left half-replaced
-            for target in targets.values():
-                check_writable(target, overwrite)
+        for target in targets.values():  # refuse before drawing anything, so that no figure set is left half-replaced
+            check_writable(target, overwrite)
     scores = ScoresMap.coerce(scores, mmap=True)
     mask_array = None
     if mask is not None:
@@ -167,11 +169,11 @@ def make_report(
         figures["tracks"] = plot_tracks(table, choose_track_particles(placed, n_tracks), title=f"{name}: tracks")
     paths: dict[str, Path] = {}
     if targets:
-        Path(output_dir).mkdir(parents=True, exist_ok=True)
-        for key, target in targets.items():
-            with atomic_path(target, overwrite=overwrite) as tmp:
-                figures[key].savefig(tmp, format="png", dpi=dpi)
-            paths[key] = target
+        with output_set():  # the figures are replaced together, or none is
+            for key, target in targets.items():
+                with atomic_path(target, overwrite=overwrite) as tmp:
+                    figures[key].savefig(tmp, format="png", dpi=dpi)
+                paths[key] = target
     return Report(figures=figures, thresholds=results, skipped=skipped, paths=paths)
 
 
@@ -185,19 +187,23 @@ def report_run(
     """The report of a recorded pipeline run (``<output>.cryotm.json``).
 
     The run's own threshold (from the record) is drawn first, then `thresholds`;
-    the picks are read back from the run's output.
+    the picks are read back from the run's output, with the reader of the
+    recorded format name. No class named in the record is imported.
     """
     from ..batch.runner import read_back
-    from ..pipeline import TomogramInputs, pipeline_from_config, read_record
+    from ..pipeline import TomogramInputs, read_record
     from ..pipeline.record import RECORD_SUFFIX
 
     record_path = Path(record)
     data = read_record(record_path)
+    if not isinstance(data.get("inputs"), dict):
+        raise InputError("this record describes no single tomogram's run (a merged list's?); give a tomogram's "
+                         "record", record_path)
     inputs = TomogramInputs.from_description(data["inputs"])
     particles = None
     if data.get("output"):
         output = record_path.with_name(record_path.name[: -len(RECORD_SUFFIX)])
-        particles = read_back(pipeline_from_config(data["pipeline"]), output)
+        particles = read_back(None, output)  # the record is data: nothing named in it is imported
     own = data.get("threshold") or {}
     recorded = ThresholdResult(
         value=float(own["value"]), strategy=f"{own['strategy']} (run)", details=dict(own.get("details") or {})
@@ -205,8 +211,7 @@ def report_run(
     scores = inputs.read_scores()
     n_angles = options.pop("n_angles", None) or len(inputs.read_angle_list())
     if options.get("particle_diameter") is None:
-        radius = getattr(pipeline_from_config(data["pipeline"]).picker, "suppression_radius", None)
-        options["particle_diameter"] = float(radius) if radius is not None else None
+        options["particle_diameter"] = _recorded_suppression_radius(data)
     return make_report(
         scores,
         particles,
@@ -220,3 +225,16 @@ def report_run(
         overwrite=overwrite,
         **options,
     )
+
+
+def _recorded_suppression_radius(record: dict) -> float | None:
+    """The picker's suppression radius as the record states it (read as data: nothing is imported or built)."""
+    picker = (record.get("pipeline") or {}).get("picker") or {}
+    parameters = picker.get("parameters") if isinstance(picker, dict) else None
+    if not isinstance(parameters, dict):
+        return None
+    for key in ("radius", "particle_diameter"):
+        value = parameters.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+            return float(value)
+    return None

@@ -226,6 +226,8 @@ def get_threshold_strategy(spec: str | ThresholdStrategy | float, **parameters: 
         if cls.primary_parameter is None:
             raise ParameterError(f"threshold {name!r} takes no value (got {name}:{value})")
         kwargs[cls.primary_parameter] = convert_field(cls, cls.primary_parameter, value, f"threshold {name!r}")
+        if isinstance(kwargs[cls.primary_parameter], float) and not np.isfinite(kwargs[cls.primary_parameter]):
+            raise ParameterError(f"threshold {name!r} needs a finite number after ':', got {value!r}")
     try:
         return cls(**kwargs)
     except CryotmError:
