@@ -9,22 +9,31 @@ within a quarter of the particle diameter; orientation error = angle between
 the picked and the planted rotation, degrees).
 
 Measured per scene, all at the same threshold (``far``, one false voxel
-expected per search, from the search statistics a peer records):
+expected per search, from the search statistics a peer records; or the
+rule of ``--threshold``, e.g. ``calibrated``):
 
-- **tophat**: F1 of ``extract`` without and with ``tophat=True``
-  (pytom-match-pick's filter, 1 false positive in the tophat histogram), and
-  the oracle F1 of each (the best single score cut-off on the same
-  suppressed candidate list, i.e. what a perfect threshold would reach);
-- **select**: F1 and median orientation error of ``extract``, of ``select``
-  with the default placement (``maximum``: at the peak's score maximum, with
-  its angle), of ``select`` with cryoCAT's placement (``cryocat``), and of
-  ``select`` with the angular test switched off (``min_angles_voxel_count=0``,
-  the placement alone), and of ``select`` with the orientation-agreement
-  test (``angle_tolerance=10``: at least 2 voxels of the peak within 10
-  degrees of the maximum's rotation). The selection's footprint is a sphere
-  of the particle's radius.
+- **tophat**: F1 of ``extract`` without and with ``tophat=True`` (the
+  default ``tophat_mode="particle"``: a ball of a quarter of the diameter,
+  tophat at least 0.35 of the peak's height) and with
+  ``tophat_mode="pytom"`` (pytom-match-pick's filter, 1 false positive in
+  the tophat histogram), and the oracle F1 of each (the best single score
+  cut-off on the same suppressed candidate list, i.e. what a perfect
+  threshold would reach). Two more scenes without gold or membranes (seeds
+  200, 201) check that the filter keeps the particles where there is
+  nothing to remove; they are left out of the means;
+- **select**: F1 and median orientation error of ``extract`` and of
+  ``select``: the default (placement at the peak's score maximum, angular
+  test ``neighbours``: at least 3 of the maximum's 26 neighbours hold its
+  rotation, within half the list's step), the same with
+  ``min_peak_voxel_count=1``, cryoCAT's distance-map regions at the maximum
+  (``angle_test="regions"``, the default before), cryoCAT's placement
+  (``cryocat``), no angular test (``min_agreeing_neighbours=0``), and the
+  footprint test (``angle_test="footprint"``, ``angle_tolerance=10``, 2
+  voxels). The selection's footprint is a sphere of the particle's radius.
+  The summary also gives each method's median orientation error over the
+  matched particles of all scenes pooled.
 
-Usage: ``python benchmarks/quality_picking.py [--scenes N] [--size S] [--angles A]``;
+Usage: ``python benchmarks/quality_picking.py [--scenes N] [--size S] [--angles A] [--cache DIR]``;
 writes ``benchmarks/results/quality_picking.json`` and prints the tables.
 """
 
@@ -54,10 +63,18 @@ def scene_settings(n: int) -> list[dict]:
     ]
 
 
+#: Scenes without gold or membranes (the tophat filter must keep their particles).
+CLEAN_SCENES = [
+    dict(seed=200, template="blobs", gold=0, membranes=0),
+    dict(seed=201, template="hook", gold=0, membranes=0),
+]
+
+
 def score(picks, scene, tolerance: float) -> dict:
     match = match_particles(picks, scene.truth, tolerance)
     errors = match.angular_errors
     return {
+        "angle_errors": [round(float(e), 2) for e in errors],
         "n": len(picks),
         "f1": round(float(match.f1), 4),
         "precision": round(float(match.precision), 4),
@@ -99,33 +116,41 @@ def load_scene(settings: dict, size: int, n_angles: int, cache: Path | None):
     return scene, made
 
 
-def run_scene(settings: dict, size: int, n_angles: int, cache: Path | None = None) -> dict:
+def run_scene(settings: dict, size: int, n_angles: int, cache: Path | None = None, rule: str = "far") -> dict:
     scene, made = load_scene(settings, size, n_angles, cache)
     d = float(scene.particle_diameter)
     tolerance = max(2.0, d / 4)
     maps = (scene.scores, scene.angle_map, scene.angles)
     out: dict = {"settings": settings, "particle_diameter": round(d, 2), "search_seconds": round(made, 1)}
 
-    picker = PeakPicker(particle_diameter=d)
+    picker = PeakPicker(particle_diameter=d, threshold=rule)
     plain = picker.run(*maps, statistics=scene.statistics)
     threshold = plain.threshold.value
-    tophat = PeakPicker(particle_diameter=d, tophat=True).run(*maps, statistics=scene.statistics)
+    tophat = PeakPicker(particle_diameter=d, threshold=rule, tophat=True).run(*maps, statistics=scene.statistics)
+    pytom = PeakPicker(particle_diameter=d, threshold=rule, tophat=True, tophat_mode="pytom").run(
+        *maps, statistics=scene.statistics
+    )
     low = f"manual:{scene.statistics.mean + 3 * scene.statistics.std}"  # every candidate a cut-off could keep
     ranked = PeakPicker(particle_diameter=d, threshold=low).pick(*maps)
     ranked_tophat = PeakPicker(particle_diameter=d, threshold=low, tophat=True).pick(*maps)
-    out["threshold_far"] = round(threshold, 4)
+    ranked_pytom = PeakPicker(particle_diameter=d, threshold=low, tophat=True, tophat_mode="pytom").pick(*maps)
+    out["threshold"] = round(threshold, 4)
     out["extract"] = score(plain.particles, scene, tolerance)
     out["extract_tophat"] = score(tophat.particles, scene, tolerance)
-    out["tophat_cutoff"] = round(tophat.filters["tophat"]["value"], 4)
+    out["extract_tophat_pytom"] = score(pytom.particles, scene, tolerance)
+    out["tophat_cutoff_pytom"] = round(pytom.filters["tophat"]["value"], 4) if "tophat" in pytom.filters else None
     out["oracle_f1"] = oracle_f1(ranked, scene, tolerance)
     out["oracle_f1_tophat"] = oracle_f1(ranked_tophat, scene, tolerance)
+    out["oracle_f1_tophat_pytom"] = oracle_f1(ranked_pytom, scene, tolerance)
 
     common = dict(threshold=f"manual:{threshold}", template_radius=d / 2)
     for name, options in {
         "select_maximum": dict(placement="maximum"),
+        "select_maximum_min_peak_1": dict(placement="maximum", min_peak_voxel_count=1),
+        "select_maximum_regions": dict(placement="maximum", angle_test="regions"),
         "select_cryocat": dict(placement="cryocat"),
-        "select_maximum_no_angle_test": dict(placement="maximum", min_angles_voxel_count=0),
-        "select_maximum_tolerance": dict(placement="maximum", angle_tolerance=10, min_angles_voxel_count=2),
+        "select_maximum_no_angle_test": dict(placement="maximum", min_agreeing_neighbours=0),
+        "select_maximum_footprint": dict(angle_test="footprint", angle_tolerance=10, min_angles_voxel_count=2),
     }.items():
         clock = time.perf_counter()
         result = select_peaks(*maps, **common, **options)
@@ -139,27 +164,40 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=96)
     parser.add_argument("--angles", type=int, default=1000)
     parser.add_argument("--cache", type=Path, help="keep the searched scenes here (pickles) and reuse them")
+    parser.add_argument("--threshold", default="far",
+                        help="threshold rule of every method (default far; another rule writes "
+                        "quality_picking_<rule>.json)")
     args = parser.parse_args()
-    rows = []
-    for settings in scene_settings(args.scenes):
-        row = run_scene(settings, args.size, args.angles, args.cache)
-        rows.append(row)
-        print(json.dumps(row))
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    rows, clean = [], []
+    for settings in scene_settings(args.scenes) + CLEAN_SCENES:
+        row = run_scene(settings, args.size, args.angles, args.cache, args.threshold)
+        (clean if settings in CLEAN_SCENES else rows).append(row)
+        print(json.dumps({k: v for k, v in row.items() if k != "angle_errors"}))
+    results = RESULTS if args.threshold == "far" else RESULTS.with_name(f"quality_picking_{args.threshold}.json")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    methods = ("extract", "extract_tophat", "extract_tophat_pytom", "select_maximum", "select_maximum_min_peak_1",
+               "select_maximum_regions", "select_cryocat", "select_maximum_no_angle_test", "select_maximum_footprint")
+    pooled = {}
+    for key in methods:
+        errors = [e for r in rows for e in r[key]["angle_errors"]]
+        pooled[key] = round(float(np.median(errors)), 2) if errors else None
     summary = {
         "machine": platform.platform(),
         "size": args.size,
         "n_angles": args.angles,
+        "threshold": args.threshold,
         "scenes": rows,
         "mean": {
             key: round(float(np.mean([r[key]["f1"] if isinstance(r[key], dict) else r[key] for r in rows])), 4)
-            for key in ("extract", "extract_tophat", "oracle_f1", "oracle_f1_tophat", "select_maximum",
-                        "select_cryocat", "select_maximum_no_angle_test", "select_maximum_tolerance")
+            for key in methods + ("oracle_f1", "oracle_f1_tophat", "oracle_f1_tophat_pytom")
         },
+        "scenes_without_gold_or_membranes": clean,
+        "pooled_median_angle_error": pooled,
     }
-    RESULTS.write_text(json.dumps(summary, indent=1) + "\n")
+    results.write_text(json.dumps(summary, indent=1) + "\n")
     print("\nmean F1:", summary["mean"])
-    print(f"wrote {RESULTS}")
+    print("pooled median orientation error:", pooled)
+    print(f"wrote {results}")
 
 
 if __name__ == "__main__":

@@ -72,7 +72,9 @@ def test_tophat_drops_the_broad_peak_and_keeps_the_sharp_ones(broad_and_sharp):
     kept = {tuple(p) for p in plain.particles.positions[:, ::-1].astype(int)}
     assert set(sharp) <= kept and len(kept) == len(sharp) + 1
     assert _near(plain.particles.positions[:1], broad)  # without the filter the broad blob is the best particle
-    filtered = PeakPicker(particle_diameter=8, threshold="manual:0.2", tophat=True).run(scores, angle_map, angles)
+    filtered = PeakPicker(particle_diameter=8, threshold="manual:0.2", tophat=True, tophat_mode="pytom").run(
+        scores, angle_map, angles
+    )
     kept = {tuple(p) for p in filtered.particles.positions[:, ::-1].astype(int)}
     assert kept == set(sharp) and not _near(filtered.particles.positions, broad)
     assert filtered.filters["tophat"]["dropped"] > 0 and "tophat dropped" in filtered.summary()
@@ -86,10 +88,47 @@ def test_extract_tophat_flag(broad_and_sharp, tmp_path):
     base = ["extract", str(tmp_path / "s.mrc"), str(tmp_path / "a.mrc"), str(tmp_path / "angles.csv"), "-d", "8",
             "-t", "manual:0.2", "-q"]
     assert main(base + ["-o", str(tmp_path / "plain.em")]) == 0
-    assert main(base + ["-o", str(tmp_path / "tophat.em"), "--tophat-filter"]) == 0
+    assert main(base + ["-o", str(tmp_path / "tophat.em"), "--tophat-filter", "--tophat-mode", "pytom"]) == 0
     plain, tophat = read_particles(tmp_path / "plain.em"), read_particles(tmp_path / "tophat.em")
     assert len(tophat) == len(plain) - 1
     assert _near(plain.positions, broad) and not _near(tophat.positions, broad)
+
+
+def test_particle_tophat_keeps_broad_particle_peaks_and_drops_broader_halos():
+    """Particles whose own peaks are broad (sigma 3, a low-pass template; diameter 12) and two halos
+    broader than any particle's peak (sigma 8, gold beads). pytom-match-pick's filter drops most particles;
+    the default keeps every particle and drops the halos with their flanks."""
+    rng = np.random.default_rng(7)
+    noise = ndimage.gaussian_filter(rng.normal(0, 1, SHAPE), 1.0)
+    scores = 0.03 * noise / noise.std()
+    particles = [(10, 10, 10), (10, 10, 37), (10, 37, 10), (37, 10, 10), (37, 37, 37), (37, 37, 12)]
+    for i, centre in enumerate(particles):
+        scores += _blob(SHAPE, centre, 3.0, 0.3 + 0.05 * i)  # weak and strong alike
+    halos = [(24, 24, 24), (12, 36, 34)]
+    for centre in halos:
+        scores += _blob(SHAPE, centre, 8.0, 0.6)
+    angle_map = rng.integers(0, 30, SHAPE).astype(np.float32)
+    angles = AngleList(rng.uniform(0, 180, (30, 3)))
+    common = dict(particle_diameter=12, threshold="manual:0.2")
+    maps = (scores.astype(np.float32), angle_map, angles)
+    plain = PeakPicker(**common).run(*maps).particles
+    assert all(_near(plain.positions, c) for c in particles + halos)
+    kept = PeakPicker(**common, tophat=True).run(*maps)
+    found = kept.particles.positions
+    assert all(_near(found, c) for c in particles)
+    assert not any(_near(found, c, 4) for c in halos)
+    # judged after suppression: the noise bumps on the halos' flanks go with them, nothing else
+    dropped = [p for p in plain.positions if not np.any(np.all(found == p, axis=1))]
+    assert len(dropped) == kept.filters["tophat"]["dropped"] > len(halos)
+    assert all(min(np.linalg.norm(p[::-1] - np.array(c)) for c in halos) < 20 for p in dropped)
+    assert kept.filters["tophat"]["mode"] == "particle" and kept.filters["tophat"]["radius"] == 3
+    pytom = PeakPicker(**common, tophat=True, tophat_mode="pytom").run(*maps).particles
+    assert sum(_near(pytom.positions, c) for c in particles) <= 2
+    # a fraction above the particles' own (1 - exp(-2 * 3**2 / 3**2) = 0.86) drops them too
+    strict = PeakPicker(**common, tophat=True, tophat_fraction=0.95).run(*maps).particles
+    assert not any(_near(strict.positions, c) for c in particles)
+    with pytest.raises(CryotmError, match="tophat_mode"):
+        PeakPicker(particle_diameter=12, tophat_mode="sharp")
 
 
 # -- sub-voxel positions -------------------------------------------------------------------
@@ -205,10 +244,24 @@ def test_batch_passes_the_filter_options_to_the_picker(broad_and_sharp, tmp_path
     table = tmp_path / "tomos.csv"
     table.write_text(f"name,scores,angles,angle_list\nt,{tmp_path / 's.mrc'},{tmp_path / 'a.mrc'},{tmp_path / 'angles.csv'}\n")
     args = ["batch", str(table), "--diameter", "8", "--threshold", "manual:0.2", "--format", "stopgap",
-            "--progress", "off", "--tophat-filter", "--subvoxel", "quadratic"]
+            "--progress", "off", "--tophat-filter", "--tophat-mode", "pytom", "--subvoxel", "quadratic"]
     assert main(args + ["-o", str(tmp_path / "out")]) == 0
     picked = read_particles(tmp_path / "out" / "t.star")
     assert len(picked) == len(sharp) and not _near(picked.positions, broad)
     assert np.any(picked.shifts != 0)
     parameters = read_record(record_path_for(tmp_path / "out" / "t.star"))["pipeline"]["picker"]["parameters"]
     assert parameters["tophat"] is True and parameters["subvoxel"] == "quadratic"
+    assert parameters["tophat_mode"] == "pytom"
+
+
+def test_local_tophat_is_the_whole_maps_at_the_voxels(broad_and_sharp):
+    from cryotm.picking.tophat import local_tophat, narrow_peaks
+
+    scores = broad_and_sharp[0]
+    rng = np.random.default_rng(2)
+    at = tuple(np.concatenate([[0, 47, 1], rng.integers(0, 48, 20)]) for _ in range(3))  # faces included
+    whole = white_tophat(scores, radius=3)
+    np.testing.assert_array_equal(local_tophat(scores, at, 3), whole[at])
+    few, _ = narrow_peaks(scores, at, 12)  # 23 boxes of 13^3 voxels: computed around each
+    many, _ = narrow_peaks(scores, tuple(np.tile(c, 8) for c in at), 12)  # more than the map: transformed whole
+    np.testing.assert_array_equal(np.tile(few, 8), many)

@@ -101,11 +101,11 @@ def test_peak_number_tomo_number_and_subsets(spaced):
 
 def test_created_written_and_given_maps_select_the_same(tmp_path, spaced):
     base = tmp_path / "dm"
-    created = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4,
+    created = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, angle_test="regions",
                            create_dist_maps=True, write_dist_maps=True, dist_maps_name_base=base)
-    read = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4,
+    read = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, angle_test="regions",
                         dist_maps_name_base=base)
-    given = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4,
+    given = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, angle_test="regions",
                          dist_maps=create_distance_maps(spaced.angle_map, spaced.angles))
     for other in (read, given):
         np.testing.assert_array_equal(other.particles.positions, created.particles.positions)
@@ -224,12 +224,13 @@ def test_edge_margins():
 
 
 def test_edge_masking_zero_masks_nothing_and_xyz_order(spaced):
-    plain = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4)
-    zero = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, edge_masking=0)
+    # cryoCAT's angular test: a peak cut by the margin keeps no consistent region inside it
+    common = dict(template_radius=4, angle_test="regions")
+    plain = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, **common)
+    zero = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, edge_masking=0, **common)
     np.testing.assert_array_equal(zero.particles.positions, plain.particles.positions)
     margin = (20, 0, 0)  # x only
-    edged = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4,
-                         edge_masking=margin)
+    edged = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, edge_masking=margin, **common)
     x = edged.particles.positions[:, 0]
     assert np.all((x >= 20) & (x < spaced.scores.shape[2] - 20))
     kept = plain.particles.positions[:, 0]
@@ -252,13 +253,14 @@ def test_nothing_consistent_gives_an_empty_list(spaced):
 def test_dist_maps_of_the_wrong_shape(spaced):
     maps = create_distance_maps(spaced.angle_map[:, :, :-1], spaced.angles)
     with pytest.raises(InputError, match="distance map _dist_all has shape"):
-        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, dist_maps=maps)
+        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, angle_test="regions", dist_maps=maps)
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")  # no 'invalid value encountered in cast' either
 def test_nan_distance_is_an_error_only_where_the_selection_looks(spaced):
     given = create_distance_maps(spaced.angle_map, spaced.angles).as_dict()
-    plain = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, dist_maps=given)
+    plain = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, angle_test="regions", template_radius=4,
+                         dist_maps=given)
     _, above = PeakSelector().threshold_mask(ScoresMap.from_array(spaced.scores))
     labels, _ = ndimage.label(above, structure=ndimage.generate_binary_structure(3, 1))
     top = labels[np.unravel_index(np.argmax(spaced.scores), spaced.scores.shape)]
@@ -266,18 +268,21 @@ def test_nan_distance_is_an_error_only_where_the_selection_looks(spaced):
     outside = np.argwhere(labels[box] != top)[0] + [b.start for b in box]  # in the region's box
     beside = {name: values.copy() for name, values in given.items()}
     beside["total"][tuple(outside)] = np.nan  # below the threshold: never looked at
-    result = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, dist_maps=beside)
+    result = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, angle_test="regions", template_radius=4,
+                          dist_maps=beside)
     np.testing.assert_array_equal(result.particles.positions, plain.particles.positions)
     np.testing.assert_array_equal(result.labels, plain.labels)
     inside = {name: values.copy() for name, values in given.items()}
     inside["normals"][np.unravel_index(np.argmax(spaced.scores), spaced.scores.shape)] = np.nan
     with pytest.raises(InputError, match="non-finite"):
-        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4, dist_maps=inside)
+        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, angle_test="regions", template_radius=4,
+                     dist_maps=inside)
 
 
 def test_missing_dist_map_files(tmp_path, spaced):
     with pytest.raises(InputError, match="distance map not found"):
-        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, dist_maps_name_base=tmp_path / "none")
+        select_peaks(spaced.scores, spaced.angle_map, spaced.angles, angle_test="regions",
+                     dist_maps_name_base=tmp_path / "none")
 
 
 def test_empty_threshold_mask(spaced):
@@ -474,14 +479,14 @@ def test_the_selector_filters_with_filter_distance_maps(spaced, monkeypatch):
         calls.append(len(dist_maps))
         return original(dist_maps, threshold_mask, min_angles_voxel_count)
 
-    expected = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4)
+    expected = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, angle_test="regions", template_radius=4)
     monkeypatch.setattr(select_module, "filter_distance_maps", spy)
-    result = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4)
+    result = select_peaks(spaced.scores, spaced.angle_map, spaced.angles, angle_test="regions", template_radius=4)
     np.testing.assert_array_equal(result.particles.positions, expected.particles.positions)
     assert 3 in calls and 1 in calls  # all maps before the opening, one map at a time after it
     monkeypatch.setattr(select_module, "filter_distance_maps",
                         lambda maps, mask, count: (maps, np.zeros_like(np.asarray(mask), dtype=bool)))
-    assert len(select_peaks(spaced.scores, spaced.angle_map, spaced.angles, template_radius=4).particles) == 0
+    assert len(select_peaks(spaced.scores, spaced.angle_map, spaced.angles, angle_test="regions", template_radius=4).particles) == 0
 
 
 @pytest.mark.parity

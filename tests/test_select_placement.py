@@ -41,6 +41,7 @@ def real_like():
 def _select(real_like, **kwargs):
     scores, angle_map, angles = real_like
     kwargs.setdefault("template_radius", 4)
+    kwargs.setdefault("angle_test", "regions")  # these peaks' consistency lies in blocks off the maxima
     return select_peaks(scores, angle_map, angles, threshold="manual:0.05", **kwargs)
 
 
@@ -85,7 +86,7 @@ def test_placement_is_validated_and_on_the_command_line(real_like, tmp_path):
     angles.write(tmp_path / "angles.csv")
     args = ["select", str(tmp_path / "s.mrc"), str(tmp_path / "a.mrc"), str(tmp_path / "angles.csv"),
             "--template-radius", "4", "--threshold", "manual:0.05"]
-    assert main(args + ["-o", str(tmp_path / "max.star"), "--format", "stopgap"]) == 0
+    assert main(args + ["-o", str(tmp_path / "max.star"), "--format", "stopgap", "--angle-test", "regions"]) == 0
     assert main(args + ["-o", str(tmp_path / "cc.star"), "--format", "stopgap", "--placement", "cryocat"]) == 0
     assert read_particles(tmp_path / "max.star").positions.astype(int).tolist() == [list(PEAK_A[::-1])]
     assert len(read_particles(tmp_path / "cc.star")) == 2
@@ -101,7 +102,9 @@ def test_angle_tolerance_compares_the_peak_voxels_with_the_maximum():
         angle_map[z + dz, y + dy, x + dx] = angle_map[PEAK_A]
     angles = AngleList(np.random.default_rng(2).uniform([0, 0, 0], [360, 180, 360], (200, 3)))
     common = dict(template_radius=4, threshold="manual:0.05", min_angles_voxel_count=6)
-    assert len(select_peaks(scores, angle_map, angles, **common).particles) == 0  # distance-map regions: none
+    common["angle_test"] = "footprint"
+    regions = select_peaks(scores, angle_map, angles, **(common | {"angle_test": "regions"}))
+    assert len(regions.particles) == 0  # distance-map regions: none
     agreeing = select_peaks(scores, angle_map, angles, angle_tolerance=10, **common)
     assert agreeing.particles.positions.astype(int).tolist() == [list(PEAK_A[::-1])]  # D's voxels disagree
     np.testing.assert_allclose(agreeing.particles.euler_angles[0], angles.angles[int(angle_map[PEAK_A])])
@@ -111,3 +114,63 @@ def test_angle_tolerance_compares_the_peak_voxels_with_the_maximum():
         PeakSelector(placement="cryocat", angle_tolerance=10)
     with pytest.raises(InputError, match="angle_tolerance must be"):
         PeakSelector(angle_tolerance=-1)
+
+
+def test_default_angle_test_counts_neighbours_sharing_the_maximums_rotation():
+    """Peak A: 3 face neighbours hold the maximum's rotation (a true particle on a real map); peak D: its
+    neighbours' rotations are random (a gold bead). The default keeps A only; cryoCAT's regions keep neither."""
+    rng = np.random.default_rng(5)
+    scores = (_gauss(PEAK_A, 2.0) + _gauss(PEAK_D, 2.0)).astype(np.float32)
+    angle_map = rng.permutation(np.arange(np.prod(SHAPE)) % 200).reshape(SHAPE).astype(np.float32)
+    z, y, x = PEAK_A
+    for dz, dy, dx in ((1, 0, 0), (0, -1, 0), (0, 0, 1)):
+        angle_map[z + dz, y + dy, x + dx] = angle_map[PEAK_A]
+    z, y, x = PEAK_D
+    angle_map[z - 1 : z + 2, y - 1 : y + 2, x - 1 : x + 2] = (np.arange(27) + 17).reshape(3, 3, 3)  # all differ
+    angles = AngleList(np.random.default_rng(2).uniform([0, 0, 0], [360, 180, 360], (200, 3)))
+    common = dict(template_radius=4, threshold="manual:0.05")
+    default = select_peaks(scores, angle_map, angles, **common)
+    assert default.particles.positions.astype(int).tolist() == [list(PEAK_A[::-1])]
+    assert len(select_peaks(scores, angle_map, angles, min_agreeing_neighbours=4, **common).particles) == 0
+    assert len(select_peaks(scores, angle_map, angles, min_agreeing_neighbours=0, **common).particles) == 2
+    assert len(select_peaks(scores, angle_map, angles, angle_test="regions", **common).particles) == 0
+    with pytest.raises(InputError, match="angle_test must be one of"):
+        PeakSelector(angle_test="nearby")
+    with pytest.raises(InputError, match="needs placement='maximum'"):
+        PeakSelector(placement="cryocat", angle_test="neighbours")
+    assert PeakSelector(placement="cryocat").angle_test == "regions"
+
+
+def test_angular_step_is_the_lists_sampling_and_sets_the_default_tolerance():
+    from cryotm.picking.select.agreement import angular_step
+
+    inplane = AngleList(np.array([[phi, 0.0, 0.0] for phi in range(0, 360, 15)]))
+    assert angular_step(inplane) == pytest.approx(15.0)
+    assert angular_step(AngleList(np.array([[phi, 0.0, 0.0] for phi in range(0, 90, 15)])), symmetry=4) == (
+        pytest.approx(15.0)
+    )
+    assert PeakSelector().tolerance_for(inplane) == pytest.approx(7.5)
+    assert PeakSelector(angle_tolerance=20).tolerance_for(inplane) == 20
+    # neighbours one step away (15 degrees) agree only with a tolerance of at least one step
+    scores = _gauss(PEAK_A, 2.0).astype(np.float32)
+    angle_map = np.zeros(SHAPE, np.float32) + np.arange(SHAPE[2]) % 24  # rows change along x, one step per voxel
+    common = dict(template_radius=4, threshold="manual:0.05")
+    # the 8 neighbours in the maximum's x plane share its row; the 18 others are one step away
+    assert len(select_peaks(scores, angle_map, inplane, min_agreeing_neighbours=8, **common).particles) == 1
+    assert len(select_peaks(scores, angle_map, inplane, min_agreeing_neighbours=9, **common).particles) == 0
+    wide = select_peaks(scores, angle_map, inplane, angle_tolerance=16, min_agreeing_neighbours=26, **common)
+    assert len(wide.particles) == 1
+
+
+def test_settings_of_cryocats_test_warn_with_the_neighbours_test(real_like, tmp_path):
+    from cryotm.angles.distance_maps import create_distance_maps
+    from cryotm.errors import CryotmWarning
+
+    scores, angle_map, angles = real_like
+    with pytest.warns(CryotmWarning, match="min_angles_voxel_count=12 has no effect"):
+        PeakSelector(min_angles_voxel_count=12)
+    maps = create_distance_maps(angle_map, angles)
+    with pytest.warns(CryotmWarning, match="distance maps are used only by angle_test='regions'"):
+        ignored = select_peaks(scores, angle_map, angles, dist_maps=maps, template_radius=4, threshold="manual:0.05")
+    plain = select_peaks(scores, angle_map, angles, template_radius=4, threshold="manual:0.05")
+    np.testing.assert_array_equal(ignored.particles.positions, plain.particles.positions)

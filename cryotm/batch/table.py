@@ -36,6 +36,7 @@ import attrs
 import pandas as pd
 
 from ..errors import CryotmError, InputError
+from ..naming import tomogram_name
 from ..peers.base import PeerJob
 from ..pipeline.inputs import TomogramInputs
 
@@ -291,13 +292,6 @@ def _derived_angle_map(scores: Path) -> Path:
     if position < 0:
         return scores.with_name(f"angles_{name}")
     return scores.with_name(name[:position] + "angles" + name[position + len("scores") :])
-
-
-def tomogram_name(scores: Path) -> str:
-    """A tomogram's default name from its scores map's path (``tomo1_scores.mrc``, ``tomo1/scores.mrc`` -> tomo1)."""
-    stem = scores.name.split(".")[0]
-    name = stem.replace("scores", "").strip("_-. ")
-    return name or scores.parent.name or stem
 
 
 def tasks_from_glob(

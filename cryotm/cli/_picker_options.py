@@ -10,6 +10,8 @@ __all__ = ["add_picker_filter_arguments", "picker_filter_options"]
 #: option dest -> PeakPicker parameter
 _PARAMETERS = {
     "tophat_filter": "tophat",
+    "tophat_mode": "tophat_mode",
+    "tophat_fraction": "tophat_fraction",
     "tophat_connectivity": "tophat_connectivity",
     "tophat_bins": "tophat_bins",
     "tophat_false_positives": "tophat_false_positives",
@@ -20,13 +22,20 @@ _PARAMETERS = {
 def add_picker_filter_arguments(parser: argparse.ArgumentParser | Any) -> None:
     """Add ``--tophat-filter`` (and its settings) and ``--subvoxel`` to `parser` (or an argument group)."""
     parser.add_argument("--tophat-filter", action="store_true", default=None,
-                        help="keep only candidates on sharp peaks (white tophat of the scores map, cut-off "
-                        "fitted to its histogram, as pytom-match-pick): drops gold beads, membranes, carbon edges")
+                        help="drop candidates on peaks broader than a particle's (white tophat of the scores "
+                        "map): gold beads, membranes, carbon edges")
+    parser.add_argument("--tophat-mode", choices=("particle", "pytom"),
+                        help="particle (default): a ball of a quarter of the diameter, keep a candidate whose "
+                        "tophat is at least --tophat-fraction of its height above the median; pytom: "
+                        "pytom-match-pick's filter (3x3x3 element, cut-off fitted to the tophat histogram)")
+    parser.add_argument("--tophat-fraction", type=float, metavar="F",
+                        help="particle mode: smallest tophat, as a fraction of the peak's height, kept (default 0.35)")
     parser.add_argument("--tophat-connectivity", type=int, choices=(1, 2, 3), metavar="{1,2,3}",
-                        help="connectivity of the tophat's structuring element (default 1)")
-    parser.add_argument("--tophat-bins", type=int, metavar="N", help="bins of the tophat histogram (default 50)")
+                        help="pytom mode: connectivity of the tophat's structuring element (default 1)")
+    parser.add_argument("--tophat-bins", type=int, metavar="N",
+                        help="pytom mode: bins of the tophat histogram (default 50)")
     parser.add_argument("--tophat-false-positives", type=float, metavar="N",
-                        help="background voxels expected above the tophat cut-off (default 1)")
+                        help="pytom mode: background voxels expected above the tophat cut-off (default 1)")
     parser.add_argument("--subvoxel", choices=("gaussian", "quadratic"),
                         help="refine positions by a local fit of the scores; the fraction is written as shifts")
 

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     for key in paths:
         print(f"  {key:10s} {paths[key]}")
 
-    from ..batch.table import tomogram_name
+    from ..naming import tomogram_name
 
     # the tomogram's name as extract and batch give it by default (the folder's, for DIR/scores.mrc)
     scores = ScoresMap.read(paths["scores"], experiment_id=tomogram_name(paths["scores"]))

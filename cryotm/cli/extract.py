@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..batch.table import tomogram_name
+    from ..naming import tomogram_name
     from ..formats import writer_for
     from ..picking import PeakPicker
     from ..sanity import check_files

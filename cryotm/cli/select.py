@@ -62,9 +62,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="maximum (default): each particle on its peak's score maximum with that voxel's "
                         "angle, the angular test only accepts or rejects the peak; cryocat: cryoCAT's rule (the "
                         "best angle-consistent voxel, often off the maximum with a wrong angle on real maps)")
+    parser.add_argument("--angle-test", choices=("neighbours", "footprint", "regions"),
+                        help="with --placement maximum: neighbours (default: enough of the maximum's 26 neighbours "
+                        "hold its rotation, within --angle-tolerance), footprint (enough of the peak's voxels in "
+                        "the footprint do) or regions (cryoCAT's distance-map regions, the only test of "
+                        "--placement cryocat)")
     parser.add_argument("--angle-tolerance", type=float, metavar="DEG",
-                        help="with --placement maximum: count as consistent the peak's voxels whose rotation is "
-                        "within DEG degrees of the maximum's (instead of regions of equal distance-map values)")
+                        help="degrees within which a rotation agrees with the maximum's (neighbours, footprint; "
+                        "default half the angle list's step)")
+    parser.add_argument("--min-agreeing-neighbours", type=int, default=3, metavar="N",
+                        help="agreeing neighbours (of 26) the neighbours test needs (default 3; 0: no angular test)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     add_geometry_arguments(parser)
     parser.set_defaults(func=run)
@@ -77,6 +84,7 @@ _FLAGS = {
     "template_mask": "--template-mask", "dist_maps_list": "--dist-maps-list", "tomo_number": "--tomo-id",
     "tomo_mask": "--mask", "angles_order": "--angles-order", "index_base": "--index-base",
     "output_format": "--format", "dist_maps_name_base": "--dist-maps", "angle_tolerance": "--angle-tolerance",
+    "angle_test": "--angle-test", "min_agreeing_neighbours": "--min-agreeing-neighbours",
 }
 
 
@@ -87,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from .._atomic import check_writable, output_set
-    from ..batch.table import tomogram_name
+    from ..naming import tomogram_name
     from ..maps import ScoresMap, write_map
     from ..picking.select import select_peaks
     from ..sanity import check_files
@@ -128,7 +136,9 @@ def _run(args: argparse.Namespace) -> int:
             output_format=args.format,
             overwrite=args.overwrite,
             placement=args.placement,
+            angle_test=args.angle_test,
             angle_tolerance=args.angle_tolerance,
+            min_agreeing_neighbours=args.min_agreeing_neighbours,
         )
         if geometry_filters(args):  # filtered before writing (the label map keeps every selected particle)
             import attrs

@@ -143,6 +143,11 @@ def pytom_job_angles(job: dict[str, Any], path: str | os.PathLike) -> np.ndarray
     except InputError as exc:
         raise InputError(f"rotational_symmetry: {exc.problem}", path) from None
     n_rotations = job.get("n_rotations")
+    if n_rotations is not None:
+        try:
+            n_rotations = int(n_rotations)
+        except (TypeError, ValueError):
+            raise InputError(f"n_rotations must be a whole number, got {n_rotations!r}", path) from None
     increment = _increment(job)
     if increment is not None:
         values = generate_pytom_angles(increment, symmetry, version, source=path)

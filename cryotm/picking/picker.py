@@ -9,9 +9,12 @@ can override one at a time (:meth:`PeakPicker.run` calls them in order):
    see :mod:`cryotm.picking.thresholding`);
 2. :meth:`~PeakPicker.find_candidates`: the voxels above it (NaN/inf
    checked, the edge margin and mask applied, their number bounded);
-3. :meth:`~PeakPicker.filter_candidates`: cluster size and the tophat filter;
+3. :meth:`~PeakPicker.filter_candidates`: cluster size and pytom-match-pick's
+   tophat filter (``tophat_mode="pytom"``);
 4. :meth:`~PeakPicker.suppress`: non-maximum suppression (rows kept, highest
-   first; cryoCAT's greedy suppression by default);
+   first; cryoCAT's greedy suppression by default), then
+   :meth:`~PeakPicker.filter_peaks`: the default tophat filter, judging each
+   peak at its maximum;
 5. :meth:`~PeakPicker.orient`: the kept voxels become particles: angle-map
    orientations, C_n symmetry, sub-voxel shifts.
 
@@ -69,7 +72,7 @@ from .subvoxel import refine_peaks
 from .suppression import greedy_suppression
 from .symmetry import phi_range_start, randomise_in_plane
 from .thresholding import ThresholdOutcome, evaluate_for_picking
-from .tophat import tophat_cutoff, white_tophat
+from .tophat import TOPHAT_MODES, narrow_peaks, tophat_cutoff, white_tophat
 
 __all__ = ["PeakPicker", "PickResult", "particles_at"]
 
@@ -134,15 +137,25 @@ class PeakPicker:
         product, zeros included); ``"inside"`` computes the threshold on the
         voxels inside the mask only and picks only there.
     tophat : bool
-        Keep only candidates on sharp peaks (pytom-match-pick's
-        ``--tophat-filter``, see :mod:`cryotm.picking.tophat`): drops the
-        broad maxima of gold beads, membranes and carbon edges.
+        Drop candidates on peaks broader than a particle's (the tophat
+        filter, see :mod:`cryotm.picking.tophat`): the broad maxima of gold
+        beads, membranes and carbon edges.
+    tophat_mode : {'particle', 'pytom'}
+        ``"particle"`` (default): tophat under a ball of radius
+        ``particle_diameter / 4``; a candidate is kept if its tophat value is
+        at least `tophat_fraction` of its height above the map's median.
+        ``"pytom"``: pytom-match-pick's ``--tophat-filter`` (a 3 x 3 x 3
+        element, a cut-off fitted to the tophat histogram), which also drops
+        particles whose own peak is broader than a voxel or two.
+    tophat_fraction : float
+        ``"particle"``: smallest tophat value, as a fraction of the
+        candidate's height above the median, kept (default 0.35).
     tophat_false_positives : float
-        Background voxels expected above the tophat cut-off (default 1).
+        ``"pytom"``: background voxels expected above the cut-off (default 1).
     tophat_connectivity : {1, 2, 3}
-        Structuring element of the tophat transform (1: face neighbours).
+        ``"pytom"``: structuring element of the transform (1: face neighbours).
     tophat_bins : int
-        Bins of the tophat histogram the cut-off is fitted to (default 50).
+        ``"pytom"``: bins of the tophat histogram the cut-off is fitted to (default 50).
     subvoxel : {'gaussian', 'quadratic'}, optional
         Refine each particle's position by a local fit of the scores around
         its voxel (see :mod:`cryotm.picking.subvoxel`) and write the fraction
@@ -178,6 +191,8 @@ class PeakPicker:
     object_id: int = 1
     mask_mode: MaskMode = attrs.field(default="product", validator=check.mask_mode)
     tophat: bool = False
+    tophat_mode: str = attrs.field(default="particle", validator=check.one_of(*TOPHAT_MODES))
+    tophat_fraction: float = attrs.field(default=0.35, validator=check.positive_number)
     tophat_false_positives: float = attrs.field(default=1.0, validator=check.positive_number)
     tophat_connectivity: int = attrs.field(default=1, validator=check.tophat_connectivity)
     tophat_bins: int = attrs.field(default=50, validator=check.count(8))
@@ -310,15 +325,39 @@ class PeakPicker:
             keep = region_sizes(candidates) >= self.cluster_size
             report["cluster_size"] = {"dropped": int(np.count_nonzero(~keep)), "minimum": self.cluster_size}
             candidates = candidates.take(keep)
-        if self.tophat and len(candidates):
+        if self.tophat and len(candidates) and self.tophat_mode == "pytom":
             transform = white_tophat(scores.data, self.tophat_connectivity, slab_voxels=4 * self.slab_voxels)
             values = transform if mask is None else transform[np.asarray(mask.data) != 0]
             cut = tophat_cutoff(values, self.tophat_false_positives, self.tophat_bins, scores.source)
             keep = transform[candidates.z, candidates.y, candidates.x] > cut.value
             del transform, values
-            report["tophat"] = {"dropped": int(np.count_nonzero(~keep)), **cut.details()}
+            report["tophat"] = {"dropped": int(np.count_nonzero(~keep)), "mode": "pytom", **cut.details()}
             candidates = candidates.take(keep)
         return candidates, report
+
+    def filter_peaks(
+        self, candidates: Candidates, rows: np.ndarray, scores: ScoresMap, mask: MaskMap | None = None
+    ) -> tuple[np.ndarray, dict[str, dict[str, Any]]]:
+        """Step 4b: drop suppressed peaks broader than a particle's (`tophat` with ``tophat_mode="particle"``).
+
+        Each peak is judged at its maximum, after suppression, so a broad
+        peak that is dropped takes its flanks with it (filtering candidates
+        first would let the flanks' noise bumps become particles).
+
+        Returns
+        -------
+        rows : ndarray
+            The rows of `candidates` kept, in the order given.
+        report : dict
+            ``{"tophat": {...}}`` when the filter ran.
+        """
+        if not (self.tophat and self.tophat_mode == "particle" and len(rows)):
+            return rows, {}
+        keep, details = narrow_peaks(
+            scores.data, (candidates.z[rows], candidates.y[rows], candidates.x[rows]), float(self.particle_diameter),
+            float(self.tophat_fraction), None if mask is None else mask.data, 4 * self.slab_voxels,
+        )
+        return rows[keep], {"tophat": {"dropped": int(np.count_nonzero(~keep)), **details}}
 
     def suppress(self, candidates: Candidates, progress: ProgressCallback | None = None) -> np.ndarray:
         """Step 4: the rows of `candidates` kept by non-maximum suppression, highest score first.
@@ -455,6 +494,8 @@ class PeakPicker:
 
         clock = time.perf_counter()
         rows = checked_rows(self.suppress(candidates, progress), len(candidates), type(self).__name__)
+        rows, peak_filters = self.filter_peaks(candidates, rows, scores, mask)
+        filters.update(peak_filters)
         if self.n_particles is not None:
             rows = rows[: self.n_particles]
         timings["suppression"] = time.perf_counter() - clock
@@ -514,3 +555,4 @@ class PeakPicker:
 
             write_particles(particles, output, format=format, overwrite=overwrite)
         return particles
+

@@ -1,11 +1,31 @@
-"""The tophat filter: keep only sharp peaks (pytom-match-pick's ``--tophat-filter``).
+"""The tophat filter: drop candidates on peaks broader than a particle's.
 
-A particle leaves a sharp peak in the scores map; gold beads, membranes and
-carbon edges leave broad ridges and blobs whose maximum scores high too. The
-white tophat transform (the map minus its grey opening with a small cross)
-keeps what is narrower than the cross and flattens what is broader, so a
-sharp peak's voxel keeps a large tophat value and a broad peak's maximum a
-small one.
+A particle leaves a peak in the scores map about as wide as the template's
+autocorrelation; gold beads, membranes and carbon edges leave broad ridges
+and halos whose maximum scores high too. The white tophat transform (the map
+minus its grey opening with a structuring element) keeps what is narrower
+than the element and flattens what is broader.
+
+Two modes (:class:`~cryotm.picking.PeakPicker`'s ``tophat_mode``):
+
+``"particle"`` (the default)
+    The element is a ball of radius ``particle_diameter / 4``, and a
+    candidate is kept if its tophat value is at least ``tophat_fraction``
+    (0.35) of its peak's height above the map's median
+    (:func:`tophat_fractions`). The fraction measures the peak's width, not
+    its height, so it keeps weak and strong particles alike: for a Gaussian
+    peak of standard deviation ``s``, the tophat under a ball of radius ``R``
+    is ``1 - exp(-2 R**2 / s**2)`` of its height, and 0.35 keeps peaks up to
+    ``s = 0.54 d`` - broader than any template's autocorrelation peak, while
+    a gold bead's or a membrane's halo spreads over the whole template. On
+    the benchmark's scenes (``benchmarks/quality_picking.py``) the broadest
+    particle peaks (a low-pass template) reach 0.38, gold halos 0.2-0.46.
+``"pytom"``
+    pytom-match-pick's filter: the 3 x 3 x 3 element of
+    ``tophat_connectivity`` (a cross by default) and a cut-off fitted to the
+    tophat histogram (below). It keeps only peaks one or two voxels wide and
+    drops every particle whose own peak is broader (low-pass or large
+    templates).
 
 The cut-off on the tophat values is found as pytom-match-pick finds it
 (Chaillet et al. 2023): the histogram of the tophat map, whose background is
@@ -31,7 +51,13 @@ from scipy import ndimage, special
 
 from ..errors import InputError
 
-__all__ = ["TophatCutoff", "white_tophat", "tophat_cutoff"]
+__all__ = [
+    "TOPHAT_MODES", "TophatCutoff", "white_tophat", "tophat_cutoff", "tophat_fractions", "ball", "narrow_peaks",
+    "local_tophat",
+]
+
+#: The tophat modes of :class:`~cryotm.picking.PeakPicker` (``tophat_mode``).
+TOPHAT_MODES: tuple[str, ...] = ("particle", "pytom")
 
 
 def _structure(connectivity: int) -> np.ndarray:
@@ -40,7 +66,25 @@ def _structure(connectivity: int) -> np.ndarray:
     return ndimage.generate_binary_structure(3, connectivity)
 
 
-def white_tophat(data: np.ndarray, connectivity: int = 1, slab_voxels: int = 1 << 22) -> np.ndarray:
+def ball(radius: float) -> np.ndarray:
+    """The voxels within `radius` of the centre of an odd box (at least the centre voxel).
+
+    Examples
+    --------
+    >>> int(ball(1).sum()), int(ball(1.5).sum()), ball(2).shape
+    (7, 19, (5, 5, 5))
+    """
+    if not (np.isfinite(radius) and radius > 0):
+        raise InputError(f"tophat radius must be a positive number of voxels, got {radius!r}")
+    half = int(np.floor(radius))
+    grid = np.arange(-half, half + 1)
+    zz, yy, xx = np.meshgrid(grid, grid, grid, indexing="ij")
+    return zz**2 + yy**2 + xx**2 <= radius**2
+
+
+def white_tophat(
+    data: np.ndarray, connectivity: int = 1, slab_voxels: int = 1 << 22, radius: float | None = None
+) -> np.ndarray:
     """The white tophat transform of a 3D map (scipy's), computed slab by slab, as float32.
 
     Parameters
@@ -52,6 +96,9 @@ def white_tophat(data: np.ndarray, connectivity: int = 1, slab_voxels: int = 1 <
         connectivity (1: the 6 face neighbours, as pytom-match-pick).
     slab_voxels : int
         Voxels transformed at a time (rounded to whole planes).
+    radius : float, optional
+        Use a ball of this radius (voxels, :func:`ball`) as the element
+        instead of the 3 x 3 x 3 one.
 
     Returns
     -------
@@ -65,11 +112,11 @@ def white_tophat(data: np.ndarray, connectivity: int = 1, slab_voxels: int = 1 <
     >>> float(t[3, 3, 5]), float(t[3, 3, 1])   # the spike stays, the thick slab goes
     (1.0, 0.0)
     """
-    structure = _structure(connectivity)
+    structure = _structure(connectivity) if radius is None else ball(radius)
     nz, ny, nx = data.shape
     out = np.empty(data.shape, dtype=np.float32)
     step = max(1, int(slab_voxels) // max(ny * nx, 1))
-    halo = 2  # erosion then dilation, one voxel each
+    halo = 2 * (structure.shape[0] // 2)  # erosion then dilation, half the element each
     for z0 in range(0, nz, step):
         z1 = min(z0 + step, nz)
         a, b = max(z0 - halo, 0), min(z1 + halo, nz)
@@ -180,3 +227,115 @@ def tophat_cutoff(
     # Rickgauer et al. 2017: n_fp / N = erfc(theta / (sigma sqrt 2)) / 2
     value = mean + sigma * np.sqrt(2) * float(special.erfcinv(2 * n_false_positives / n_background))
     return TophatCutoff(float(value), mean, sigma, float(n_background), float(n_false_positives), int(bins))
+
+
+def tophat_fractions(
+    tophat: np.ndarray, scores: np.ndarray, background: float
+) -> np.ndarray:
+    """Each candidate's tophat value as a fraction of its height above `background`.
+
+    Parameters
+    ----------
+    tophat, scores : ndarray
+        Tophat values and scores at the candidates.
+    background : float
+        The scores map's background level (its median).
+
+    Returns
+    -------
+    ndarray of float64
+        ``tophat / (scores - background)``; 0 where the score is not above
+        the background.
+
+    Examples
+    --------
+    >>> tophat_fractions(np.array([0.2, 0.5]), np.array([1.0, 1.0]), 0.0).tolist()
+    [0.2, 0.5]
+    """
+    height = np.asarray(scores, dtype=np.float64) - float(background)
+    values = np.asarray(tophat, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(height > 0, values / np.where(height > 0, height, 1.0), 0.0)
+
+
+def narrow_peaks(
+    data: np.ndarray,
+    zyx: tuple[np.ndarray, np.ndarray, np.ndarray],
+    particle_diameter: float,
+    fraction: float = 0.35,
+    mask: np.ndarray | None = None,
+    slab_voxels: int = 1 << 22,
+) -> tuple[np.ndarray, dict[str, object]]:
+    """The ``"particle"`` tophat filter: which candidates sit on peaks no broader than a particle's.
+
+    Parameters
+    ----------
+    data : ndarray, shape (nz, ny, nx)
+        The scores map.
+    zyx : three int arrays
+        The candidates' voxels.
+    particle_diameter : float
+        Voxels; the element is a ball of a quarter of it.
+    fraction : float
+        Smallest tophat value kept, as a fraction of the height above the median.
+    mask : ndarray, optional
+        Nonzero voxels make the median (the whole map otherwise).
+    slab_voxels : int
+        Voxels transformed at a time when the whole map is transformed;
+        with few candidates the transform is computed around each one
+        instead (:func:`local_tophat`, the same values).
+
+    Returns
+    -------
+    keep : ndarray of bool
+        One per candidate.
+    details : dict
+        ``mode``, ``radius``, ``background`` (the median) and ``fraction``.
+    """
+    radius = float(particle_diameter) / 4
+    element = max(radius, 1.0)
+    box = (4 * int(np.floor(element)) + 1) ** 3
+    if len(zyx[0]) * box < data.size:  # fewer voxels around the candidates than in the map
+        values = local_tophat(data, zyx, element)
+    else:
+        values = white_tophat(data, slab_voxels=slab_voxels, radius=element)[zyx]
+    background = _median(data, mask)
+    keep = tophat_fractions(values, np.asarray(data[zyx]), background) >= fraction
+    return keep, {"mode": "particle", "radius": radius, "background": background, "fraction": float(fraction)}
+
+
+def local_tophat(data: np.ndarray, zyx: tuple[np.ndarray, np.ndarray, np.ndarray], radius: float) -> np.ndarray:
+    """The white tophat under a ball of `radius` at a few voxels, each from a box around it.
+
+    The opening at a voxel depends on the map within twice the element's
+    half-size, so a box of that reach gives exactly the whole-map value of
+    :func:`white_tophat` (``radius=``) at a cost per voxel, not per map.
+
+    Examples
+    --------
+    >>> m = np.random.default_rng(0).normal(size=(20, 20, 20)).astype(np.float32)
+    >>> at = (np.array([0, 9, 19]), np.array([3, 9, 19]), np.array([17, 9, 0]))
+    >>> bool(np.allclose(local_tophat(m, at, 2.5), white_tophat(m, radius=2.5)[at]))
+    True
+    """
+    element = ball(radius)
+    reach = 2 * (element.shape[0] // 2)
+    shape = data.shape
+    out = np.empty(len(zyx[0]), dtype=np.float32)
+    for i, voxel in enumerate(zip(*(np.asarray(c, dtype=np.int64) for c in zyx))):
+        box = tuple(slice(max(int(c) - reach, 0), min(int(c) + reach + 1, n)) for c, n in zip(voxel, shape))
+        piece = np.asarray(data[box], dtype=np.float32)
+        centre = tuple(int(c) - b.start for c, b in zip(voxel, box))
+        out[i] = ndimage.white_tophat(piece, footprint=element)[centre]
+    return out
+
+
+def _median(data: np.ndarray, mask: np.ndarray | None, most: int = 1 << 24) -> float:
+    """The median of the map (inside `mask`), on a regular subsample of at most about `most` voxels."""
+    stride = max(1, int(np.ceil((data.size / most) ** (1 / 3))))
+    sample = np.asarray(data[::stride, ::stride, ::stride], dtype=np.float64)
+    if mask is not None:
+        inside = np.asarray(mask[::stride, ::stride, ::stride]) != 0
+        if inside.any():
+            sample = sample[inside]
+    return float(np.median(sample))

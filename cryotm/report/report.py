@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -209,8 +211,7 @@ def report_run(
     scores = inputs.read_scores()
     n_angles = options.pop("n_angles", None) or len(inputs.read_angle_list())
     if options.get("particle_diameter") is None:
-        radius = getattr(pipeline_from_config(data["pipeline"]).picker, "suppression_radius", None)
-        options["particle_diameter"] = float(radius) if radius is not None else None
+        options["particle_diameter"] = _recorded_suppression_radius(data)
     return make_report(
         scores,
         particles,
@@ -224,3 +225,16 @@ def report_run(
         overwrite=overwrite,
         **options,
     )
+
+
+def _recorded_suppression_radius(record: dict) -> float | None:
+    """The picker's suppression radius as the record states it (read as data: nothing is imported or built)."""
+    picker = (record.get("pipeline") or {}).get("picker") or {}
+    parameters = picker.get("parameters") if isinstance(picker, dict) else None
+    if not isinstance(parameters, dict):
+        return None
+    for key in ("radius", "particle_diameter"):
+        value = parameters.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+            return float(value)
+    return None

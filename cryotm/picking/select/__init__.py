@@ -8,28 +8,34 @@ agree on the orientation. The selection keeps a peak only if both hold:
    mask and away from the edges (`edge_masking`);
 2. **peak size**: face-connected regions of that mask smaller than
    `min_peak_voxel_count` are dropped;
-3. **angular consistency**: in each angular distance map (see
-   :mod:`cryotm.angles.distance_maps`), voxels are grouped into
-   face-connected regions of the same whole-degree distance (``floor`` of the
-   distance, as cryoCAT's integer labelling does); regions smaller than
-   `min_angles_voxel_count` are dropped, map after map
-   (:func:`filter_distance_maps`, cryoCAT's ``filter_dist_maps``); each
-   region is opened with a 2 x 2 x 2 cube; the size filter is applied again;
-4. **selection** (``placement="maximum"``, the default): the peak voxels,
+3. **selection** (``placement="maximum"``, the default): the peak voxels,
    highest score first, are judged at their maximum: a voxel whose template
    mask (rotated to the voxel's orientation) or sphere of `template_radius`
    overlaps that of a peak already judged belongs to it; otherwise the peak
    is accepted if the mask around its maximum holds at least
-   `min_peak_voxel_count` voxels of the peak region (26-connected) and at
-   least `min_angles_voxel_count` angle-consistent voxels. The particle sits
-   on the maximum with the maximum's angle: the angular test accepts or
-   rejects a peak, it never moves it (see :mod:`~cryotm.picking.select.greedy`).
-   With ``placement="cryocat"``, cryoCAT's rule: the remaining consistent
-   voxels, highest score first, become particles if the mask centred on the
-   voxel does not overlap an accepted particle and holds at least
-   `min_peak_voxel_count` voxels of the voxel's peak region and at least
-   `min_angles_voxel_count` voxels of its region in every distance map (both
-   26-connected inside the mask).
+   `min_peak_voxel_count` voxels of the peak region (26-connected) and the
+   peak passes the angular test. The particle sits on the maximum with the
+   maximum's angle: the angular test accepts or rejects a peak, it never
+   moves it (see :mod:`~cryotm.picking.select.greedy`);
+4. **angular test** (`angle_test`): ``"neighbours"`` (default with
+   ``placement="maximum"``): at least `min_agreeing_neighbours` of the
+   maximum's 26 neighbours hold its rotation (within `angle_tolerance`,
+   default half the list's step; :mod:`~cryotm.picking.select.agreement`);
+   ``"footprint"``: enough above-threshold voxels in the mask do;
+   ``"regions"``: cryoCAT's test - in each angular distance map (see
+   :mod:`cryotm.angles.distance_maps`), voxels are grouped into
+   face-connected regions of the same whole-degree distance (``floor`` of
+   the distance, as cryoCAT's integer labelling does); regions smaller than
+   `min_angles_voxel_count` are dropped, map after map
+   (:func:`filter_distance_maps`, cryoCAT's ``filter_dist_maps``); each
+   region is opened with a 2 x 2 x 2 cube; the size filter is applied
+   again; the mask must hold `min_angles_voxel_count` such voxels.
+   With ``placement="cryocat"`` (always the ``"regions"`` test), cryoCAT's
+   rule: the remaining consistent voxels, highest score first, become
+   particles if the mask centred on the voxel does not overlap an accepted
+   particle and holds at least `min_peak_voxel_count` voxels of the voxel's
+   peak region and at least `min_angles_voxel_count` voxels of its region
+   in every distance map (both 26-connected inside the mask).
 
 Differences from cryoCAT 0.7.1, each on purpose and pinned by a test:
 
@@ -37,6 +43,10 @@ Differences from cryoCAT 0.7.1, each on purpose and pinned by a test:
   angle (``placement="maximum"``); cryoCAT places it on the best
   angle-consistent voxel, which on real maps lies 2-3 voxels off the maximum
   with a wrong angle (``placement="cryocat"`` keeps cryoCAT's rule);
+- by default the angular test compares the maximum's rotation with its
+  neighbours' (``angle_test="neighbours"``); cryoCAT's regions of equal
+  whole-degree distance reject nearly every peak of a real map
+  (``angle_test="regions"``, the test of ``placement="cryocat"``);
 
 - the angle map's index base is subtracted once (``index_base``); cryoCAT
   always subtracts 1 and, with ``create_dist_maps``, subtracts it a second
@@ -70,6 +80,7 @@ The package holds one idea per module: :mod:`~cryotm.picking.select.inputs`
 :mod:`~cryotm.picking.select.regions` (the angle-consistent regions),
 :mod:`~cryotm.picking.select.footprints` (what a particle occupies),
 :mod:`~cryotm.picking.select.greedy` (the placement in score order),
+:mod:`~cryotm.picking.select.agreement` (the angular tests at the maximum),
 :mod:`~cryotm.picking.select.selector` (:class:`PeakSelector`) and
 :mod:`~cryotm.picking.select.api` (:func:`select_peaks`).
 """

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -11,7 +12,7 @@ import numpy as np
 from ...angles import AngleList
 from ...angles.angle_list import AngleOrder
 from ...angles.distance_maps import DistanceMaps, create_distance_maps, resolve_angle_list
-from ...errors import InputError
+from ...errors import CryotmWarning, InputError
 from ...maps import AngleMap, MaskMap, ScoresMap
 from ...thresholds.base import ThresholdStrategy
 from .inputs import read_distance_maps
@@ -47,7 +48,9 @@ def select_peaks(
     output_format: str | None = None,
     overwrite: bool = False,
     placement: str = "maximum",
+    angle_test: str | None = None,
     angle_tolerance: float | None = None,
+    min_agreeing_neighbours: int = 3,
 ) -> PeakSelection:
     """Automatic, angle-consistent peak selection (cryoCAT's ``select_peaks``).
 
@@ -103,10 +106,17 @@ def select_peaks(
         ``"maximum"`` (default): each particle sits on its peak's score
         maximum with that voxel's angle; ``"cryocat"``: cryoCAT's placement
         (parity), see :class:`PeakSelector`.
+    angle_test : {'neighbours', 'footprint', 'regions'}, optional
+        How the angular consistency is judged: ``"neighbours"`` (default
+        with ``placement="maximum"``) compares the maximum's rotation with
+        its 26 neighbours'; ``"regions"`` is cryoCAT's distance-map test
+        (the only one, and the default, with ``placement="cryocat"``). See
+        :class:`PeakSelector`.
     angle_tolerance : float, optional
-        With ``placement="maximum"``: judge the angular consistency by the
-        peak voxels whose rotation is within this many degrees of the
-        maximum's, instead of distance-map regions (see :class:`PeakSelector`).
+        Degrees within which a rotation agrees with the maximum's
+        (``"neighbours"``, ``"footprint"``); default half the list's step.
+    min_agreeing_neighbours : int
+        Agreeing neighbours the ``"neighbours"`` test needs (default 3).
 
     Returns
     -------
@@ -133,8 +143,20 @@ def select_peaks(
         threshold=threshold,
         symmetry=symmetry,
         placement=placement,
+        angle_test=angle_test,
         angle_tolerance=angle_tolerance,
+        min_agreeing_neighbours=min_agreeing_neighbours,
     )
+    if selector.angle_test != "regions" and (
+        dist_maps is not None or (dist_maps_name_base is not None and not write_dist_maps)
+    ):
+        warnings.warn(
+            f"distance maps are used only by angle_test='regions' (--angle-test regions); the "
+            f"{selector.angle_test!r} test ignores them",
+            CryotmWarning,
+            stacklevel=2,
+        )
+        dist_maps, dist_maps_name_base = None, None
     if output_motl_name is not None:
         from ..._atomic import check_writable
 

@@ -9,8 +9,10 @@ Two placements, chosen by :class:`~cryotm.picking.PeakSelector`'s ``placement``:
     Otherwise the voxel is a peak's maximum: the peak is accepted if its
     footprint holds a peak region of at least ``min_peak_voxel_count``
     voxels (26-connected, through the maximum) and at least
-    ``min_angles_voxel_count`` angle-consistent voxels; accepted or not, it
-    claims its footprint. An accepted particle sits on the maximum and takes
+    angle-consistent voxels by the selector's angular test (see
+    :mod:`~cryotm.picking.select.agreement`; ``"regions"``: at least
+    ``min_angles_voxel_count`` voxels of cryoCAT's consistent regions in the
+    footprint); accepted or not, it claims its footprint. An accepted particle sits on the maximum and takes
     the maximum's angle. The angle-consistency test accepts or rejects a
     peak; it never moves it.
 ``"cryocat"``
@@ -31,8 +33,8 @@ import numpy as np
 
 from ...angles import AngleList
 from ...angles.distance_maps import angle_rows
-from ...angles.distances import total_angle
 from ...maps import AngleMap
+from .agreement import FootprintAgreement, NeighbourAgreement
 from .footprints import Footprint, block, component_size, reach, rotate_template_mask, sphere_footprint
 from .inputs import BinSource
 
@@ -70,7 +72,9 @@ def select_greedy(
     min_angles: int,
     limit: int | None,
     placement: str = "maximum",
+    angle_test: str = "regions",
     angle_tolerance: float | None = None,
+    min_neighbours: int = 0,
     symmetry: int = 1,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Accept peaks in score order; return (voxels (N, 3) z, y, x; angle rows; labels map).
@@ -98,11 +102,17 @@ def select_greedy(
         At most this many particles.
     placement : {'maximum', 'cryocat'}
         See the module notes.
+    angle_test : {'regions', 'neighbours', 'footprint'}
+        ``"maximum"`` only: ``"regions"`` counts the voxels of `consistent`
+        in the footprint (at least `min_angles`); ``"neighbours"`` counts
+        the maximum's 26 neighbours whose rotation lies within
+        `angle_tolerance` degrees of the maximum's (at least
+        `min_neighbours`); ``"footprint"`` counts the peak voxels in the
+        footprint within `angle_tolerance` (at least `min_angles`).
     angle_tolerance : float, optional
-        ``"maximum"`` only: count as angle-consistent the peak voxels in the
-        footprint whose rotation lies within this many degrees of the
-        maximum's (under C_n `symmetry`), instead of the voxels of
-        `consistent`.
+        Degrees, under C_n `symmetry` (``"neighbours"``, ``"footprint"``).
+    min_neighbours : int
+        Agreeing neighbours needed by ``"neighbours"`` (0: no angular test).
     """
     shape = scores.shape
     zyx = np.argwhere(visit)
@@ -124,9 +134,11 @@ def select_greedy(
         ball, overlap = None, None
         footprint_of = footprints_for(template_mask, angles)
         blocked = np.zeros(shape, dtype=bool) if maximum else labels
-    agreeing = None
-    if angle_tolerance is not None:
-        agreeing = _Agreement(amap, angles, float(angle_tolerance), symmetry)
+    footprint_test = neighbour_test = None
+    if maximum and angle_test == "footprint":
+        footprint_test = FootprintAgreement(amap, angles, float(angle_tolerance), symmetry)
+    elif maximum and angle_test == "neighbours" and min_neighbours > 0:
+        neighbour_test = NeighbourAgreement(amap, angles, float(angle_tolerance), symmetry)
     chosen: list[int] = []
     for i, voxel in enumerate(map(tuple, zyx.tolist())):
         if len(chosen) >= limit:
@@ -140,9 +152,11 @@ def select_greedy(
             continue
         if maximum:
             accepted = component_size(peaks[win] & inside, centre, min_peak) >= min_peak
-            if accepted and agreeing is not None:
-                accepted = agreeing.count(win, peaks[win] & inside, centre, int(rows[i])) >= min_angles
-            elif accepted:
+            if accepted and footprint_test is not None:
+                accepted = footprint_test.count(win, peaks[win] & inside, centre, int(rows[i])) >= min_angles
+            elif accepted and neighbour_test is not None:
+                accepted = neighbour_test.count(voxel, int(rows[i])) >= min_neighbours
+            elif accepted and angle_test == "regions":
                 accepted = np.count_nonzero(consistent[win] & inside) >= min_angles
             _claim(blocked, voxel, win, inside, ball, overlap)
         else:
@@ -154,23 +168,6 @@ def select_greedy(
             labels[win][inside] = len(chosen)
     chosen_idx = np.asarray(chosen, dtype=np.int64)
     return zyx[chosen_idx], rows[chosen_idx], labels
-
-
-class _Agreement:
-    """How many voxels of a peak agree with its maximum's orientation (within a tolerance)."""
-
-    def __init__(self, amap: AngleMap, angles: AngleList, tolerance: float, symmetry: int) -> None:
-        self.amap, self.angles, self.tolerance, self.symmetry = amap, angles, tolerance, symmetry
-        self.rotations = angles.rotations()
-
-    def count(self, win: tuple[slice, ...], voxels: np.ndarray, centre: tuple[int, int, int], row: int) -> int:
-        voxels = voxels.copy()
-        voxels[centre] = False
-        if not voxels.any():
-            return 0
-        rows = angle_rows(np.asarray(self.amap.data[win])[voxels], self.angles, self.amap.source)
-        angle = total_angle(self.rotations[row], self.rotations[rows], self.symmetry)
-        return int(np.count_nonzero(angle <= self.tolerance))
 
 
 def _claim(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,12 +20,13 @@ from ...angles.distance_maps import (
     resolve_angle_list,
 )
 from ...angles.distances import parse_symmetry
-from ...errors import InputError
+from ...errors import CryotmWarning, InputError
 from ...maps import AngleMap, MaskMap, ScoresMap
 from ...particles import ParticleList
 from ...thresholds import get_threshold_strategy
 from ...thresholds.base import SearchStatistics, ThresholdStrategy
 from ..result import particles_at
+from .agreement import ANGLE_TESTS, angular_step
 from .footprints import sphere_footprint
 from .greedy import PLACEMENTS, select_greedy
 from .inputs import BinSource, apply_edge_mask, check_binary, edge_mask_margins, read_distance_maps
@@ -55,7 +57,8 @@ class PeakSelection:
     threshold : float
         The score threshold used.
     n_candidates : int
-        Voxels that passed the threshold, peak-size and angular filters.
+        Voxels that passed the threshold and peak-size filters (and, with
+        ``angle_test="regions"``, the distance-map filter).
     """
 
     particles: ParticleList
@@ -120,14 +123,27 @@ class PeakSelector:
         ``"cryocat"`` is cryoCAT's rule (the best angle-consistent voxel
         becomes the particle), which on real maps lands off the maximum with
         a wrong angle; use it for parity with cryoCAT.
+    angle_test : {'neighbours', 'footprint', 'regions'}, optional
+        How ``placement="maximum"`` judges a peak's angular consistency
+        (see :mod:`~cryotm.picking.select.agreement`). ``"neighbours"`` (the
+        default with ``placement="maximum"``): at least
+        `min_agreeing_neighbours` of the maximum's 26 neighbours hold a
+        rotation within `angle_tolerance` of the maximum's.
+        ``"footprint"``: at least `min_angles_voxel_count` of the peak's
+        above-threshold voxels inside the footprint do. ``"regions"``:
+        cryoCAT's test - at least `min_angles_voxel_count` voxels of regions
+        of equal whole-degree distance in every distance map (which needs
+        several neighbouring voxels with the very same rotation and rejects
+        almost every peak of a real map); the only test of
+        ``placement="cryocat"`` and its default.
     angle_tolerance : float, optional
-        With ``placement="maximum"``: the angular test counts the peak's
-        voxels inside the mask whose rotation lies within this many degrees
-        of the maximum's (under the C_n `symmetry`) and needs at least
-        `min_angles_voxel_count` of them, instead of cryoCAT's regions of
-        equal whole-degree distance (which need several neighbouring voxels
-        with the very same rotation, rare on real maps). No distance map is
-        made or read.
+        Degrees (under the C_n `symmetry`) within which a rotation agrees
+        with the maximum's, for ``"neighbours"`` and ``"footprint"``.
+        Default: half the angle list's step (:func:`~cryotm.picking.select.agreement.angular_step`),
+        i.e. the same rotation of the list or a symmetry copy of it.
+    min_agreeing_neighbours : int
+        Agreeing neighbours (of 26) the ``"neighbours"`` test needs
+        (default 3; 0 switches the angular test off).
     """
 
     peak_number: int | None = None
@@ -140,7 +156,9 @@ class PeakSelector:
     threshold: str | float | ThresholdStrategy = "triangle"
     symmetry: int = attrs.field(default=1, converter=parse_symmetry)
     placement: str = "maximum"
+    angle_test: str | None = None
     angle_tolerance: float | None = None
+    min_agreeing_neighbours: int = 3
 
     def __attrs_post_init__(self) -> None:
         if self.peak_number is not None:
@@ -155,12 +173,37 @@ class PeakSelector:
         get_threshold_strategy(self.threshold)  # an unknown name fails here, not after the work
         if self.placement not in PLACEMENTS:
             raise InputError(f"placement must be one of {', '.join(PLACEMENTS)}, got {self.placement!r}")
+        self.min_agreeing_neighbours = validate_count(self.min_agreeing_neighbours, "min_agreeing_neighbours")
+        if self.angle_test is None:
+            self.angle_test = "neighbours" if self.placement == "maximum" else "regions"
+        if self.angle_test not in ANGLE_TESTS:
+            raise InputError(f"angle_test must be one of {', '.join(ANGLE_TESTS)}, got {self.angle_test!r}")
+        if self.angle_test == "neighbours" and self.min_angles_voxel_count != 7:
+            warnings.warn(
+                f"min_angles_voxel_count={self.min_angles_voxel_count} has no effect with the 'neighbours' angular "
+                "test, which counts min_agreeing_neighbours (--min-agreeing-neighbours); cryoCAT's test is "
+                "angle_test='regions' (--angle-test regions)",
+                CryotmWarning,
+                stacklevel=3,
+            )
+        if self.placement != "maximum" and self.angle_test != "regions":
+            raise InputError(
+                f"angle_test={self.angle_test!r} needs placement='maximum' (cryoCAT's placement uses distance maps)"
+            )
         if self.angle_tolerance is not None:
             value = self.angle_tolerance
             if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0 < value <= 180:
                 raise InputError(f"angle_tolerance must be a number of degrees in (0, 180], got {value!r}")
             if self.placement != "maximum":
                 raise InputError("angle_tolerance needs placement='maximum' (cryoCAT's placement uses distance maps)")
+            if self.angle_test == "regions":
+                raise InputError("angle_tolerance is for angle_test='neighbours' or 'footprint', not 'regions'")
+
+    def tolerance_for(self, angles: AngleList) -> float:
+        """The angle tolerance in force: `angle_tolerance`, else half the list's step."""
+        if self.angle_tolerance is not None:
+            return float(self.angle_tolerance)
+        return angular_step(angles, self.symmetry) / 2
 
     # -- the steps -------------------------------------------------------------------
     def threshold_mask(
@@ -269,7 +312,7 @@ class PeakSelector:
         if tomo_mask is not None:
             mask = MaskMap.coerce(tomo_mask)
             scores.check_same_shape(mask, "tomogram mask")
-        if self.angle_tolerance is not None:
+        if self.angle_test != "regions":
             bins = None
         elif dist_maps is None:
             tables = distance_tables(angles, self.symmetry).as_dict()
@@ -280,7 +323,7 @@ class PeakSelector:
 
         value, above = self.threshold_mask(scores, mask, SearchStatistics(n_angles=len(angles)))
         peaks = self.peak_regions(above)
-        if self.angle_tolerance is None:
+        if self.angle_test == "regions":
             candidates, consistent = self.consistent_voxels(above, bins)
         else:  # the orientations are compared peak by peak: no distance-map regions
             candidates, consistent = peaks, np.zeros(0, dtype=bool)
@@ -291,7 +334,9 @@ class PeakSelector:
             peaks=peaks, consistent=consistent, bins=bins, template_mask=self.template_mask,
             template_radius=self.template_radius, min_peak=self.min_peak_voxel_count,
             min_angles=self.min_angles_voxel_count, limit=self.peak_number, placement=self.placement,
-            angle_tolerance=self.angle_tolerance, symmetry=self.symmetry,
+            angle_test=self.angle_test,
+            angle_tolerance=None if self.angle_test == "regions" else self.tolerance_for(angles),
+            min_neighbours=self.min_agreeing_neighbours, symmetry=self.symmetry,
         )
         particles = particles_at(
             tuple(zyx.T), angles.angles[rows], np.asarray(scores.data)[tuple(zyx.T)], scores,
