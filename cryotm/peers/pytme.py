@@ -34,11 +34,19 @@ asymmetric template, read back by cryotm):
   and maps the tomogram onto the template; cryotm's rotation (reference into
   tomogram, extrinsic zxz) is ``M.T``;
 * position: the score maximum is where the template's voxel ``size // 2``
-  (its centre) lies, the coordinate pyTME's own ``postprocess`` writes. pyTME
-  rotates about the box's geometric centre ``(size - 1) / 2``, so for an
-  even-sized template the centre voxel of a template rotated by ``R`` lies
-  ``(R - I) h`` from the peak (``h`` half a voxel per axis; up to 1.7 voxels,
-  measured within 1.41); for an odd size both are the same point.
+  (its centre) lies only for an odd-sized template. pyTME rotates about the
+  box's geometric centre ``(size - 1) / 2``, so for an even size the centre
+  voxel of the template rotated by ``R`` (cryotm's matrix, acting on x, y, z)
+  lies ``(R - I) h`` from the maximum, ``h`` half a voxel for each even axis
+  (up to 1.7 voxels): cryotm adds ``(R - I) h`` to each pick, ``R`` the
+  rotation searched at the pick's voxel (before any C_n turn). Sign and order
+  were decided by pyTME's own search of templates of 12, 14 and 16 voxels
+  (position errors up to 1.73 voxels uncorrected, 0.6 corrected; 13 voxels:
+  0 either way). The box is the template's MRC header: the run's arguments
+  (the result's last item) name the template file, looked for there and
+  beside the result; else the ``template_shape`` given to
+  :func:`read_pytme_result` (``extract-job --template-size``); else a
+  warning says positions may be up to 1.7 voxels off.
 """
 
 from __future__ import annotations
@@ -49,6 +57,7 @@ import os
 import pickle
 import pickletools
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +76,9 @@ __all__ = [
     "read_pytme_result",
     "sniff_pytme_result",
     "PYTME_EXTENSIONS",
+    "centre_correction",
+    "correct_positions",
+    "template_shape_of",
 ]
 
 PROGRAM = "pytme"
@@ -225,6 +237,8 @@ class PytmeResult:
         Where the maps start in the searched tomogram.
     pixel_size : float or None
         Å per voxel, from the run's sampling rate.
+    template : str or None
+        The template file the run searched with (its recorded arguments).
     """
 
     scores: np.ndarray
@@ -232,6 +246,7 @@ class PytmeResult:
     angles: np.ndarray
     offset: tuple[float, float, float]
     pixel_size: float | None
+    template: str | None = None
 
 
 def _as_result(items: list[Any], path: Path) -> PytmeResult:
@@ -289,12 +304,17 @@ def _as_result(items: list[Any], path: Path) -> PytmeResult:
                 pixel_size = float(sampling.mean())
         except (TypeError, ValueError):
             pixel_size = None
+    template = None
+    if len(items) >= 6 and isinstance(items[-1], tuple) and len(items[-1]) >= 4:
+        named = getattr(items[-1][3], "template", None)  # the run's argparse.Namespace
+        template = named if isinstance(named, str) and named else None
     return PytmeResult(
         scores=scores,
         rotation_index=rotation_index,
         angles=angles,
         offset=start,  # type: ignore[arg-type]
         pixel_size=pixel_size,
+        template=template,
     )
 
 
@@ -364,7 +384,101 @@ def _result_name(path: Path) -> str:
     return path.stem
 
 
-def read_pytme_result(path: str | os.PathLike, tomo_id: int = 1) -> PeerJob:
+def _as_shape(value: int | Sequence[int], source: Path) -> tuple[int, int, int]:
+    try:
+        values = (int(value),) * 3 if np.ndim(value) == 0 else tuple(int(v) for v in value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise InputError(f"a template shape needs one or three whole numbers, got {value!r}", source) from None
+    if len(values) != 3 or min(values) < 1:
+        raise InputError(f"a template shape needs one or three positive numbers, got {value!r}", source)
+    return values  # type: ignore[return-value]
+
+
+def template_shape_of(path: str | os.PathLike, result: PytmeResult) -> tuple[int, int, int] | None:
+    """The template's box ``(nz, ny, nx)`` from its MRC header, or None when its file cannot be found.
+
+    The file is the one the run's arguments name, else one of its name beside the result `path`.
+    """
+    import mrcfile
+
+    if result.template is None:
+        return None
+    named = Path(result.template)
+    for candidate in (named, Path(path).parent / named.name):
+        if candidate.is_file():
+            try:
+                with mrcfile.open(candidate, header_only=True, permissive=True) as mrc:
+                    header = mrc.header
+                    shape = (int(header.nz), int(header.ny), int(header.nx))
+            except (OSError, ValueError):
+                continue
+            if min(shape) >= 1:
+                return shape  # type: ignore[return-value]
+    return None
+
+
+def centre_correction(angles: np.ndarray, template_shape: Sequence[int]) -> np.ndarray:
+    """What to add to pyTME's score-maximum positions to reach the template's centre voxel ``size // 2``.
+
+    pyTME rotates the template about ``(size - 1) / 2``: for an even axis the
+    centre voxel of the template rotated by ``R`` lies ``(R - I) h`` from the
+    maximum, ``h`` = 0.5 voxel on each even axis, 0 on each odd one.
+
+    Parameters
+    ----------
+    angles : ndarray, shape (n, 3)
+        The rotations searched at the maxima: extrinsic zxz degrees, reference into tomogram.
+    template_shape : (nz, ny, nx)
+        The template's box.
+
+    Returns
+    -------
+    ndarray, shape (n, 3)
+        ``(dx, dy, dz)`` per row.
+
+    Examples
+    --------
+    A quarter turn about z moves the centre of a 4^3 box by (-1, 0, 0):
+
+    >>> centre_correction(np.array([[90.0, 0.0, 0.0]]), (4, 4, 4)).round(6) + 0.0
+    array([[-1.,  0.,  0.]])
+    """
+    from scipy.spatial.transform import Rotation
+
+    nz, ny, nx = (int(v) for v in template_shape)
+    half = np.array([0.5 if n % 2 == 0 else 0.0 for n in (nx, ny, nz)])
+    angles = np.asarray(angles, dtype=np.float64).reshape(-1, 3)
+    if not half.any() or not len(angles):
+        return np.zeros((len(angles), 3))
+    matrices = Rotation.from_euler("zxz", angles, degrees=True).as_matrix()
+    return matrices @ half - half
+
+
+def correct_positions(
+    particles: Any, angle_map: Any, angle_list: AngleList, template_shape: Sequence[int],
+    offset: Sequence[float] = (0.0, 0.0, 0.0),
+) -> Any:
+    """`particles` (picked from a pyTME result) moved by :func:`centre_correction`.
+
+    Each pick's rotation is the one searched at its voxel (the angle map at
+    its rounded position less `offset`), not its listed angles, which a C_n
+    symmetry may have turned.
+    """
+    data = particles.data
+    if not len(data) or not any(int(n) % 2 == 0 for n in template_shape):
+        return particles
+    xyz = data[["x", "y", "z"]].to_numpy(float)
+    voxel = np.rint(xyz - np.asarray(offset, dtype=float)).astype(np.intp)
+    voxel = np.clip(voxel, 0, np.array(angle_map.shape[::-1]) - 1)
+    rows = angle_list.rows_for(angle_map.indices_at(voxel[:, 2], voxel[:, 1], voxel[:, 0]), source=angle_map.source)
+    data = data.copy()
+    data[["x", "y", "z"]] = xyz + centre_correction(angle_list.angles[rows], template_shape)
+    return attrs.evolve(particles, data=data)
+
+
+def read_pytme_result(
+    path: str | os.PathLike, tomo_id: int = 1, template_shape: int | Sequence[int] | None = None
+) -> PeerJob:
     """A pyTME result as a :class:`PeerJob` whose inputs a pipeline runs.
 
     Parameters
@@ -373,15 +487,36 @@ def read_pytme_result(path: str | os.PathLike, tomo_id: int = 1) -> PeerJob:
         ``RESULT.pickle``, ``RESULT.pickle.gz`` or ``RESULT.hdf5``.
     tomo_id : int
         Tomogram number for the particle list.
+    template_shape : int or (nz, ny, nx), optional
+        The template's box, when its file (named in the result) is not
+        there; an even box needs a correction of the positions (see
+        :func:`centre_correction`). Without either, a warning.
 
     Raises
     ------
     InputError
         See :func:`load_pytme_result` (the file is read here, so that a bad
-        one fails before any run).
+        one fails before any run); a `template_shape` that is not one or
+        three positive numbers.
     """
     path = Path(path)
     result = load_pytme_result(path)
+    box = template_shape_of(path, result)
+    if template_shape is not None:
+        given = _as_shape(template_shape, path)
+        if box is not None and box != given:
+            warnings.warn(
+                f"{path}: the template {result.template} is {box[2]} x {box[1]} x {box[0]} (x y z) but "
+                f"{given[2]} x {given[1]} x {given[0]} was given; using the given box",
+                stacklevel=2,
+            )
+        box = given
+    if box is None:
+        warnings.warn(
+            f"{path}: cannot tell the template's box (its file {result.template} is not there): if it is even, "
+            "positions are up to 1.7 voxels off; give its size (extract-job --template-size)",
+            stacklevel=2,
+        )
     inputs = TomogramInputs(
         name=_result_name(path),
         scores=path,
@@ -392,6 +527,7 @@ def read_pytme_result(path: str | os.PathLike, tomo_id: int = 1) -> PeerJob:
         index_base=0,
         result_format=PROGRAM,
         offset=result.offset,
+        template_shape=box,
         source=os.fspath(path),
     )
     return PeerJob(program=PROGRAM, inputs=inputs, source=os.fspath(path))
