@@ -65,7 +65,7 @@ import attrs
 import numpy as np
 
 from ..angles import AngleList
-from ..errors import CryotmError, InputError
+from ..errors import CryotmError, CryotmWarning, InputError
 from ..pipeline.inputs import TomogramInputs
 from .base import PeerJob
 
@@ -508,13 +508,16 @@ def read_pytme_result(
             warnings.warn(
                 f"{path}: the template {result.template} is {box[2]} x {box[1]} x {box[0]} (x y z) but "
                 f"{given[2]} x {given[1]} x {given[0]} was given; using the given box",
+                CryotmWarning,
                 stacklevel=2,
             )
         box = given
     if box is None:
+        why = f"its file {result.template} is not there" if result.template else "the result names no template"
         warnings.warn(
-            f"{path}: cannot tell the template's box (its file {result.template} is not there): if it is even, "
-            "positions are up to 1.7 voxels off; give its size (extract-job --template-size)",
+            f"{path}: cannot tell the template's box ({why}): if it is even, positions are up to 1.7 voxels "
+            "off; give its size (extract-job --template-size)",
+            CryotmWarning,
             stacklevel=2,
         )
     inputs = TomogramInputs(
