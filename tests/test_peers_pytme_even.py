@@ -24,7 +24,8 @@ from cryotm.cli import main
 from cryotm.errors import CryotmWarning, InputError
 from cryotm.formats import read_particles
 from cryotm.peers import read_jobs, read_pytme_result
-from cryotm.peers.pytme import centre_correction, load_pytme_result, template_shape_of
+from cryotm.peers.pytme import load_pytme_result
+from cryotm.peers.pytme_centre import centre_correction, template_shape_of
 from cryotm.picking import PeakPicker
 from cryotm.pipeline import Pipeline
 

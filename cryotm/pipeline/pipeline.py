@@ -259,7 +259,7 @@ class Pipeline:
             experiment_id=inputs.name,
         )
         if inputs.result_format == "pytme" and inputs.template_shape is not None:
-            from ..peers.pytme import correct_positions
+            from ..peers.pytme_centre import correct_positions
 
             particles = correct_positions(result.particles, angle_map, angle_list, inputs.template_shape, inputs.offset)
             result = attrs.evolve(result, particles=particles)
