@@ -117,7 +117,7 @@ class TomogramInputs:
         :func:`cryotm.peers.read_result_part`.
     template_shape : (nz, ny, nx), optional
         pyTME results: the template's box; an even one moves each pick by
-        :func:`cryotm.peers.pytme.centre_correction`.
+        :func:`cryotm.peers.pytme_centre.centre_correction`.
     """
 
     name: str
