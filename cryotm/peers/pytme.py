@@ -40,9 +40,10 @@ asymmetric template, read back by cryotm):
   lies ``(R - I) h`` from the maximum, ``h`` half a voxel for each even axis
   (up to 1.7 voxels): cryotm adds ``(R - I) h`` to each pick, ``R`` the
   rotation searched at the pick's voxel (before any C_n turn). Sign and order
-  were decided by pyTME's own search of templates of 12, 14 and 16 voxels
-  (position errors up to 1.73 voxels uncorrected, 0.6 corrected; 13 voxels:
-  0 either way). The box is the template's MRC header: the run's arguments
+  were decided by pyTME's own search of templates of 12, 14, 16 and 24
+  voxels (``benchmarks/pytme_conventions.py``: score maxima up to 1.73
+  voxels from the planted centres, 2.2 with sub-voxel positions; corrected
+  within 0.67 and 0.79; ``- (R - I) h`` up to 3.9; 13 and 25 voxels: 0). The box is the template's MRC header: the run's arguments
   (the result's last item) name the template file, looked for there and
   beside the result; else the ``template_shape`` given to
   :func:`read_pytme_result` (``extract-job --template-size``); else a
