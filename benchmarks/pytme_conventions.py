@@ -12,7 +12,11 @@ voxels of ``data[z, y, x]``) is written as MRC, searched by pyTME's own
   ``(size - 1) // 2`` - printing how far each puts the planted particles;
 * through :func:`cryotm.peers.read_pytme_result`, picked by cryotm's
   PeakPicker, and compared with the planted truth (positions within 1 voxel,
-  orientations within the angular step).
+  orientations within the angular step), the score maxima printed both raw
+  and moved by :func:`cryotm.peers.pytme_centre.centre_correction` (an even
+  template: pyTME rotates about ``(size - 1) / 2``, cryotm's centre is
+  ``size // 2``; the sign ``+ (R - I) h`` against ``- (R - I) h`` is printed
+  too).
 
 Runs only where pyTME is installed (``pip install pytme``; nothing else of
 cryotm needs it)::
@@ -21,6 +25,8 @@ cryotm needs it)::
     python benchmarks/pytme_conventions.py --realistic --shape 64 --particles 8   # make_search_scene's scene
     python benchmarks/pytme_conventions.py --shape 30 --particles 3 --step 20 --noise 0.1 \\
         --template-size 13 --seed 1 --keep tests/data/real/pytme   # the real files of the tests
+    python benchmarks/pytme_conventions.py --shape 32 --particles 3 --step 20 --noise 0.1 \
+        --template-size 12 --seed 1 --keep tests/data/real/pytme/even --pickle-only   # even template
 """
 
 from __future__ import annotations
@@ -149,7 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--template-size", type=int, default=16, help="box of the template (even: pyTME's "
                         "rotation centre (size - 1) / 2 is half a voxel off the centre voxel)")
-    parser.add_argument("--keep", metavar="DIR", help="keep the pyTME results (pickle and hdf5) and the truth here")
+    parser.add_argument("--keep", metavar="DIR", help="keep the pyTME results (pickle and hdf5), the template "
+                        "and the truth here")
+    parser.add_argument("--pickle-only", action="store_true", help="run pyTME once, writing .pickle.gz only")
     parser.add_argument("--realistic", action="store_true", help="the tomogram and template of "
                         "cryotm.synthetic.make_search_scene (correlated noise, continuous sub-voxel positions, "
                         "varied amplitude) instead of this script's minimal scene")
@@ -191,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                 mrc.set_data(data)
                 mrc.voxel_size = 10.0
         seconds = run_pytme(folder, args.step, "result.pickle.gz")
-        seconds_h5 = run_pytme(folder, args.step, "result.hdf5")
+        seconds_h5 = float("nan") if args.pickle_only else run_pytme(folder, args.step, "result.hdf5")
+        names = ("result.pickle.gz",) if args.pickle_only else ("result.pickle.gz", "result.hdf5")
         print(f"pyTME {args.shape}^3, {args.particles} particles, template {args.template_size}^3, "
               f"step {args.step} degrees: "
               f"{seconds:.1f} s (pickle.gz), {seconds_h5:.1f} s (hdf5)")
@@ -208,8 +217,11 @@ def main(argv: list[str] | None = None) -> int:
         ):
             print(f"{axes:5} {centre:12} {matrix:14} {dist:8.2f} {median:10.1f} {worst:8.1f}")
 
-        for name in ("result.pickle.gz", "result.hdf5"):
-            inputs = read_pytme_result(folder / name).inputs
+        from cryotm.peers.pytme_centre import centre_correction
+
+        for name in names:
+            inputs = read_pytme_result(folder / name).inputs  # finds template.mrc: the box's size
+            box = inputs.template_shape
             # the reader alone: the score maximum within 2 voxels of each planted particle, its angle
             scores_zyx, index_zyx = inputs.read_scores().data, inputs.read_angles().data
             angle_list = inputs.read_angle_list()
@@ -224,10 +236,14 @@ def main(argv: list[str] | None = None) -> int:
                     Rotation.from_euler("zxz", angle_list.angles[row], degrees=True),
                     Rotation.from_euler("zxz", [phi, theta, psi], degrees=True),
                 )
-                at_truth.append((np.linalg.norm(peak[::-1] - [x, y, z]), float(angle)))
+                move = centre_correction(angle_list.angles[row][None], box)[0]
+                at_truth.append((np.linalg.norm(peak[::-1] - [x, y, z]), np.linalg.norm(peak[::-1] + move - [x, y, z]),
+                                 np.linalg.norm(peak[::-1] - move - [x, y, z]), float(angle)))
             at_truth = np.array(at_truth)
-            print(f"cryotm's reader at the planted particles ({name}): position error max {at_truth[:, 0].max():.2f} "
-                  f"voxels, orientation error median {np.median(at_truth[:, 1]):.1f}, max {at_truth[:, 1].max():.1f}")
+            print(f"cryotm's reader at the planted particles ({name}, template {box[::-1]} x y z): score maximum "
+                  f"error max {at_truth[:, 0].max():.2f} voxels raw, {at_truth[:, 1].max():.2f} moved by + (R - I) h "
+                  f"(mean {at_truth[:, 1].mean():.2f}), {at_truth[:, 2].max():.2f} by - (R - I) h; "
+                  f"orientation error median {np.median(at_truth[:, 3]):.1f}, max {at_truth[:, 3].max():.1f}")
             picker = PeakPicker(particle_diameter=template.shape[0] * 0.5)
             picks = Pipeline(picker, threshold="far").run(inputs).particles.data
             errors = []  # each planted particle's nearest pick, if within 3 voxels (pyTME found it)
@@ -251,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep:
             keep = Path(args.keep)
             keep.mkdir(parents=True, exist_ok=True)
-            for name in ("result.pickle.gz", "result.hdf5"):
+            for name in (*names, "template.mrc"):
                 shutil.copy(folder / name, keep / name)
             truth_rows = [dict(zip(("x", "y", "z", "phi", "theta", "psi"), map(float, row))) for row in truth]
             (keep / "truth.json").write_text(json.dumps(

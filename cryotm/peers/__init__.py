@@ -57,7 +57,11 @@ def job_program(path: str | os.PathLike) -> str | None:
     return None
 
 
-def read_jobs(path: str | os.PathLike, angle_list: str | os.PathLike | None = None) -> list[PeerJob]:
+def read_jobs(
+    path: str | os.PathLike,
+    angle_list: str | os.PathLike | None = None,
+    template_shape: int | tuple[int, int, int] | None = None,
+) -> list[PeerJob]:
     """Read a peer's job or parameter file, whichever program wrote it.
 
     Parameters
@@ -68,6 +72,9 @@ def read_jobs(path: str | os.PathLike, angle_list: str | os.PathLike | None = No
         ``.pickle.gz``, ``.hdf5``).
     angle_list : path, optional
         Angle list for pytom-match-pick jobs whose list cannot be found.
+    template_shape : int or (nz, ny, nx), optional
+        pyTME results only: the template's box, when the template file the
+        result names is not there (see :func:`read_pytme_result`).
 
     Raises
     ------
@@ -86,7 +93,9 @@ def read_jobs(path: str | os.PathLike, angle_list: str | os.PathLike | None = No
             path,
         )
     if program == "pytme":
-        return [read_pytme_result(path)]
+        return [read_pytme_result(path, template_shape=template_shape)]
+    if template_shape is not None:
+        raise InputError("--template-size applies to pyTME results only", path)
     if program == "stopgap":
         return read_stopgap_params(path)
     if program == "gapstop":

@@ -34,11 +34,20 @@ asymmetric template, read back by cryotm):
   and maps the tomogram onto the template; cryotm's rotation (reference into
   tomogram, extrinsic zxz) is ``M.T``;
 * position: the score maximum is where the template's voxel ``size // 2``
-  (its centre) lies, the coordinate pyTME's own ``postprocess`` writes. pyTME
-  rotates about the box's geometric centre ``(size - 1) / 2``, so for an
-  even-sized template the centre voxel of a template rotated by ``R`` lies
-  ``(R - I) h`` from the peak (``h`` half a voxel per axis; up to 1.7 voxels,
-  measured within 1.41); for an odd size both are the same point.
+  (its centre) lies only for an odd-sized template. pyTME rotates about the
+  box's geometric centre ``(size - 1) / 2``, so for an even size the centre
+  voxel of the template rotated by ``R`` (cryotm's matrix, acting on x, y, z)
+  lies ``(R - I) h`` from the maximum, ``h`` half a voxel for each even axis
+  (up to 1.7 voxels): cryotm adds ``(R - I) h`` to each pick, ``R`` the
+  rotation searched at the pick's voxel (before any C_n turn). Sign and order
+  were decided by pyTME's own search of templates of 12, 14, 16 and 24
+  voxels (``benchmarks/pytme_conventions.py``: score maxima up to 1.73
+  voxels from the planted centres, 2.2 with sub-voxel positions; corrected
+  within 0.67 and 0.79; ``- (R - I) h`` up to 3.9; 13 and 25 voxels: 0). The box is the template's MRC header: the run's arguments
+  (the result's last item) name the template file, looked for there and
+  beside the result; else the ``template_shape`` given to
+  :func:`read_pytme_result` (``extract-job --template-size``); else a
+  warning says positions may be up to 1.7 voxels off.
 """
 
 from __future__ import annotations
@@ -49,6 +58,7 @@ import os
 import pickle
 import pickletools
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +66,10 @@ import attrs
 import numpy as np
 
 from ..angles import AngleList
-from ..errors import CryotmError, InputError
+from ..errors import CryotmError, CryotmWarning, InputError
 from ..pipeline.inputs import TomogramInputs
 from .base import PeerJob
+from .pytme_centre import as_template_shape, centre_correction, template_shape_of
 
 __all__ = [
     "RestrictedUnpickler",
@@ -67,6 +78,8 @@ __all__ = [
     "read_pytme_result",
     "sniff_pytme_result",
     "PYTME_EXTENSIONS",
+    "centre_correction",
+    "template_shape_of",
 ]
 
 PROGRAM = "pytme"
@@ -225,6 +238,8 @@ class PytmeResult:
         Where the maps start in the searched tomogram.
     pixel_size : float or None
         Å per voxel, from the run's sampling rate.
+    template : str or None
+        The template file the run searched with (its recorded arguments).
     """
 
     scores: np.ndarray
@@ -232,6 +247,7 @@ class PytmeResult:
     angles: np.ndarray
     offset: tuple[float, float, float]
     pixel_size: float | None
+    template: str | None = None
 
 
 def _as_result(items: list[Any], path: Path) -> PytmeResult:
@@ -289,12 +305,17 @@ def _as_result(items: list[Any], path: Path) -> PytmeResult:
                 pixel_size = float(sampling.mean())
         except (TypeError, ValueError):
             pixel_size = None
+    template = None
+    if len(items) >= 6 and isinstance(items[-1], tuple) and len(items[-1]) >= 4:
+        named = getattr(items[-1][3], "template", None)  # the run's argparse.Namespace
+        template = named if isinstance(named, str) and named else None
     return PytmeResult(
         scores=scores,
         rotation_index=rotation_index,
         angles=angles,
         offset=start,  # type: ignore[arg-type]
         pixel_size=pixel_size,
+        template=template,
     )
 
 
@@ -364,7 +385,9 @@ def _result_name(path: Path) -> str:
     return path.stem
 
 
-def read_pytme_result(path: str | os.PathLike, tomo_id: int = 1) -> PeerJob:
+def read_pytme_result(
+    path: str | os.PathLike, tomo_id: int = 1, template_shape: int | Sequence[int] | None = None
+) -> PeerJob:
     """A pyTME result as a :class:`PeerJob` whose inputs a pipeline runs.
 
     Parameters
@@ -373,15 +396,39 @@ def read_pytme_result(path: str | os.PathLike, tomo_id: int = 1) -> PeerJob:
         ``RESULT.pickle``, ``RESULT.pickle.gz`` or ``RESULT.hdf5``.
     tomo_id : int
         Tomogram number for the particle list.
+    template_shape : int or (nz, ny, nx), optional
+        The template's box, when its file (named in the result) is not
+        there; an even box needs a correction of the positions (see
+        :func:`centre_correction`). Without either, a warning.
 
     Raises
     ------
     InputError
         See :func:`load_pytme_result` (the file is read here, so that a bad
-        one fails before any run).
+        one fails before any run); a `template_shape` that is not one or
+        three positive numbers.
     """
     path = Path(path)
     result = load_pytme_result(path)
+    box = template_shape_of(path, result)
+    if template_shape is not None:
+        given = as_template_shape(template_shape, path)
+        if box is not None and box != given:
+            warnings.warn(
+                f"{path}: the template {result.template} is {box[2]} x {box[1]} x {box[0]} (x y z) but "
+                f"{given[2]} x {given[1]} x {given[0]} was given; using the given box",
+                CryotmWarning,
+                stacklevel=2,
+            )
+        box = given
+    if box is None:
+        why = f"its file {result.template} is not there" if result.template else "the result names no template"
+        warnings.warn(
+            f"{path}: cannot tell the template's box ({why}): if it is even, positions are up to 1.7 voxels "
+            "off; give its size (extract-job --template-size)",
+            CryotmWarning,
+            stacklevel=2,
+        )
     inputs = TomogramInputs(
         name=_result_name(path),
         scores=path,
@@ -392,6 +439,7 @@ def read_pytme_result(path: str | os.PathLike, tomo_id: int = 1) -> PeerJob:
         index_base=0,
         result_format=PROGRAM,
         offset=result.offset,
+        template_shape=box,
         source=os.fspath(path),
     )
     return PeerJob(program=PROGRAM, inputs=inputs, source=os.fspath(path))

@@ -115,6 +115,9 @@ class TomogramInputs:
         The maps and the angle list are one peer's result file (``scores``,
         ``angles`` and ``angle_list`` all name it), read by
         :func:`cryotm.peers.read_result_part`.
+    template_shape : (nz, ny, nx), optional
+        pyTME results: the template's box; an even one moves each pick by
+        :func:`cryotm.peers.pytme_centre.centre_correction`.
     """
 
     name: str
@@ -132,6 +135,7 @@ class TomogramInputs:
     tomogram_shape: tuple[int, int, int] | None = attrs.field(default=None, converter=_shape)
     source: str | None = None
     result_format: str | None = None
+    template_shape: tuple[int, int, int] | None = attrs.field(default=None, converter=_shape)
 
     def __attrs_post_init__(self) -> None:
         if self.angles_order not in ("zxz", "zzx"):

@@ -258,6 +258,11 @@ class Pipeline:
             tomogram_shape=inputs.tomogram_shape,
             experiment_id=inputs.name,
         )
+        if inputs.result_format == "pytme" and inputs.template_shape is not None:
+            from ..peers.pytme_centre import correct_positions
+
+            particles = correct_positions(result.particles, angle_map, angle_list, inputs.template_shape, inputs.offset)
+            result = attrs.evolve(result, particles=particles)
         seconds = time.perf_counter() - start
         out_path = None
         rec_path = None
