@@ -142,3 +142,15 @@ def test_demo_realistic_writes_a_searched_scene_and_its_statistics(tmp_path, cap
     assert record["n_angles"] == 1000 and record["n_voxels"] == 64**3
     assert "against the planted truth: " in out and "reference particles" in out
     assert (tmp_path / "demo" / "particles.star").is_file()
+    # at the demo's signal (--snr 8 14 by default) the picks' orientations are the planted ones, to the list's step
+    median = float(out.split("median angular error ")[1].split(" deg")[0])
+    assert median < 25.0, out
+
+
+def test_demo_snr_must_be_an_ordered_positive_range(tmp_path, capsys):
+    from cryotm.cli import main
+
+    assert main(["demo", str(tmp_path / "demo"), "--realistic", "--snr", "9", "5"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert "--snr must be two numbers" in err and "\n" not in err
+    assert not (tmp_path / "demo" / "scores.mrc").exists()

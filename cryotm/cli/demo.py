@@ -27,6 +27,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="simulate a tomogram and search it with a real masked cross-correlation over 1000 rotations "
         "(make_search_scene; seconds to a minute) instead of painting peaks",
     )
+    parser.add_argument(
+        "--snr",
+        type=float,
+        nargs=2,
+        default=(8.0, 14.0),
+        metavar=("LOW", "HIGH"),
+        help="with --realistic: the particles' peak scores, in standard deviations of the search (default 8 14; "
+        "below about 8 the orientation at the peak is mostly another rotation's)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace files from an earlier demo")
     parser.set_defaults(func=run)
 
@@ -59,8 +68,11 @@ def run(args: argparse.Namespace) -> int:
         if args.realistic:
             from ..synthetic import make_search_scene
 
+            low, high = args.snr
+            if not 0 < low <= high < 1000:
+                raise CryotmError(f"--snr must be two numbers 0 < LOW <= HIGH < 1000, got {low:g} {high:g}")
             scene = make_search_scene(shape=(args.size,) * 3, n_particles=args.peaks, n_angles=1000,
-                                      seed=args.seed)
+                                      seed=args.seed, snr=(low, high))
             diameter, tolerance = scene.particle_diameter, scene.particle_diameter / 4
         else:
             scene = make_scene(shape=(args.size,) * 3, n_peaks=args.peaks, n_angles=500, seed=args.seed,
