@@ -28,7 +28,7 @@ listed on the cryoCAT mapping page of the docs: ``cluster_size`` acts, the
 C_n randomisation is reproducible, an angle index outside the list or an
 index base the angle map contradicts is an error, nothing above the
 threshold gives an empty list, a threshold keeping more candidates than the
-memory holds is refused; the default threshold is ``far``
+memory holds is refused; the default threshold is ``calibrated``
 (:func:`~cryotm.picking.extract_particles` keeps cryoCAT's ``triangle``).
 """
 
