@@ -41,7 +41,9 @@ def candidate_list(scores, angle_map, angles, diameter: float, **options):
 
 def variants(diameter: float, grid: bool) -> dict[str, dict]:
     out: dict[str, dict] = {"base": {}}
-    pairs = [(k, f) for k in (1.5, 2.0, 2.5) for f in (0.5, 0.6, 0.7, 0.8)] if grid else [(2.0, 0.5), (2.0, 0.6), (2.5, 0.5)]
+    pairs = [(2.0, 0.5), (2.0, 0.6), (2.5, 0.5)]
+    if grid:
+        pairs = [(k, f) for k in (1.5, 2.0, 2.5) for f in (0.5, 0.6, 0.7, 0.8)]
     for k, f in pairs:
         out[f"side {k:g}/{f:g}"] = dict(side_peaks=True, side_peak_distance=k, side_peak_fraction=f)
     out["radius 1.5"] = dict(radius=1.5 * diameter)
