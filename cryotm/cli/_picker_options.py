@@ -1,4 +1,4 @@
-"""The picker's filter options (tophat, side peaks, sub-voxel), shared by ``extract``, ``batch`` and ``extract-job``."""
+"""The picker's filter options (tophat, side peaks, sub-voxel), shared by ``extract``, ``batch``, ``extract-job``."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ _PARAMETERS = {
 
 
 def add_picker_filter_arguments(parser: argparse.ArgumentParser | Any) -> None:
-    """Add ``--tophat-filter``, ``--side-peak-filter`` (and their settings) and ``--subvoxel`` to `parser` (or an argument group)."""
+    """Add ``--tophat-filter``, ``--side-peak-filter`` (with their settings) and ``--subvoxel`` to `parser`."""
     parser.add_argument("--tophat-filter", action="store_true", default=None,
                         help="drop candidates on peaks broader than a particle's (white tophat of the scores "
                         "map): gold beads, membranes, carbon edges")
