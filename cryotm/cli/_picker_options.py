@@ -1,4 +1,4 @@
-"""The picker's filter options (tophat, sub-voxel), shared by ``extract``, ``batch`` and ``extract-job``."""
+"""The picker's filter options (tophat, side peaks, sub-voxel), shared by ``extract``, ``batch``, ``extract-job``."""
 
 from __future__ import annotations
 
@@ -15,12 +15,15 @@ _PARAMETERS = {
     "tophat_connectivity": "tophat_connectivity",
     "tophat_bins": "tophat_bins",
     "tophat_false_positives": "tophat_false_positives",
+    "side_peak_filter": "side_peaks",
+    "side_peak_distance": "side_peak_distance",
+    "side_peak_fraction": "side_peak_fraction",
     "subvoxel": "subvoxel",
 }
 
 
 def add_picker_filter_arguments(parser: argparse.ArgumentParser | Any) -> None:
-    """Add ``--tophat-filter`` (and its settings) and ``--subvoxel`` to `parser` (or an argument group)."""
+    """Add ``--tophat-filter``, ``--side-peak-filter`` (with their settings) and ``--subvoxel`` to `parser`."""
     parser.add_argument("--tophat-filter", action="store_true", default=None,
                         help="drop candidates on peaks broader than a particle's (white tophat of the scores "
                         "map): gold beads, membranes, carbon edges")
@@ -36,6 +39,14 @@ def add_picker_filter_arguments(parser: argparse.ArgumentParser | Any) -> None:
                         help="pytom mode: bins of the tophat histogram (default 50)")
     parser.add_argument("--tophat-false-positives", type=float, metavar="N",
                         help="pytom mode: background voxels expected above the tophat cut-off (default 1)")
+    parser.add_argument("--side-peak-filter", action="store_true", default=None,
+                        help="drop side lobes of the correlation: a peak within --side-peak-distance diameters of a "
+                        "stronger kept peak and below --side-peak-fraction of its score")
+    parser.add_argument("--side-peak-distance", type=float, metavar="K",
+                        help="side-peak filter: largest distance to the main peak, in particle diameters (default 2)")
+    parser.add_argument("--side-peak-fraction", type=float, metavar="F",
+                        help="side-peak filter: largest score of a side lobe, as a fraction of its main peak's "
+                        "(default 0.5)")
     parser.add_argument("--subvoxel", choices=("gaussian", "quadratic"),
                         help="refine positions by a local fit of the scores; the fraction is written as shifts")
 

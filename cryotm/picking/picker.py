@@ -68,6 +68,7 @@ from .candidates import find_candidates as _find_candidates
 from .clusters import region_sizes
 from .inputs import PickInputs, checked_rows, open_inputs
 from .result import PickResult, particles_at
+from .sidepeaks import side_peaks
 from .subvoxel import refine_peaks
 from .suppression import greedy_suppression
 from .symmetry import phi_range_start, randomise_in_plane
@@ -156,6 +157,16 @@ class PeakPicker:
         ``"pytom"``: structuring element of the transform (1: face neighbours).
     tophat_bins : int
         ``"pytom"``: bins of the tophat histogram the cut-off is fitted to (default 50).
+    side_peaks : bool
+        Drop side lobes of the correlation (see
+        :mod:`cryotm.picking.sidepeaks`): a peak within
+        `side_peak_distance` particle diameters of a stronger kept peak
+        whose score is below `side_peak_fraction` of that peak's. Applied
+        after suppression and the tophat filter.
+    side_peak_distance : float
+        In particle diameters (default 2).
+    side_peak_fraction : float
+        Largest score ratio of a side lobe to its main peak (default 0.5).
     subvoxel : {'gaussian', 'quadratic'}, optional
         Refine each particle's position by a local fit of the scores around
         its voxel (see :mod:`cryotm.picking.subvoxel`) and write the fraction
@@ -196,6 +207,9 @@ class PeakPicker:
     tophat_false_positives: float = attrs.field(default=1.0, validator=check.positive_number)
     tophat_connectivity: int = attrs.field(default=1, validator=check.tophat_connectivity)
     tophat_bins: int = attrs.field(default=50, validator=check.count(8))
+    side_peaks: bool = False
+    side_peak_distance: float = attrs.field(default=2.0, validator=check.positive_number)
+    side_peak_fraction: float = attrs.field(default=0.5, validator=check.positive_number)
     subvoxel: str | None = attrs.field(default=None, validator=check.subvoxel)
     max_candidates: int | None = attrs.field(default=None, validator=check.count(1))
     slab_voxels: int = SLAB_VOXELS
@@ -338,7 +352,7 @@ class PeakPicker:
     def filter_peaks(
         self, candidates: Candidates, rows: np.ndarray, scores: ScoresMap, mask: MaskMap | None = None
     ) -> tuple[np.ndarray, dict[str, dict[str, Any]]]:
-        """Step 4b: drop suppressed peaks broader than a particle's (`tophat` with ``tophat_mode="particle"``).
+        """Step 4b: drop suppressed peaks broader than a particle's (`tophat`, particle mode), then side lobes.
 
         Each peak is judged at its maximum, after suppression, so a broad
         peak that is dropped takes its flanks with it (filtering candidates
@@ -349,15 +363,27 @@ class PeakPicker:
         rows : ndarray
             The rows of `candidates` kept, in the order given.
         report : dict
-            ``{"tophat": {...}}`` when the filter ran.
+            ``{"tophat": {...}}``, ``{"side_peaks": {...}}`` for the filters that ran.
         """
-        if not (self.tophat and self.tophat_mode == "particle" and len(rows)):
-            return rows, {}
-        keep, details = narrow_peaks(
-            scores.data, (candidates.z[rows], candidates.y[rows], candidates.x[rows]), float(self.particle_diameter),
-            float(self.tophat_fraction), None if mask is None else mask.data, 4 * self.slab_voxels,
-        )
-        return rows[keep], {"tophat": {"dropped": int(np.count_nonzero(~keep)), **details}}
+        report: dict[str, dict[str, Any]] = {}
+        if self.tophat and self.tophat_mode == "particle" and len(rows):
+            keep, details = narrow_peaks(
+                scores.data, (candidates.z[rows], candidates.y[rows], candidates.x[rows]),
+                float(self.particle_diameter), float(self.tophat_fraction), None if mask is None else mask.data,
+                4 * self.slab_voxels,
+            )
+            rows = rows[keep]
+            report["tophat"] = {"dropped": int(np.count_nonzero(~keep)), **details}
+        if self.side_peaks and len(rows):
+            distance = float(self.side_peak_distance) * float(self.particle_diameter)
+            drop = side_peaks(
+                np.column_stack([candidates.x[rows], candidates.y[rows], candidates.z[rows]]),
+                candidates.scores[rows], distance, float(self.side_peak_fraction),
+            )
+            rows = rows[~drop]
+            report["side_peaks"] = {"dropped": int(np.count_nonzero(drop)), "distance": distance,
+                                    "fraction": float(self.side_peak_fraction)}
+        return rows, report
 
     def suppress(self, candidates: Candidates, progress: ProgressCallback | None = None) -> np.ndarray:
         """Step 4: the rows of `candidates` kept by non-maximum suppression, highest score first.
