@@ -173,3 +173,10 @@ def test_picker_messages_name_the_flags(tmp_path, capsys):
     assert capsys.readouterr().err == "cryotm: error: --diameter must be a positive number, got -3.0\n"
     assert main(["extract", *maps, "-d", "3", "-n", "-2", "-o", str(tmp_path / "x.em")]) == 1
     assert capsys.readouterr().err == "cryotm: error: --n-particles must be a whole number >= 0, got -2\n"
+    # the filter options shared with batch and extract-job are named by their flags too
+    assert main(["extract", *maps, "-d", "3", "--side-peak-filter", "--side-peak-fraction", "-1",
+                 "-o", str(tmp_path / "x.em")]) == 1
+    assert capsys.readouterr().err == "cryotm: error: --side-peak-fraction must be a positive number, got -1.0\n"
+    assert main(["extract", *maps, "-d", "3", "--tophat-filter", "--tophat-fraction", "-2",
+                 "-o", str(tmp_path / "x.em")]) == 1
+    assert capsys.readouterr().err == "cryotm: error: --tophat-fraction must be a positive number, got -2.0\n"

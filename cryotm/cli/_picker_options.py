@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["add_picker_filter_arguments", "picker_filter_options"]
+__all__ = ["add_picker_filter_arguments", "picker_filter_options", "PICKER_FILTER_FLAGS"]
 
 #: option dest -> PeakPicker parameter
 _PARAMETERS = {
@@ -20,6 +20,9 @@ _PARAMETERS = {
     "side_peak_fraction": "side_peak_fraction",
     "subvoxel": "subvoxel",
 }
+
+#: PeakPicker parameter -> its flag, for messages that name a parameter
+PICKER_FILTER_FLAGS = {name: "--" + dest.replace("_", "-") for dest, name in _PARAMETERS.items()}
 
 
 def add_picker_filter_arguments(parser: argparse.ArgumentParser | Any) -> None:

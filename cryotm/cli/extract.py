@@ -23,7 +23,7 @@ from ._options import (
     add_threshold_argument,
     flags_in_messages,
 )
-from ._picker_options import add_picker_filter_arguments, picker_filter_options
+from ._picker_options import PICKER_FILTER_FLAGS, add_picker_filter_arguments, picker_filter_options
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -111,6 +111,7 @@ _FLAGS = {
     "particle_diameter": "--diameter", "n_particles": "--n-particles", "cluster_size": "--cluster-size",
     "edge_margin": "--edge-margin", "mask_mode": "--mask-mode", "angles_order": "--angles-order",
     "index_base": "--index-base", "object_id": "--object-id", "tomo_id": "--tomo-id", "tomo_mask": "--mask",
+    "max_candidates": "--max-candidates", **PICKER_FILTER_FLAGS,
 }
 
 
