@@ -297,8 +297,9 @@ def test_warnings_in_spawned_workers_are_one_line_like_the_main_process(tmp_path
         from cryotm.cli import main
         if __name__ == "__main__":
             multiprocessing.set_start_method("spawn")
-            sys.exit(main(["batch", {os.fspath(tmp_path / "t*" / "scores.mrc")!r}, "-o", {os.fspath(tmp_path / "out")!r},
-                           "-d", "4", "-t", "sigma:3", "--pixel-size", "10", "--workers", "2", "--progress", "off"]))
+            sys.exit(main(["batch", {os.fspath(tmp_path / "t*" / "scores.mrc")!r},
+                           "-o", {os.fspath(tmp_path / "out")!r}, "-d", "4", "-t", "sigma:3", "--pixel-size", "10",
+                           "--workers", "2", "--progress", "off"]))
     """))
     result = subprocess.run([sys.executable, os.fspath(script)], capture_output=True, text=True, cwd=tmp_path,
                             stdin=subprocess.DEVNULL, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))

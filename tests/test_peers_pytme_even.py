@@ -160,8 +160,8 @@ def test_batch_template_size_corrects_pytme_results_as_extract_job_does(alone, t
     assert "warning" not in capsys.readouterr().err  # the box is given: no warning
     assert np.all(corrected[:, 0] <= 1.0), corrected
     # X Y Z as in extract-job; a wrong count is one line
-    np.testing.assert_allclose(_errors(_batch_picks(alone.parent, tmp_path / "xyz", "--template-size", "12", "12", "12")),
-                               corrected)
+    xyz = _errors(_batch_picks(alone.parent, tmp_path / "xyz", "--template-size", "12", "12", "12"))
+    np.testing.assert_allclose(xyz, corrected)
     assert main(["batch", os.fspath(alone.parent), "-o", os.fspath(tmp_path / "bad"), "--diameter", "8",
                  "--template-size", "12", "12"]) == 1
     assert "--template-size takes N or X Y Z" in capsys.readouterr().err
