@@ -12,8 +12,11 @@ object in it, by far.
 :func:`find_gold_beads` smooths the tomogram at the bead's scale, measures
 every voxel in robust standard deviations of the smoothed volume (median and
 median absolute deviation, which the beads do not move) and takes each
-connected region beyond `min_contrast` as one bead, at its most extreme
-voxel. :func:`bead_exclusion_mask` turns the beads into a mask for
+connected region beyond `min_contrast` as one spot, at its most extreme
+voxel. The beads are the spots above the largest break in density between
+one spot and the next, if that break is at least a factor `separation`:
+there is no fixed density that tells gold from protein in every tomogram,
+but gold always stands apart from it. :func:`bead_exclusion_mask` turns the beads into a mask for
 ``cryotm extract --mask`` (zero within a radius of each bead).
 
 Density sign: in a reconstruction as it comes out of the tilt series, dense
@@ -51,9 +54,9 @@ class GoldBeads:
     polarity : str
         ``"dark"`` or ``"bright"``: the sign taken as dense.
     next_contrast : float
-        The most extreme density farther than twice the bead radius from
-        every bead, in the same units: how far the weakest bead stands above
-        everything else.
+        The densest spot that is not a bead (farther than twice the bead
+        radius from every bead), in the same units: the weakest bead stands
+        at least ``separation`` times above it.
     """
 
     positions: np.ndarray
@@ -77,10 +80,11 @@ def _robust_scale(volume: np.ndarray, most: int = 1 << 22) -> tuple[float, float
 def find_gold_beads(
     tomogram: np.ndarray,
     bead_radius: float,
-    min_contrast: float = 20.0,
+    min_contrast: float = 10.0,
+    separation: float = 2.0,
     polarity: str = "auto",
 ) -> GoldBeads:
-    """Find gold beads: compact regions far denser than the rest of the tomogram.
+    """Find gold beads: the densest spots of the tomogram, when they stand well apart from the rest.
 
     Parameters
     ----------
@@ -91,9 +95,14 @@ def find_gold_beads(
         The beads' radius in voxels (a 10 nm bead at 13.6 Å per voxel: 3.7).
         The tomogram is smoothed with a Gaussian of half this width.
     min_contrast : float
-        A bead's smoothed density is at least this many robust standard
-        deviations from the median. Protein rarely reaches 10 after
-        smoothing; gold reaches far more.
+        Spots are considered from this many robust standard deviations of
+        the smoothed density up.
+    separation : float
+        The beads are the spots above the largest ratio between one spot's
+        density and the next lower one's (the densest spot outside them
+        counts as the last), when that ratio is at least `separation`: gold
+        is many times denser than protein. Without such a break no spot is
+        taken for a bead.
     polarity : {'auto', 'dark', 'bright'}
         Which values are dense (see the module notes).
 
@@ -132,22 +141,22 @@ def find_gold_beads(
     contrast = (smooth - np.float32(median)) * np.float32((-1.0 if polarity == "dark" else 1.0) / spread)
     del smooth
     regions, n = ndimage.label(contrast >= min_contrast)
-    if n:
-        peaks = ndimage.maximum_position(contrast, regions, index=np.arange(1, n + 1))
-        zyx = np.array(peaks, dtype=np.float64).reshape(-1, 3)
-        values = contrast[tuple(zyx.astype(np.intp).T)].astype(np.float64)  # before the boxes are blanked
-        # the densest voxel away from every bead (beyond twice its radius around its region: not its fringe)
-        reach = max(1, int(np.ceil(2 * bead_radius)))
-        for box in ndimage.find_objects(regions):
-            contrast[tuple(slice(max(b.start - reach, 0), b.stop + reach) for b in box)] = -np.inf
-        next_contrast = float(contrast.max())
-    else:
-        zyx, values = np.zeros((0, 3)), np.zeros(0)
-        next_contrast = float(contrast.max())
+    peaks = ndimage.maximum_position(contrast, regions, index=np.arange(1, n + 1)) if n else []
+    zyx = np.array(peaks, dtype=np.float64).reshape(-1, 3)
+    values = contrast[tuple(zyx.astype(np.intp).T)].astype(np.float64)  # before the boxes are blanked
+    # the densest voxel away from every spot (beyond twice the bead radius around its region: not its fringe)
+    reach = max(1, int(np.ceil(2 * bead_radius)))
+    for box in ndimage.find_objects(regions):
+        contrast[tuple(slice(max(b.start - reach, 0), b.stop + reach) for b in box)] = -np.inf
+    rest = float(contrast.max())
     order = np.argsort(-values, kind="stable")
+    zyx, values = zyx[order], values[order]
+    ladder = np.append(values, max(rest, 1e-12))
+    ratios = ladder[:-1] / np.maximum(ladder[1:], 1e-12)
+    n_beads = int(np.argmax(ratios)) + 1 if len(ratios) and ratios.max() >= separation else 0
     return GoldBeads(
-        positions=zyx[order][:, ::-1].copy(), contrast=values[order], polarity=polarity,
-        next_contrast=next_contrast,
+        positions=zyx[:n_beads, ::-1].copy(), contrast=values[:n_beads], polarity=polarity,
+        next_contrast=float(ladder[n_beads]) if n_beads < len(values) else rest,
     )
 
 

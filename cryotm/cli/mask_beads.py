@@ -24,8 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_diameter_argument(parser, note="; the exclusion radius is the bead radius plus half of it")
     parser.add_argument("--exclusion-radius", type=float, metavar="R",
                         help="voxels around each bead where no particle is picked (instead of -d)")
-    parser.add_argument("--min-contrast", type=float, default=20.0, metavar="K",
-                        help="a bead is at least K robust standard deviations denser than the median (default 20)")
+    parser.add_argument("--min-contrast", type=float, default=10.0, metavar="K",
+                        help="spots from K robust standard deviations of density up are considered (default 10)")
+    parser.add_argument("--separation", type=float, default=2.0, metavar="F",
+                        help="the beads are the spots above the largest density break between consecutive spots, "
+                        "if it is a factor F or more (default 2)")
     parser.add_argument("--polarity", choices=("auto", "dark", "bright"), default="auto",
                         help="which values are dense: dark (as reconstructed), bright (inverted) or auto, the "
                         "tail that reaches farther (default auto)")
@@ -52,20 +55,15 @@ def run(args: argparse.Namespace) -> int:
         check_writable(args.beads, args.overwrite)
     volume, pixel_size = read_map(args.tomogram, mmap=True)
     try:
-        beads = find_gold_beads(volume, args.bead_radius, min_contrast=args.min_contrast, polarity=args.polarity)
+        beads = find_gold_beads(volume, args.bead_radius, min_contrast=args.min_contrast,
+                                separation=args.separation, polarity=args.polarity)
     except CryotmError as error:
         raise CryotmError(f"{args.tomogram}: {error}") from None
     if not len(beads):
         warnings.warn(
-            f"{args.tomogram}: no bead denser than {args.min_contrast:g} robust standard deviations ({beads.polarity} "
-            f"taken as dense; the densest spot reaches {beads.next_contrast:.1f}): the mask excludes nothing",
-            CryotmWarning, stacklevel=1,
-        )
-    elif beads.contrast.min() < 2 * beads.next_contrast:
-        warnings.warn(
-            f"{args.tomogram}: the weakest bead ({beads.contrast.min():.1f}) is less than twice as dense as the "
-            f"densest other spot ({beads.next_contrast:.1f}): some 'beads' may be dense particles or some beads "
-            "may be missed; check --min-contrast and --polarity",
+            f"{args.tomogram}: no spot stands {args.separation:g} times denser than the rest ({beads.polarity} taken "
+            f"as dense; the densest reaches {beads.next_contrast:.1f} robust SD): no bead found, the mask excludes "
+            "nothing (check --polarity)",
             CryotmWarning, stacklevel=1,
         )
     mask = bead_exclusion_mask(volume.shape, beads.positions, radius)
