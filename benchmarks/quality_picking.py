@@ -23,9 +23,10 @@ rule of ``--threshold``, e.g. ``calibrated``):
   nothing to remove; they are left out of the means;
 - **select**: F1 and median orientation error of ``extract`` and of
   ``select``: the default (placement at the peak's score maximum, angular
-  test ``neighbours``: at least 3 of the maximum's 26 neighbours hold its
+  test ``neighbours``: at least 1 of the maximum's 26 neighbours holds its
   rotation, within half the list's step), the same with
-  ``min_peak_voxel_count=1``, cryoCAT's distance-map regions at the maximum
+  ``min_peak_voxel_count=1``, the same with 3 agreeing neighbours (the
+  default until 2026-11-30), cryoCAT's distance-map regions at the maximum
   (``angle_test="regions"``, the default before), cryoCAT's placement
   (``cryocat``), no angular test (``min_agreeing_neighbours=0``), and the
   footprint test (``angle_test="footprint"``, ``angle_tolerance=10``, 2
@@ -147,6 +148,7 @@ def run_scene(settings: dict, size: int, n_angles: int, cache: Path | None = Non
     for name, options in {
         "select_maximum": dict(placement="maximum"),
         "select_maximum_min_peak_1": dict(placement="maximum", min_peak_voxel_count=1),
+        "select_maximum_agree_3": dict(placement="maximum", min_agreeing_neighbours=3),
         "select_maximum_regions": dict(placement="maximum", angle_test="regions"),
         "select_cryocat": dict(placement="cryocat"),
         "select_maximum_no_angle_test": dict(placement="maximum", min_agreeing_neighbours=0),
@@ -176,7 +178,7 @@ def main() -> None:
     results = RESULTS if args.threshold == "far" else RESULTS.with_name(f"quality_picking_{args.threshold}.json")
     results.parent.mkdir(parents=True, exist_ok=True)
     methods = ("extract", "extract_tophat", "extract_tophat_pytom", "select_maximum", "select_maximum_min_peak_1",
-               "select_maximum_regions", "select_cryocat", "select_maximum_no_angle_test", "select_maximum_footprint")
+               "select_maximum_agree_3", "select_maximum_regions", "select_cryocat", "select_maximum_no_angle_test", "select_maximum_footprint")
     pooled = {}
     for key in methods:
         errors = [e for r in rows for e in r[key]["angle_errors"]]

@@ -70,8 +70,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--angle-tolerance", type=float, metavar="DEG",
                         help="degrees within which a rotation agrees with the maximum's (neighbours, footprint; "
                         "default half the angle list's step)")
-    parser.add_argument("--min-agreeing-neighbours", type=int, default=3, metavar="N",
-                        help="agreeing neighbours (of 26) the neighbours test needs (default 3; 0: no angular test)")
+    parser.add_argument("--min-agreeing-neighbours", type=int, default=None, metavar="N",
+                        help="agreeing neighbours (of 26) the neighbours test needs (default: from the angle list's "
+                        "length, 1 for 1,000 rotations or more; 0: no angular test)")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     add_geometry_arguments(parser)
     parser.set_defaults(func=run)

@@ -50,7 +50,7 @@ def select_peaks(
     placement: str = "maximum",
     angle_test: str | None = None,
     angle_tolerance: float | None = None,
-    min_agreeing_neighbours: int = 3,
+    min_agreeing_neighbours: int | None = None,
 ) -> PeakSelection:
     """Automatic, angle-consistent peak selection (cryoCAT's ``select_peaks``).
 
@@ -115,8 +115,9 @@ def select_peaks(
     angle_tolerance : float, optional
         Degrees within which a rotation agrees with the maximum's
         (``"neighbours"``, ``"footprint"``); default half the list's step.
-    min_agreeing_neighbours : int
-        Agreeing neighbours the ``"neighbours"`` test needs (default 3).
+    min_agreeing_neighbours : int, optional
+        Agreeing neighbours the ``"neighbours"`` test needs (default: from
+        the angle list's length, 1 for a thousand rotations or more).
 
     Returns
     -------

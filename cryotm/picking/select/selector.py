@@ -26,7 +26,7 @@ from ...particles import ParticleList
 from ...thresholds import get_threshold_strategy
 from ...thresholds.base import SearchStatistics, ThresholdStrategy
 from ..result import particles_at
-from .agreement import ANGLE_TESTS, angular_step
+from .agreement import ANGLE_TESTS, angular_step, min_agreeing_neighbours_for
 from .footprints import sphere_footprint
 from .greedy import PLACEMENTS, select_greedy
 from .inputs import BinSource, apply_edge_mask, check_binary, edge_mask_margins, read_distance_maps
@@ -141,9 +141,12 @@ class PeakSelector:
         with the maximum's, for ``"neighbours"`` and ``"footprint"``.
         Default: half the angle list's step (:func:`~cryotm.picking.select.agreement.angular_step`),
         i.e. the same rotation of the list or a symmetry copy of it.
-    min_agreeing_neighbours : int
-        Agreeing neighbours (of 26) the ``"neighbours"`` test needs
-        (default 3; 0 switches the angular test off).
+    min_agreeing_neighbours : int, optional
+        Agreeing neighbours (of 26) the ``"neighbours"`` test needs; 0
+        switches the angular test off. Default: from the angle list's length
+        (:func:`~cryotm.picking.select.agreement.min_agreeing_neighbours_for`:
+        1 for a thousand rotations or more, more for short lists, where
+        chance agreement is common).
     """
 
     peak_number: int | None = None
@@ -158,7 +161,7 @@ class PeakSelector:
     placement: str = "maximum"
     angle_test: str | None = None
     angle_tolerance: float | None = None
-    min_agreeing_neighbours: int = 3
+    min_agreeing_neighbours: int | None = None
 
     def __attrs_post_init__(self) -> None:
         if self.peak_number is not None:
@@ -173,7 +176,8 @@ class PeakSelector:
         get_threshold_strategy(self.threshold)  # an unknown name fails here, not after the work
         if self.placement not in PLACEMENTS:
             raise InputError(f"placement must be one of {', '.join(PLACEMENTS)}, got {self.placement!r}")
-        self.min_agreeing_neighbours = validate_count(self.min_agreeing_neighbours, "min_agreeing_neighbours")
+        if self.min_agreeing_neighbours is not None:
+            self.min_agreeing_neighbours = validate_count(self.min_agreeing_neighbours, "min_agreeing_neighbours")
         if self.angle_test is None:
             self.angle_test = "neighbours" if self.placement == "maximum" else "regions"
         if self.angle_test not in ANGLE_TESTS:
@@ -336,7 +340,9 @@ class PeakSelector:
             min_angles=self.min_angles_voxel_count, limit=self.peak_number, placement=self.placement,
             angle_test=self.angle_test,
             angle_tolerance=None if self.angle_test == "regions" else self.tolerance_for(angles),
-            min_neighbours=self.min_agreeing_neighbours, symmetry=self.symmetry,
+            min_neighbours=(min_agreeing_neighbours_for(len(angles)) if self.min_agreeing_neighbours is None
+                            else self.min_agreeing_neighbours),
+            symmetry=self.symmetry,
         )
         particles = particles_at(
             tuple(zyx.T), angles.angles[rows], np.asarray(scores.data)[tuple(zyx.T)], scores,
