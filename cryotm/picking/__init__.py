@@ -9,26 +9,40 @@ the angular distance maps (:func:`filter_distance_maps`, cryoCAT's
 ``filter_dist_maps``).
 """
 
-from .candidates import Candidates, cryocat_order, find_candidates
-from .clusters import region_sizes
-from .extract import extract_particles
-from .picker import PeakPicker
-from .result import PickResult, particles_at
-from .select import PeakSelection, PeakSelector, filter_distance_maps, select_peaks
-from .suppression import greedy_suppression
+from __future__ import annotations
 
-__all__ = [
-    "PeakPicker",
-    "PickResult",
-    "extract_particles",
-    "PeakSelector",
-    "PeakSelection",
-    "select_peaks",
-    "filter_distance_maps",
-    "Candidates",
-    "find_candidates",
-    "cryocat_order",
-    "greedy_suppression",
-    "region_sizes",
-    "particles_at",
-]
+import importlib
+from typing import Any
+
+#: public name -> the module that defines it (loaded on first use: ``cryotm extract``
+#: needs the picker, not the selection and its scipy.ndimage)
+_LAZY: dict[str, str] = {
+    "PeakPicker": ".picker",
+    "PickResult": ".result",
+    "extract_particles": ".extract",
+    "PeakSelector": ".select",
+    "PeakSelection": ".select",
+    "select_peaks": ".select",
+    "filter_distance_maps": ".select",
+    "Candidates": ".candidates",
+    "find_candidates": ".candidates",
+    "cryocat_order": ".candidates",
+    "greedy_suppression": ".suppression",
+    "region_sizes": ".clusters",
+    "particles_at": ".result",
+}
+
+__all__ = list(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

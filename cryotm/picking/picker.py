@@ -68,7 +68,6 @@ from .candidates import find_candidates as _find_candidates
 from .clusters import region_sizes
 from .inputs import PickInputs, checked_rows, open_inputs
 from .result import PickResult, particles_at
-from .sidepeaks import side_peaks
 from .subvoxel import refine_peaks
 from .suppression import greedy_suppression
 from .symmetry import phi_range_start, randomise_in_plane
@@ -375,6 +374,8 @@ class PeakPicker:
             rows = rows[keep]
             report["tophat"] = {"dropped": int(np.count_nonzero(~keep)), **details}
         if self.side_peaks and len(rows):
+            from .sidepeaks import side_peaks  # scipy.spatial: only when the filter is on
+
             distance = float(self.side_peak_distance) * float(self.particle_diameter)
             drop = side_peaks(
                 np.column_stack([candidates.x[rows], candidates.y[rows], candidates.z[rows]]),

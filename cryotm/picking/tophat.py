@@ -47,9 +47,13 @@ from __future__ import annotations
 
 import attrs
 import numpy as np
-from scipy import ndimage, special
 
+from .._lazy import lazy_module
 from ..errors import InputError
+
+# scipy.ndimage and scipy.special load where a tophat runs, not when the picker is imported
+ndimage = lazy_module("scipy.ndimage")
+special = lazy_module("scipy.special")
 
 __all__ = [
     "TOPHAT_MODES", "TophatCutoff", "white_tophat", "tophat_cutoff", "tophat_fractions", "ball", "narrow_peaks",

@@ -35,10 +35,12 @@ import math
 
 import attrs
 import numpy as np
-from scipy import ndimage
 
+from .._lazy import lazy_module
 from ..errors import CryotmError, InputError
 from .base import SearchStatistics, ThresholdResult, ThresholdStrategy, _checked_mask, as_array, source_of
+
+ndimage = lazy_module("scipy.ndimage")  # loaded where the rule is evaluated
 
 __all__ = ["CalibratedThreshold", "local_maxima"]
 
