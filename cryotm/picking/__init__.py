@@ -9,10 +9,7 @@ the angular distance maps (:func:`filter_distance_maps`, cryoCAT's
 ``filter_dist_maps``).
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
+from .._lazy import lazy_attributes
 
 #: public name -> the module that defines it (loaded on first use: ``cryotm extract``
 #: needs the picker, not the selection and its scipy.ndimage)
@@ -33,16 +30,4 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = list(_LAZY)
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())
