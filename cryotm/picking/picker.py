@@ -417,8 +417,11 @@ class PeakPicker:
 
         clock = time.perf_counter()
         report("threshold", 0.0)
-        outcome = threshold_for_pick(self, scores, inputs.angles, mask, threshold, statistics, inputs.unchecked,
-                                     progress)
+        try:
+            outcome = threshold_for_pick(self, scores, inputs.angles, mask, threshold, statistics,
+                                         inputs.unchecked, progress)
+        finally:
+            inputs.wait()  # the angle map's check, run meanwhile: its error first, as it was found first
         report("threshold", 1.0)
         timings["threshold"] = time.perf_counter() - clock
 
