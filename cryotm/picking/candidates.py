@@ -397,10 +397,15 @@ def cryocat_order(candidates: Candidates) -> np.ndarray:
     n = len(candidates)
     if n == 0:
         return np.empty(0, dtype=np.int64)
-    nz, ny, _ = candidates.shape
-    # cryoCAT's np.where on the (x, y, z) array: x slowest, then y, then z
-    key = (candidates.x * ny + candidates.y) * nz + candidates.z
-    lexical = np.argsort(key)
+    nz, ny, nx = candidates.shape
+    # cryoCAT's np.where on the (x, y, z) array: x slowest, then y, then z (the voxels are distinct, so any
+    # sort gives this order: three stable radix sorts of 16-bit coordinates where they fit, else one argsort)
+    if max(nz, ny, nx) <= 1 << 16:
+        lexical = np.argsort(candidates.z.astype(np.uint16), kind="stable")
+        for axis in (candidates.y, candidates.x):
+            lexical = lexical[np.argsort(axis.astype(np.uint16)[lexical], kind="stable")]
+    else:
+        lexical = np.argsort((candidates.x * ny + candidates.y) * nz + candidates.z)
     values = candidates.scores[lexical]
     k = n - 1
     order = np.argpartition(-values, k)[: k + 1]
