@@ -92,6 +92,8 @@ def checked_rows(rows: Any, n: int, picker: str) -> np.ndarray:
     array = array.astype(np.int64, copy=False)
     if array.size and (array.min() < 0 or array.max() >= n):
         raise CryotmError(f"{picker}.suppress returned a row outside the {n} candidates")
-    if np.unique(array).size != array.size:
+    seen = np.zeros(n, dtype=bool)
+    seen[array] = True
+    if np.count_nonzero(seen) != array.size:
         raise CryotmError(f"{picker}.suppress returned a candidate row twice")
     return array
