@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 
 import numpy as np
 import pytest
@@ -175,41 +174,12 @@ def test_streaming_moments_are_bit_identical_to_numpy(dtype, leaf):
         assert not StreamingMoments(data, leaf=leaf).streaming
 
 
-@pytest.mark.skipif(not WHOLE_ARRAY_PAIRWISE, reason="numpy < 2.3: the moments are numpy's own, in one piece")
-@pytest.mark.parametrize("threads", [1, 2])
-def test_streaming_moments_visit_every_piece_once(threads):
+def test_streaming_moments_visit_every_piece_once():
     data = np.arange(5000, dtype=np.float32).reshape(5, 10, 100)
-    moments = StreamingMoments(data, leaf=256, threads=threads)
+    moments = StreamingMoments(data, leaf=256)
     seen = []
-    mean, _ = moments.first_pass(
-        visit=lambda values, start, total: seen.append((start, values.size, threading.get_ident()))
-    )
-    std = moments.second_pass(1)
-    assert (mean, std) == (data.mean(), data.std(ddof=1))
-    pieces = sorted((start, size) for start, size, _ in seen)
-    assert pieces[0][0] == 0 and all(a + n == b for (a, n), (b, _) in zip(pieces, pieces[1:]))
-    assert sum(size for _, size in pieces) == data.size
-    # one thread: in memory order; two: the first half in a second thread, each half in order
-    assert len({ident for *_, ident in seen}) == threads
-    for ident in {ident for *_, ident in seen}:
-        starts = [start for start, _, who in seen if who == ident]
-        assert starts == sorted(starts)
-    assert [start for start, *_ in seen] == sorted(start for start, *_ in seen) or threads == 2
-
-
-@pytest.mark.skipif(not WHOLE_ARRAY_PAIRWISE, reason="numpy < 2.3: the moments are numpy's own, in one piece")
-def test_streaming_moments_raise_the_first_non_finite_value_with_two_threads():
-    data = np.ones((8, 10, 100), dtype=np.float32)
-    data[1, 2, 3] = np.nan  # first half
-    data[6, 0, 0] = np.inf  # second half
-    moments = StreamingMoments(data, leaf=256, threads=2)
-
-    def inspect(values, start, total):
-        if not np.isfinite(total):
-            raise ValueError(f"non-finite at {start + int(np.flatnonzero(~np.isfinite(values))[0])}")
-
-    with pytest.raises(ValueError, match=f"non-finite at {np.ravel_multi_index((1, 2, 3), data.shape)}$"):
-        moments.first_pass(visit=inspect)
+    moments.first_pass(visit=lambda values, start, total: seen.append((start, values.size)))
+    assert sum(size for _, size in seen) == data.size and [s for s, _ in seen] == sorted(s for s, _ in seen)
 
 
 def test_values_at_reads_a_memory_mapped_file_like_indexing(tmp_path, scene):

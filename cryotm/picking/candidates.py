@@ -9,7 +9,6 @@ candidates come out in memory order (z, then y, then x), with their scores;
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -254,11 +253,6 @@ class CandidateCollector:
         As in :func:`find_candidates`.
     limit : int, optional
         As in :func:`find_candidates`: more collected voxels are refused.
-
-    Notes
-    -----
-    Pieces may come in any order and from several threads (a streaming
-    pass sums the two halves of the map at once).
     """
 
     def __init__(
@@ -269,23 +263,21 @@ class CandidateCollector:
         self._found = 0
         self.shape = tuple(int(s) for s in shape)
         self.margin = _margins(edge_margin)
-        self._parts: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # flat start -> (indices, scores)
+        self._flat: list[np.ndarray] = []
+        self._scores: list[np.ndarray] = []
         self._dtype: np.dtype | None = None
-        self._lock = threading.Lock()
 
     def __call__(self, values: np.ndarray, start: int) -> None:
         """Take the voxels of `values` (flat, from index `start`) above the provisional threshold."""
         self._dtype = values.dtype
         index = np.flatnonzero(values > self.low)
         if index.size:
-            part = (index + start, values[index])
-            with self._lock:
-                self._parts[start] = part
-                self._found += index.size
-                found = self._found
-            if self.limit is not None and found > self.limit:
+            self._flat.append(index + start)
+            self._scores.append(values[index])
+            self._found += index.size
+            if self.limit is not None and self._found > self.limit:
                 n = int(np.prod(self.shape))
-                raise too_many_candidates(found, self.limit, self.low, n, None, at_least=True)
+                raise too_many_candidates(self._found, self.limit, self.low, n, None, at_least=True)
 
     def covers(self, threshold: Any) -> bool:
         """True if the provisional threshold is at or below `threshold` (nothing was missed)."""
@@ -297,8 +289,7 @@ class CandidateCollector:
             raise ValueError(f"collected above {self.low}, cannot give the candidates above {threshold}")
         dtype = self._dtype if self._dtype is not None else np.dtype(np.float32)
         flat_parts, score_parts = [], []
-        for start in sorted(self._parts):
-            linear, scores = self._parts[start]
+        for linear, scores in zip(self._flat, self._scores):
             keep = np.greater(scores, threshold)
             flat_parts.append(linear[keep])
             score_parts.append(scores[keep])

@@ -9,10 +9,6 @@ with numpy's own ``add.reduce`` on pieces of at most :data:`LEAF` values,
 gives the very same float32/float64 result while never holding more than one
 piece: the threshold, hence the candidate set, is identical to cryoCAT's.
 
-With two or more processors the two halves of the tree are summed in two
-threads (:data:`THREADS`): the same pieces, added in the same order, so
-the same result, in about half the time.
-
 Layouts other than one contiguous block (and non-float dtypes, which numpy
 sums in buffered blocks) fall back to numpy's own full-array functions. So
 does numpy older than 2.3, which sums a large array as consecutive blocks of
@@ -22,14 +18,11 @@ result stays exact, at the cost of numpy's full-size temporary.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import numpy as np
 
-from .._threads import Background, processors
-
-__all__ = ["pairwise_sum", "mean_std", "StreamingMoments", "LEAF", "WHOLE_ARRAY_PAIRWISE", "THREADS"]
+__all__ = ["pairwise_sum", "mean_std", "StreamingMoments", "LEAF", "WHOLE_ARRAY_PAIRWISE"]
 
 #: Largest piece summed in one call (256 kB of float32: it stays in the CPU cache).
 LEAF = 1 << 16
@@ -39,13 +32,7 @@ LEAF = 1 << 16
 WHOLE_ARRAY_PAIRWISE = np.lib.NumpyVersion(np.__version__) >= "2.3.0"
 
 
-#: Threads a streaming pass uses: 2 (the two halves of the tree) when this process may run on two processors.
-THREADS = 2 if processors() > 1 else 1
-
-
-def pairwise_sum(
-    n: int, piece_sum: Callable[[int, int], np.generic], leaf: int = LEAF, threads: int = 1
-) -> np.generic:
+def pairwise_sum(n: int, piece_sum: Callable[[int, int], np.generic], leaf: int = LEAF) -> np.generic:
     """numpy's pairwise sum of `n` values from the sums of pieces ``[start, stop)``.
 
     Parameters
@@ -57,13 +44,6 @@ def pairwise_sum(
         ``[start, stop)`` (a numpy scalar of the summed dtype).
     leaf : int
         Largest piece handed to `piece_sum` (at least 128).
-    threads : int
-        With 2 (and more than two pieces), the first half of the tree is
-        summed in a second thread while this one sums the second half: the
-        result is the same, `piece_sum` is then called from both threads
-        (each half's pieces in order). An exception of the first half is
-        raised in preference to one of the second, as the sequential sum
-        would meet it first.
 
     Examples
     --------
@@ -80,18 +60,7 @@ def pairwise_sum(
         half -= half % 8
         return total(start, half) + total(start + half, count - half)
 
-    n = int(n)
-    if threads < 2 or n <= 2 * leaf:
-        return total(0, n)
-    half = n // 2
-    half -= half % 8
-    first = Background(total, 0, half)
-    try:
-        second = total(half, n - half)
-    except BaseException:
-        first.result()  # the first half's exception, if any, wins: the sequential sum meets it first
-        raise
-    return first.result() + second
+    return total(0, int(n))
 
 
 def _flat_view(data: np.ndarray) -> np.ndarray | None:
@@ -106,12 +75,11 @@ def _flat_view(data: np.ndarray) -> np.ndarray | None:
 class StreamingMoments:
     """numpy's ``mean()`` and ``std(ddof)`` of ``data * factor`` in two passes over pieces.
 
-    :meth:`first_pass` gives the mean (and a rough standard deviation from
-    about an eighth of the pieces, good to a few parts in a thousand on
-    smooth maps); :meth:`second_pass` the exact standard deviation. Callers
-    may look at every piece on the way (to check values, or collect
-    candidates), so that the map is read twice in all. With `threads` 2 the
-    callbacks come from two threads (see :func:`pairwise_sum`).
+    :meth:`first_pass` gives the mean (and a rough standard deviation from an
+    eighth of the pieces, good to a few parts in a thousand on smooth maps);
+    :meth:`second_pass` the exact standard deviation. Callers may look at every piece on the way
+    (to check values, or collect candidates), so that the map is read twice
+    in all.
 
     Parameters
     ----------
@@ -122,17 +90,12 @@ class StreamingMoments:
         ``scores * tomo_mask``), without forming the product map.
     leaf : int
         Values per piece (memory used is a few times this).
-    threads : int, optional
-        1, or 2 to sum the two halves of the map at once (default :data:`THREADS`).
     """
 
-    def __init__(
-        self, data: np.ndarray, factor: np.ndarray | None = None, leaf: int = LEAF, threads: int | None = None
-    ) -> None:
+    def __init__(self, data: np.ndarray, factor: np.ndarray | None = None, leaf: int = LEAF) -> None:
         self.data = data
         self.factor = factor
         self.leaf = max(int(leaf), 128)
-        self.threads = THREADS if threads is None else int(threads)
         flat = _flat_view(data)
         flat_factor = None
         if factor is not None:
@@ -163,7 +126,7 @@ class StreamingMoments:
         visit: Callable[[np.ndarray, int, np.generic], None] | None = None,
         progress: Callable[[float], None] | None = None,
     ) -> tuple[np.generic, float]:
-        """The exact mean and a rough standard deviation (of about every 8th piece).
+        """The exact mean and a rough standard deviation (of every 8th piece).
 
         `visit(values, flat_start, piece_sum)` sees every piece.
         """
@@ -175,22 +138,24 @@ class StreamingMoments:
             self._values = values
             return values.mean(), float(np.std(flat, dtype=np.float64))
         n = self.n
-        # rough statistics from the pieces that start in every 8th stretch of `leaf` values:
-        # start -> (values, sum, sum of squares), summed in order afterwards (whatever the threads did)
-        sample: dict[int, tuple[int, float, float]] = {}
-        report = _Progress(progress, 0.0, n)
+        # rough statistics from every 8th piece: [pieces, values, sum, sum of squares]
+        sample = [0, 0, 0.0, 0.0]
 
         def piece_total(a: int, b: int) -> np.generic:
             values = self.piece(a, b)
             result = np.add.reduce(values)
-            if (a // self.leaf) % 8 == 0:
-                sample[a] = (b - a, float(result), float(np.dot(values, values)))
+            if sample[0] % 8 == 0:
+                sample[1] += b - a
+                sample[2] += float(result)
+                sample[3] += float(np.dot(values, values))
+            sample[0] += 1
             if visit is not None:
                 visit(values, a, result)
-            report(b - a)
+            if progress is not None:
+                progress(0.5 * b / n)
             return result
 
-        total = pairwise_sum(n, piece_total, self.leaf, self.threads)
+        total = pairwise_sum(n, piece_total, self.leaf)
         count = np.intp(n)
         # numpy's _mean: a scalar sum divided by the intp count, cast back to the sum's dtype
         mean = total.dtype.type(total / count)
@@ -198,10 +163,9 @@ class StreamingMoments:
         arrmean = np.array([total])
         np.true_divide(arrmean, count, out=arrmean, casting="unsafe")
         self._arrmean = arrmean
-        sums = [sum(values) for values in zip(*(sample[a] for a in sorted(sample)))] or [0, 0.0, 0.0]
-        size = max(sums[0], 1)
-        rough_mean = sums[1] / size
-        variance = max(sums[2] / size - rough_mean * rough_mean, 0.0) * size / max(size - 1, 1)
+        size = max(sample[1], 1)
+        rough_mean = sample[2] / size
+        variance = max(sample[3] / size - rough_mean * rough_mean, 0.0) * size / max(size - 1, 1)
         return mean, float(np.sqrt(variance))
 
     def second_pass(
@@ -220,43 +184,22 @@ class StreamingMoments:
             raise RuntimeError("first_pass() must run before second_pass()")
         n = self.n
         arrmean = self._arrmean
-        buffers = threading.local()  # one work buffer per thread
-        report = _Progress(progress, 0.5, n)
+        buffer = np.empty(min(n, self.leaf), dtype=arrmean.dtype)
 
         def squares(a: int, b: int) -> np.generic:
             values = self.piece(a, b)
             if visit is not None:
                 visit(values, a)
-            buffer = getattr(buffers, "array", None)
-            if buffer is None:
-                buffer = buffers.array = np.empty(min(n, self.leaf), dtype=arrmean.dtype)
             deviation = np.subtract(values, arrmean, out=buffer[: b - a])
             np.square(deviation, out=deviation)
-            report(b - a)
+            if progress is not None:
+                progress(0.5 + 0.5 * b / n)
             return np.add.reduce(deviation)
 
-        squared = pairwise_sum(n, squares, self.leaf, self.threads)
+        squared = pairwise_sum(n, squares, self.leaf)
         dof = np.maximum(np.intp(n) - ddof, 0)
         variance = squared.dtype.type(squared / dof)
         return variance.dtype.type(np.sqrt(variance))
-
-
-class _Progress:
-    """``progress(start + 0.5 * done / n)`` as pieces are done, from one thread or two."""
-
-    def __init__(self, progress: Callable[[float], None] | None, start: float, n: int) -> None:
-        self.progress = progress
-        self.start = start
-        self.n = max(n, 1)
-        self.done = 0
-        self.lock = threading.Lock()
-
-    def __call__(self, count: int) -> None:
-        if self.progress is None:
-            return
-        with self.lock:
-            self.done += count
-            self.progress(self.start + 0.5 * self.done / self.n)
 
 
 def mean_std(
