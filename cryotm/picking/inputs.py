@@ -70,6 +70,10 @@ def open_inputs(
         scores = ScoresMap.coerce(scores_map, mmap=True)
     angles_map = AngleMap.coerce(angle_map, mmap=True)
     scores.check_same_shape(angles_map, "angle map")
+    if isinstance(angles_map.data, np.memmap):
+        # the index check reads the whole map: the picked voxels' indices are then read from the mapping
+        # (a plain view of it) rather than with one pread per voxel, as for a map nothing has read yet
+        angles_map = attrs.evolve(angles_map, data=np.asarray(angles_map.data))
     angles = AngleList.coerce(angle_list, order=angles_order, index_base=index_base)
     mask = None
     if tomo_mask is not None:
