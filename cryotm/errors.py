@@ -90,12 +90,23 @@ def show_warnings_as_lines() -> None:
 
     def show(message, category, filename, lineno, file=None, line=None):
         if issubclass(category, CryotmWarning):
-            print(f"cryotm: warning: {message}", file=file if file is not None else sys.stderr)
+            stream = file if file is not None else sys.stderr
+            # one write of the whole line: batch workers share stderr, and a line written in two pieces
+            # (print writes the text, then the newline) can be interleaved with another worker's
+            stream.write(f"cryotm: warning: {message}\n")
+            stream.flush()
         else:
             default(message, category, filename, lineno, file, line)
 
     show._cryotm = True  # type: ignore[attr-defined]
     warnings.showwarning = show
+
+
+def warnings_shown_as_lines() -> bool:
+    """True once :func:`show_warnings_as_lines` is in effect in this process (batch workers follow it)."""
+    import warnings
+
+    return bool(getattr(warnings.showwarning, "_cryotm", False))
 
 
 class ParameterError(CryotmError, ValueError):

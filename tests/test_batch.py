@@ -281,3 +281,32 @@ def test_an_unreadable_table_says_what_a_batch_takes(tmp_path):
     binary.write_bytes(bytes(range(128, 256)) * 4)
     with pytest.raises(InputError, match=r"tomos\.dat: cannot read it as a tomogram table.*CSV/TSV/STAR.*job files"):
         read_tasks(binary)
+
+
+def test_warnings_in_spawned_workers_are_one_line_like_the_main_process(tmp_path):
+    """Workers started by spawn (macOS, Windows; forkserver on Python 3.14) print cryotm's one-line warnings."""
+    import mrcfile
+
+    for i in range(2):
+        paths = make_scene(shape=(24, 24, 24), n_peaks=1, n_angles=10, seed=i).write(tmp_path / f"t{i}")
+        with mrcfile.open(paths["scores"], "r+") as mrc:
+            mrc.voxel_size = 5000.0  # implausible: the worker that reads the map warns
+    script = tmp_path / "main.py"
+    script.write_text(textwrap.dedent(f"""
+        import multiprocessing, sys
+        from cryotm.cli import main
+        if __name__ == "__main__":
+            multiprocessing.set_start_method("spawn")
+            sys.exit(main(["batch", {os.fspath(tmp_path / "t*" / "scores.mrc")!r},
+                           "-o", {os.fspath(tmp_path / "out")!r}, "-d", "4", "-t", "sigma:3", "--pixel-size", "10",
+                           "--workers", "2", "--progress", "off"]))
+    """))
+    result = subprocess.run([sys.executable, os.fspath(script)], capture_output=True, text=True, cwd=tmp_path,
+                            stdin=subprocess.DEVNULL, env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.splitlines()
+    warned = [line for line in lines if "implausible pixel size 5000" in line]
+    assert len(warned) == 2, result.stderr
+    assert all(line.startswith("cryotm: warning: ") and "scores.mrc" in line for line in warned), warned
+    assert "CryotmWarning" not in result.stderr and "read_map(" not in result.stderr, result.stderr
+    assert len(lines) == 3, result.stderr  # the batch's own line and the two warnings, nothing else

@@ -43,6 +43,7 @@ SHARED = {
     "pixel_size": ["--pixel-size"],
     "edge_margin": ["--edge-margin"],
     "tomo_id": ["--tomo-id"],
+    "template_size": ["--template-size"],
 }
 
 
@@ -60,6 +61,10 @@ def test_shared_flags_are_spelled_alike_everywhere():
     assert {"extract", "batch", "extract-job"} <= set(seen["diameter"])
     assert {"extract", "select", "batch", "threshold", "peak-shape", "report"} <= set(seen["threshold"])
     assert {"extract", "select", "distance-maps", "compare"} <= set(seen["symmetry"])
+    assert set(seen["template_size"]) == {"extract-job", "batch"}
+    helps = {(a.help, a.nargs, a.type, a.default) for name in seen["template_size"]
+             for a in [_visible_flags(_subparsers()[name])["template_size"]]}
+    assert len(helps) == 1, helps  # one flag, one meaning: the same help, arity, type and default
 
 
 def test_metavars_and_defaults_of_shared_flags_agree():

@@ -135,6 +135,69 @@ def test_relion4_worked_example(particle, tmp_path):
     assert unbinned.pixel_size == 2.5
 
 
+RELION40_FILE = """
+# version 30001
+
+data_optics
+
+loop_
+_rlnOpticsGroup #1
+_rlnOpticsGroupName #2
+_rlnSphericalAberration #3
+_rlnVoltage #4
+_rlnTomoTiltSeriesPixelSize #5
+_rlnCtfDataAreCtfPremultiplied #6
+_rlnImageDimensionality #7
+_rlnTomoSubtomogramBinning #8
+_rlnImagePixelSize #9
+_rlnImageSize #10
+1 opticsGroup1 2.700000 300.000000 2.500000 1 3 4.000000 10.000000 32
+
+# version 30001
+
+data_particles
+
+loop_
+_rlnTomoName #1
+_rlnTomoParticleName #2
+_rlnCoordinateX #3
+_rlnCoordinateY #4
+_rlnCoordinateZ #5
+_rlnOriginXAngst #6
+_rlnOriginYAngst #7
+_rlnOriginZAngst #8
+_rlnAngleRot #9
+_rlnAngleTilt #10
+_rlnAnglePsi #11
+_rlnOpticsGroup #12
+TS_003 TS_003/7 40.000000 80.000000 120.000000 5.000000 0.000000 0.000000 60.000000 40.000000 -140.000000 1
+"""
+
+
+def test_relion_4_0_internal_plus_one_is_not_a_file_offset(tmp_path):
+    """RELION 4.0.x adds 1 to rlnCoordinate inside, and its tomograms start at 1: the two cancel.
+
+    Hand-checked against RELION's code (docs/conventions.rst, "RELION 4.0's internal +1"): 4.0.2's
+    ParticleSet::getPosition places the particle at coordinate + 1 - origin / tilt-series pixel, and
+    relion_tomo_reconstruct_tomogram --bin B puts voxel i at 1 + B i (its default origin --x0 1);
+    5.0.0 adds nothing and reconstructs from 0. Both give the same voxel for the same file, the one
+    cryotm reads: x = (40 + 1 - 5 / 2.5 - 1) / 4 = 9.5 = 10 - 0.5 (position 10, shift -0.5 voxel).
+    """
+    path = tmp_path / "relion40.star"  # as RELION 4.0's relion_tomo_* write it (# version 30001)
+    path.write_text(RELION40_FILE)
+    coordinate, origin_angst, tilt_series_pixel, binning = np.array([40.0, 80.0, 120.0]), np.array([5.0, 0, 0]), 2.5, 4
+    relion40_frame = coordinate + 1.0 - origin_angst / tilt_series_pixel
+    relion40_voxel = (relion40_frame - 1.0) / binning  # reconstruction origin (1, 1, 1)
+    relion50_voxel = (coordinate - origin_angst / tilt_series_pixel - 0.0) / binning  # origin (0, 0, 0)
+    np.testing.assert_allclose(relion40_voxel, [9.5, 20, 30])
+    np.testing.assert_allclose(relion50_voxel, relion40_voxel)
+    back = read_particles(path)
+    assert back.binning == 4 and back.pixel_size == 10.0
+    np.testing.assert_allclose(back.positions, [[10, 20, 30]], atol=1e-9)
+    np.testing.assert_allclose(back.positions + back.shifts, [relion40_voxel], atol=1e-9)
+    np.testing.assert_allclose(back.orientations.apply([0, 0, 1]), [Z_AXIS_IMAGE], atol=1e-6)
+
+
 @pytest.mark.parametrize(("centre", "expected"), [("relion", (-300, -300, -20)), ("pytom", (-290, -290, -10))])
 def test_relion5_worked_example(particle, centre, expected, tmp_path):
     """RELION 5 in a tomogram of (z, y, x) = (64, 100, 80) voxels of 10 Å.

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -140,3 +141,53 @@ def test_bad_template_shape_and_non_pytme_job(alone, tmp_path):
     job.write_text("{}")
     with pytest.raises(InputError):
         read_jobs(job, template_shape=12)
+
+
+def _batch_picks(folder, out, *extra):
+    code = main(["batch", os.fspath(folder), "-o", os.fspath(out), "--diameter", "8", "--threshold", "sigma:3",
+                 "--format", "relion5", "--progress", "off", *extra])
+    assert code == 0
+    (picks,) = [p for p in out.glob("*.star") if p.name != "merged.star"]
+    return read_particles(picks, pixel_size=10.0, tomogram_shape=(TRUTH["shape"],) * 3)
+
+
+def test_batch_template_size_corrects_pytme_results_as_extract_job_does(alone, tmp_path, capsys):
+    raw = _errors(_batch_picks(alone.parent, tmp_path / "raw"))
+    assert re.search(r"cryotm: warning: .*cannot tell the template's box .*--template-size of extract-job and batch",
+                     capsys.readouterr().err)
+    assert raw[:, 0].max() > 1.2, raw  # without the box: the score maxima, up to 1.41 voxels off
+    corrected = _errors(_batch_picks(alone.parent, tmp_path / "fixed", "--template-size", "12"))
+    assert "warning" not in capsys.readouterr().err  # the box is given: no warning
+    assert np.all(corrected[:, 0] <= 1.0), corrected
+    # X Y Z as in extract-job; a wrong count is one line
+    xyz = _errors(_batch_picks(alone.parent, tmp_path / "xyz", "--template-size", "12", "12", "12"))
+    np.testing.assert_allclose(xyz, corrected)
+    assert main(["batch", os.fspath(alone.parent), "-o", os.fspath(tmp_path / "bad"), "--diameter", "8",
+                 "--template-size", "12", "12"]) == 1
+    assert "--template-size takes N or X Y Z" in capsys.readouterr().err
+
+
+def test_batch_template_size_goes_to_the_pytme_results_only(alone, tmp_path):
+    from cryotm import make_scene
+    from cryotm.batch import read_tasks
+    from cryotm.maps import write_map
+
+    folder = tmp_path / "mixed"  # a pytom-match-pick job (the least its reader needs) beside the pyTME result
+    (folder / "out").mkdir(parents=True)
+    scene = make_scene(shape=(24, 24, 24), n_peaks=1, n_angles=10, seed=3)
+    write_map(folder / "out" / "tomo7_scores.mrc", scene.scores, pixel_size=10.0)
+    write_map(folder / "out" / "tomo7_angles.mrc", scene.angle_map.astype(np.float32), pixel_size=10.0)
+    np.savetxt(folder / "angles.txt", np.radians(scene.angles.angles))
+    (folder / "tomo7_job.json").write_text(json.dumps({
+        "output_dir": "out", "tomo_id": "tomo7", "rotation_file": "angles.txt", "n_rotations": 10,
+        "voxel_size": 10.0, "tomo_shape": [24, 24, 24], "pytom_tm_version_number": "0.3.0", "job_stats": None,
+    }))
+    shutil.copy(alone, folder / "result.pickle.gz")
+    found = read_tasks(folder, template_shape=(12, 12, 14))  # (nz, ny, nx)
+    shapes = {job.program: job.inputs.template_shape for job in found.jobs}
+    assert shapes == {"pytom-match-pick": None, "pytme": (12, 12, 14)}, shapes
+    with pytest.raises(InputError, match="--template-size applies to pyTME results only"):
+        read_tasks(folder / "tomo7_job.json", template_shape=12)
+    paths = scene.write(tmp_path / "maps")
+    with pytest.raises(InputError, match="--template-size applies to pyTME results only"):
+        read_tasks(os.fspath(paths["scores"].parent / "scores*.mrc"), template_shape=12)

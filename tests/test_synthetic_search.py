@@ -96,9 +96,15 @@ def test_noise_only_scene_has_an_empty_truth_and_statistics_of_the_whole_search(
 
 
 def test_write_gives_the_scene_files_and_the_search_statistics(tmp_path):
-    scene = make_search_scene(shape=(48, 48, 48), n_particles=2, n_angles=20, seed=2, index_base=1)
+    scene = make_search_scene(shape=(48, 48, 48), n_particles=2, n_angles=20, seed=2, index_base=1, gold=1, membranes=1)
     paths = scene.write(tmp_path)
-    assert {p.name for p in paths.values()} == {"scores.mrc", "angles.mrc", "angles.csv", "truth.csv", "statistics.json"}
+    assert {p.name for p in paths.values()} == {
+        "scores.mrc", "angles.mrc", "angles.csv", "truth.csv", "statistics.json", "distractors.json"
+    }
+    distractors = json.loads(paths["distractors"].read_text())
+    np.testing.assert_allclose(distractors["gold"], scene.gold)  # the bead, x, y, z
+    assert len(distractors["gold"]) == 1 and len(distractors["membranes"]) == 1
+    assert distractors["membranes"][0]["normal"] == pytest.approx(scene.membranes[0]["normal"])
     record = json.loads(paths["statistics"].read_text())
     assert record["std"] == pytest.approx(scene.statistics.std)
     assert record["n_angles"] == 20 and record["search_space"] == 20 * 48**3

@@ -27,7 +27,7 @@ from typing import Any
 import attrs
 
 from .._atomic import check_file_name, make_output_folder
-from ..errors import CryotmError
+from ..errors import CryotmError, warnings_shown_as_lines
 from ..particles import ParticleList
 from ..pipeline import Pipeline, TomogramInputs
 from ..pipeline.record import (
@@ -174,6 +174,21 @@ def _stop_with(main_pid: int, interval: float = 1.0) -> None:
     threading.Thread(target=watch, name="cryotm-watch-main", daemon=True).start()
 
 
+def _start_worker(main_pid: int, warning_lines: bool) -> None:
+    """Worker initializer: :func:`_stop_with` the main process, and show warnings as it does.
+
+    A worker started by ``spawn`` or ``forkserver`` (macOS, Windows, Python
+    3.14 on Linux) begins with Python's own two-line warnings; with
+    `warning_lines` it prints each :class:`~cryotm.errors.CryotmWarning` as
+    the command line's one ``cryotm: warning: ...`` line.
+    """
+    if warning_lines:
+        from ..errors import show_warnings_as_lines
+
+        show_warnings_as_lines()
+    _stop_with(main_pid)
+
+
 def _running(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -188,7 +203,7 @@ def _process_pool(
     pipeline: Pipeline, jobs: Sequence[Job], output_dir: Path, workers: int
 ) -> Iterator[tuple[int, TaskOutcome]]:
     with concurrent.futures.ProcessPoolExecutor(
-        max_workers=workers, initializer=_stop_with, initargs=(os.getpid(),)
+        max_workers=workers, initializer=_start_worker, initargs=(os.getpid(), warnings_shown_as_lines())
     ) as pool:
         futures = {pool.submit(run_task, pipeline, inputs, output_dir): (index, inputs) for index, inputs in jobs}
         for future in concurrent.futures.as_completed(futures):

@@ -40,6 +40,9 @@ from ..naming import tomogram_name
 from ..peers.base import PeerJob
 from ..pipeline.inputs import TomogramInputs
 
+#: A pyTME template's box: N (a cube) or (nz, ny, nx); None when not given.
+TemplateShape = int | tuple[int, int, int] | None
+
 __all__ = [
     "read_tasks",
     "BatchInputs",
@@ -208,6 +211,7 @@ def _read_table(
     defaults: Mapping[str, Any] | None,
     angle_list: str | os.PathLike | None,
     found: list[PeerJob],
+    template_shape: TemplateShape = None,
 ) -> list[TomogramInputs]:
     frame = _rename(_read_frame(path), path)
     if frame.empty:
@@ -220,7 +224,7 @@ def _read_table(
             if row.get(field):
                 row[field] = os.fspath(path.parent / row[field]) if not Path(row[field]).is_absolute() else row[field]
         if row.get("job"):
-            tasks.extend(_tasks_from_jobs([row["job"]], None, number, {0: row.get("name")}, found))
+            tasks.extend(_tasks_from_jobs([row["job"]], None, number, {0: row.get("name")}, found, template_shape))
             continue
         if row.get("angle_list") is None and angle_list is not None:
             row["angle_list"] = os.fspath(angle_list)
@@ -269,13 +273,18 @@ def _tasks_from_jobs(
     first_tomo_id: int,
     names: Mapping[int, str | None] | None,
     found: list[PeerJob],
+    template_shape: TemplateShape = None,
 ) -> list[TomogramInputs]:
-    """:func:`tasks_from_jobs`, appending each job (with its numbered, renamed inputs) to `found`."""
-    from ..peers import read_jobs
+    """:func:`tasks_from_jobs`, appending each job (with its numbered, renamed inputs) to `found`.
+
+    `template_shape` goes to the pyTME results among `paths` (the other programs' jobs take none).
+    """
+    from ..peers import job_program, read_jobs
 
     tasks = []
     for index, job_path in enumerate(paths):
-        for job in read_jobs(job_path, angle_list=angle_list):
+        shape = template_shape if template_shape is not None and job_program(Path(job_path)) == "pytme" else None
+        for job in read_jobs(job_path, angle_list=angle_list, template_shape=shape):
             inputs = job.inputs
             if job.program in ("pytom-match-pick", "pytme"):
                 inputs = attrs.evolve(inputs, tomo_id=first_tomo_id + index)
@@ -321,6 +330,7 @@ def _tasks_from_glob(
     angle_list: str | os.PathLike | None,
     defaults: Mapping[str, Any] | None,
     found: list[PeerJob],
+    template_shape: TemplateShape = None,
 ) -> list[TomogramInputs]:
     from ..peers import job_program
 
@@ -332,7 +342,7 @@ def _tasks_from_glob(
     for number, match in enumerate(matches, start=1):
         path = Path(match)
         if path.suffix.lower() in (".json", ".star") or job_program(path) == "pytme":
-            tasks.extend(_tasks_from_jobs([path], angle_list, number, None, found))
+            tasks.extend(_tasks_from_jobs([path], angle_list, number, None, found, template_shape))
             continue
         listed = Path(angle_list) if angle_list is not None else path.parent / "angles.csv"
         tasks.append(
@@ -385,6 +395,7 @@ def read_tasks(
     source: str | os.PathLike,
     angle_list: str | os.PathLike | None = None,
     defaults: Mapping[str, Any] | None = None,
+    template_shape: TemplateShape = None,
 ) -> BatchInputs:
     """The tomograms of `source`: a glob pattern, a peer's job file or a tomogram table.
 
@@ -400,11 +411,16 @@ def read_tasks(
         Angle list for tomograms without one.
     defaults : mapping, optional
         Reading options for table rows and glob matches that do not say.
+    template_shape : int or (nz, ny, nx), optional
+        The template's box for every pyTME result among the inputs, needed
+        when a result's template file is not there (``--template-size``;
+        see :func:`~cryotm.peers.read_pytme_result`).
 
     Raises
     ------
     CryotmError
-        No such file, nothing matches, or any error of the readers.
+        No such file, nothing matches, or any error of the readers;
+        `template_shape` given but no pyTME result among the inputs.
 
     Examples
     --------
@@ -423,9 +439,10 @@ def read_tasks(
     text = os.fspath(source)
     plugin_source = source_for(text)
     if plugin_source is not None:  # a plugin's input, such as a copick:// project
-        return plugin_source.read(text, angle_list=angle_list, defaults=defaults)
+        found_by_plugin = plugin_source.read(text, angle_list=angle_list, defaults=defaults)
+        return _check_template_shape(found_by_plugin, template_shape, text)
     if _glob.has_magic(text):
-        tasks = _tasks_from_glob(text, angle_list, defaults, found)
+        tasks = _tasks_from_glob(text, angle_list, defaults, found, template_shape)
     else:
         path = Path(text)
         if path.is_dir():
@@ -435,13 +452,20 @@ def read_tasks(
                     f"{path}: a folder without peers' job files or results (pytom-match-pick *_job.json, "
                     "STOPGAP/GAPSTOP parameter stars, pyTME .pickle/.pickle.gz/.hdf5)"
                 )
-            tasks = _tasks_from_jobs(jobs, angle_list, 1, None, found)
+            tasks = _tasks_from_jobs(jobs, angle_list, 1, None, found, template_shape)
             check_unique_names(tasks, source=path)
-            return BatchInputs(tasks=tasks, jobs=found)
+            return _check_template_shape(BatchInputs(tasks=tasks, jobs=found), template_shape, path)
         if not path.is_file():
             raise CryotmError(f"{path}: no such table, job file or matching pattern")
         if job_program(path) is not None:
-            tasks = _tasks_from_jobs([path], angle_list, 1, None, found)
+            tasks = _tasks_from_jobs([path], angle_list, 1, None, found, template_shape)
         else:
-            tasks = _read_table(path, defaults, angle_list, found)
-    return BatchInputs(tasks=tasks, jobs=found)
+            tasks = _read_table(path, defaults, angle_list, found, template_shape)
+    return _check_template_shape(BatchInputs(tasks=tasks, jobs=found), template_shape, text)
+
+
+def _check_template_shape(found: BatchInputs, template_shape: TemplateShape, source: str | os.PathLike) -> BatchInputs:
+    """`found`, unless a template shape was given for inputs without any pyTME result (an error)."""
+    if template_shape is not None and not any(job.program == "pytme" for job in found.jobs):
+        raise InputError("--template-size applies to pyTME results only, and there is none among the inputs", source)
+    return found

@@ -8,6 +8,7 @@ import sys
 from ..errors import CryotmError
 from ._options import add_angle_convention_arguments
 from ._pipeline_args import add_pipeline_arguments, config_from_args, pipeline_for_jobs
+from ._template_size import add_template_size_argument, template_shape_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,6 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     inputs.add_argument("--angle-list", metavar="CSV", help="angle list for every tomogram without its own")
     add_angle_convention_arguments(inputs, defaults=False)
     inputs.add_argument("--pixel-size", type=float, metavar="A", help="pixel size in Å (overrides the map headers)")
+    add_template_size_argument(inputs)
     run = parser.add_argument_group("running")
     run.add_argument("--workers", type=int, default=1, metavar="N", help="local worker processes (default 1)")
     run.add_argument(
@@ -66,7 +68,9 @@ def run_command(args: argparse.Namespace) -> int:
     for key in ("angles_order", "index_base", "pixel_size"):
         if getattr(args, key) is not None:
             defaults[key] = getattr(args, key)
-    found = read_tasks(args.input, angle_list=args.angle_list, defaults=defaults)
+    found = read_tasks(
+        args.input, angle_list=args.angle_list, defaults=defaults, template_shape=template_shape_from_args(args)
+    )
     tasks = found.tasks
     pipeline = pipeline_for_jobs(args, config, found.jobs)
     if args.workers < 1:

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 from ._pipeline_args import add_pipeline_arguments, config_from_args, pipeline_for_jobs
+from ._template_size import add_template_size_argument, template_shape_from_args
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,14 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="pytom-match-pick only: the angle list to use instead of the job's own (a .txt is read as pytom's "
         "radians, anything else as a CSV of zxz degrees)",
     )
-    parser.add_argument(
-        "--template-size",
-        type=int,
-        nargs="+",
-        metavar="N",
-        help="pyTME only: the template's box in voxels, N (a cube) or X Y Z, when the template file the result "
-        "names is not there (an even box moves each position by up to 1.7 voxels)",
-    )
+    add_template_size_argument(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.set_defaults(func=run)
 
@@ -55,14 +49,8 @@ def run(args: argparse.Namespace) -> int:
 
     from .._atomic import check_writable, make_output_folder
     from ..batch.table import check_unique_names
-    from ..errors import InputError
 
-    template_shape = None
-    if args.template_size:
-        if len(args.template_size) not in (1, 3):
-            raise InputError(f"--template-size takes N or X Y Z, got {len(args.template_size)} numbers")
-        template_shape = args.template_size[0] if len(args.template_size) == 1 else tuple(args.template_size[::-1])
-    jobs = read_jobs(args.job, angle_list=args.angle_list, template_shape=template_shape)
+    jobs = read_jobs(args.job, angle_list=args.angle_list, template_shape=template_shape_from_args(args))
     check_unique_names([job.inputs for job in jobs], args.job)
     pipeline = pipeline_for_jobs(args, config_from_args(args), jobs)
     output = Path(args.output)

@@ -15,6 +15,11 @@ rlnAutopickFigureOfMerit    score (option ``score_label``)
 rlnOpticsGroup              the particle's optics group
 ==========================  ==================================================
 
+RELION 4.0.x adds 1 to these coordinates internally but also starts its
+tomograms at 1; RELION 5 does neither: the same file means the same voxel in
+both, and no version needs a correction (docs: conventions, "RELION 4.0's
+internal +1").
+
 A list read from a RELION file keeps its optics groups, binning, particle
 names and every other column; the writer writes them back (see
 :mod:`._relion`). A new list gets one optics group with ``rlnTomoTiltSeriesPixelSize`` =

@@ -46,7 +46,7 @@ asymmetric template, read back by cryotm):
   within 0.67 and 0.79; ``- (R - I) h`` up to 3.9; 13 and 25 voxels: 0). The box is the template's MRC header: the run's arguments
   (the result's last item) name the template file, looked for there and
   beside the result; else the ``template_shape`` given to
-  :func:`read_pytme_result` (``extract-job --template-size``); else a
+  :func:`read_pytme_result` (``--template-size`` of ``extract-job`` and ``batch``); else a
   warning says positions may be up to 1.7 voxels off.
 """
 
@@ -425,7 +425,7 @@ def read_pytme_result(
         why = f"its file {result.template} is not there" if result.template else "the result names no template"
         warnings.warn(
             f"{path}: cannot tell the template's box ({why}): if it is even, positions are up to 1.7 voxels "
-            "off; give its size (extract-job --template-size)",
+            "off; give its size (--template-size of extract-job and batch)",
             CryotmWarning,
             stacklevel=2,
         )

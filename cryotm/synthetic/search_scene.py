@@ -84,16 +84,22 @@ class SearchScene(SyntheticScene):
         angles_order: str = "zxz",
         overwrite: bool = False,
     ) -> dict[str, Path]:
-        """Write the files of :meth:`SyntheticScene.write` and ``statistics.json``.
+        """Write the files of :meth:`SyntheticScene.write`, ``statistics.json`` and ``distractors.json``.
 
         ``statistics.json`` holds ``mean``, ``std``, ``variance``, ``n_angles``,
         ``n_voxels``, ``search_space`` and ``particle_diameter`` (voxels).
+        ``distractors.json`` holds what is planted but is not a particle:
+        ``gold`` (0-based x, y, z of each bead) and ``membranes`` (each one's
+        unit ``normal`` and a ``point`` on its mid-plane, x, y, z), so that a
+        false pick can be traced to its cause.
         """
         from .._atomic import atomic_path, check_writable
 
         Path(directory).mkdir(parents=True, exist_ok=True)
         path = Path(directory) / "statistics.json"
+        distractors_path = Path(directory) / "distractors.json"
         check_writable(path, overwrite)
+        check_writable(distractors_path, overwrite)
         paths = super().write(directory, angles_order=angles_order, overwrite=overwrite)
         stats = self.statistics
         record = {
@@ -108,6 +114,10 @@ class SearchScene(SyntheticScene):
         with atomic_path(path, overwrite=overwrite) as tmp:
             Path(tmp).write_text(json.dumps(record, indent=2) + "\n")
         paths["statistics"] = path
+        distractors = {"gold": np.asarray(self.gold, dtype=float).reshape(-1, 3).tolist(), "membranes": self.membranes}
+        with atomic_path(distractors_path, overwrite=overwrite) as tmp:
+            Path(tmp).write_text(json.dumps(distractors, indent=2) + "\n")
+        paths["distractors"] = distractors_path
         return paths
 
 
