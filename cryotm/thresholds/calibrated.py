@@ -36,11 +36,8 @@ import math
 import attrs
 import numpy as np
 
-from .._lazy import lazy_module
 from ..errors import CryotmError, InputError
 from .base import SearchStatistics, ThresholdResult, ThresholdStrategy, _checked_mask, as_array, source_of
-
-ndimage = lazy_module("scipy.ndimage")  # loaded where the rule is evaluated
 
 __all__ = ["CalibratedThreshold", "local_maxima"]
 
@@ -91,6 +88,8 @@ def _maxima(data: np.ndarray, footprint: int, mask: np.ndarray | None) -> tuple[
     work = np.asarray(data, dtype=np.float32)
     if mask is not None:
         work = np.where(mask, work, np.float32(-np.inf))
+    from scipy import ndimage  # scipy.ndimage: where the rule is evaluated
+
     peak = ndimage.maximum_filter(work, size=int(footprint), mode="constant", cval=-np.inf)
     where = np.nonzero((work == peak) & np.isfinite(work))
     tied = np.zeros(len(where[0]), dtype=bool)
