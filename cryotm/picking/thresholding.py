@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import numpy as np
 
+from .._threads import Background, processors
 from ..errors import CryotmError
 from ..maps import MaskMap, ScoresMap
 from ..thresholds import SearchStatistics, ThresholdResult, ThresholdStrategy
@@ -238,7 +239,14 @@ def _from_moments(
             spread = abs(guess - float(mean))
             low = guess - 0.02 * spread - 1e-6 * abs(float(mean))
             collector = CandidateCollector(low, scores.shape, edge_margin, limit=candidate_limit)
-    std = moments.second_pass(1, visit=collector, progress=report)
+    if collector is not None and processors() > 1:
+        # on two processors the collector reads the map in a second thread, in large slabs, while this
+        # one sums the squared deviations
+        gathering = Background(_collect, moments, collector)
+        std = moments.second_pass(1, progress=report)
+        gathering.result()
+    else:
+        std = moments.second_pass(1, visit=collector, progress=report)
     if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
         return None
     result = from_moments(mean, std, int(scores.data.size), scores.source)
@@ -249,6 +257,12 @@ def _from_moments(
         value = typed
     candidates = collector.candidates(value) if collector is not None and collector.covers(value) else None
     return ThresholdOutcome(result, value, False, candidates)
+
+
+def _collect(moments: StreamingMoments, collector: CandidateCollector, slab: int = 1 << 20) -> None:
+    """Hand `moments`' values to `collector` in slabs, in order (the pieces the second pass would hand it)."""
+    for start in range(0, moments.n, slab):
+        collector(moments.piece(start, min(start + slab, moments.n)), start)
 
 
 def product_map(scores: ScoresMap, mask: MaskMap, slab_voxels: int) -> ScoresMap:
