@@ -34,6 +34,7 @@ COMMANDS: tuple[str, ...] = (
     "extract-job",
     "batch",
     "select",
+    "mask-beads",
     # looking closer
     "threshold",
     "peak-shape",

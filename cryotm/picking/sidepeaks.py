@@ -1,12 +1,12 @@
 """Side-peak filter: drop a peak that is a weaker side lobe of a stronger one nearby.
 
 A template-matching search correlates the template, at every rotation, with
-every position: next to a particle the correlation has secondary maxima (the
-template at a wrong rotation overlapping part of the particle), typically one
-to two particle diameters away and clearly weaker than the particle's own
-peak. Non-maximum suppression within one diameter (cryoCAT's default) lets
-those beyond it through; a larger suppression radius would also remove the
-second of two touching particles. The filter here removes a peak only when
+every position: next to a strong particle the correlation can have secondary
+maxima, clearly weaker than the particle's own peak. Non-maximum suppression
+within one diameter (cryoCAT's default) lets those beyond it through; a
+larger suppression radius would also remove the second of two touching
+particles. (On the realistic benchmark scenes such side lobes are not what
+the default keeps wrongly: see the benchmarks page.) The filter here removes a peak only when
 both hold: a stronger kept peak lies within `distance` voxels, and the
 peak's score is below `fraction` of that peak's score. Two touching particles
 of similar scores are both kept.

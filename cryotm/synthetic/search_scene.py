@@ -316,7 +316,12 @@ def make_search_scene(
         Box of the built-in templates, voxels.
     membrane_contrast, gold_contrast : float
         Peak density of a membrane's leaflets and of a bead, in standard
-        deviations of the noise (a particle's peak density is typically 2-5).
+        deviations of the noise. A particle's peak density (the truth's
+        ``amplitude``) is what its intended score needs: 4-32 on the 96^3
+        benchmark scenes with the 24-voxel built-in templates. The default
+        beads are therefore about as dense as the particles; gold is many
+        times denser than protein, so realistic beads need about 200
+        (``benchmarks/quality_gold.py``).
     gold_radius : float
         Radius of the beads in voxels.
     index_base : {0, 1}
