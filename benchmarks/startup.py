@@ -15,15 +15,19 @@ Python process (median of several):
   and CPU time (user + system) are shown: on a shared, loaded machine the CPU
   times are the steadier comparison.
 
-``--compare-rev REV`` also times ``--version`` and ``import cryotm`` of the
-cryotm sources at git revision REV (for a before/after), extracted with
-``git archive`` into a temporary folder. ``--quick`` uses the 128**3 scene.
-The scenes are generated (once) by ``benchmarks/extraction.py``'s generator.
+``--compare-rev REV`` also times all of these (the extract process too) with
+the cryotm sources and plugins at git revision REV (for a before/after),
+extracted with ``git archive`` into a temporary folder. ``--quick`` uses the
+128**3 scene. The scenes are generated (once) by
+``benchmarks/extraction.py``'s generator. Each tree's bytecode is written
+first, as an installation does. The figures go to
+``benchmarks/results/startup.md`` (``--output``).
 """
 
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import os
 import resource
@@ -51,7 +55,7 @@ def run_times(command: list[str], env: dict[str, str], repeat: int) -> tuple[flo
     for _ in range(repeat):
         cpu = children_cpu()
         start = time.perf_counter()
-        subprocess.run(command, env=env, cwd=env["PYTHONPATH"], check=True, stdout=subprocess.DEVNULL,
+        subprocess.run(command, env=env, cwd=env["PYTHONPATH"].split(os.pathsep)[0], check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL)
         walls.append(time.perf_counter() - start)
         cpus.append(children_cpu() - cpu)
@@ -64,12 +68,27 @@ def children_cpu() -> float:
 
 
 def env_for(source: Path) -> dict[str, str]:
-    env = dict(os.environ, PYTHONPATH=os.fspath(source))
+    """The environment of a timed process: `source` (and its plugins) first on the path.
+
+    The plugins installed (in editable mode) are found through their entry
+    points; the sources of `source`'s own ``plugins/`` come first, so that
+    the figures are that tree's.
+    """
+    plugins = sorted(os.fspath(path) for path in (source / "plugins").glob("*/src"))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.fspath(source), *plugins]))
     env.pop("PYTHONSTARTUP", None)
     return env
 
 
+def compile_sources(*folders: Path) -> None:
+    """Write the bytecode of `folders` first, as an installation does (with PYTHONDONTWRITEBYTECODE set,
+    every timed process would otherwise compile the sources anew)."""
+    for folder in folders:
+        compileall.compile_dir(os.fspath(folder), quiet=1)
+
+
 def startup_times(source: Path, repeat: int) -> dict[str, tuple[float, float]]:
+    compile_sources(source / "cryotm")
     env = env_for(source)
     python = sys.executable
     commands = {
@@ -83,22 +102,23 @@ def startup_times(source: Path, repeat: int) -> dict[str, tuple[float, float]]:
 
 
 def source_at(rev: str, into: Path) -> Path:
-    """The ``cryotm`` package at git revision `rev`, extracted under `into`."""
-    archive = subprocess.run(["git", "-C", os.fspath(ROOT), "archive", rev, "cryotm"], check=True,
+    """The ``cryotm`` package and the plugins at git revision `rev`, extracted under `into`."""
+    archive = subprocess.run(["git", "-C", os.fspath(ROOT), "archive", rev, "cryotm", "plugins"], check=True,
                              capture_output=True).stdout
     subprocess.run(["tar", "-x", "-C", os.fspath(into)], input=archive, check=True)
     return into
 
 
-def extract_process(folder: Path, repeat: int) -> tuple[float, float]:
+def extract_process(folder: Path, repeat: int, source: Path = ROOT) -> tuple[float, float]:
     """Median wall time and CPU time (user + system) of the whole ``cryotm extract`` process on `folder`'s scene."""
     out = folder / "_startup_bench.em"
     command = [sys.executable, "-m", "cryotm", "extract", os.fspath(folder / "scores.mrc"),
                os.fspath(folder / "angles.mrc"), os.fspath(folder / "angles.csv"), "-d", str(extraction.DIAMETER),
                "-t", f"sigma:{extraction.SIGMA}", "-o", os.fspath(out), "--overwrite", "-q"]
+    compile_sources(source / "cryotm", source / "plugins")
     extraction.warm_page_cache(folder)
     try:
-        return run_times(command, env_for(ROOT), repeat)
+        return run_times(command, env_for(source), repeat)
     finally:
         out.unlink(missing_ok=True)
 
@@ -125,43 +145,52 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="the 128**3 scene instead of S512")
     parser.add_argument("--repeat", type=int, default=7, help="runs per start-up figure (default 7)")
-    parser.add_argument("--compare-rev", metavar="REV", help="also time start-up at this git revision")
+    parser.add_argument("--compare-rev", metavar="REV", help="also time everything at this git revision")
     parser.add_argument("--no-cryocat", action="store_true", help="skip cryoCAT (and the ratio)")
+    parser.add_argument("--output", type=Path, default=HERE / "results" / "startup.md",
+                        help="the results table (markdown; default benchmarks/results/startup.md)")
     parser.add_argument("--child-cryocat", metavar="FOLDER", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_cryocat:
         child_cryocat(Path(args.child_cryocat))
         return
 
-    print(f"start-up (median of {args.repeat} fresh processes; wall and CPU time)")
-    now = startup_times(ROOT, args.repeat)
-    before = None
-    if args.compare_rev:
-        with tempfile.TemporaryDirectory() as tmp:
-            before = startup_times(source_at(args.compare_rev, Path(tmp)), args.repeat)
-    columns = ["this tree"] + ([args.compare_rev[:10]] if before else [])
-    print(f"{'':34s}" + "".join(f" {c + ' wall':>16s} {c + ' CPU':>16s}" for c in columns))
-    for key, (seconds, cpu) in now.items():
-        line = f"{key:34s} {seconds:15.3f}s {cpu:15.3f}s"
-        if before:
-            line += f" {before[key][0]:15.3f}s {before[key][1]:15.3f}s"
-        print(line)
-    version, version_cpu = now["cryotm --version"]
-    verdict = "meets" if version <= 0.2 else "misses"
-    print(f"cryotm --version {version:.3f} s wall ({version_cpu:.3f} s CPU): {verdict} the 0.2 s target")
-
     name = "S128" if args.quick else "S512"
     folder = extraction.ensure_scene(name)
-    whole, whole_cpu = extract_process(folder, repeat=3)
-    print(f"\nscene {name} {extraction.SCENE_SPECS[name][0]}: whole 'cryotm extract' process "
-          f"(median of 3): wall {whole:.3f} s, CPU {whole_cpu:.3f} s")
-    if not args.no_cryocat:
-        theirs = cryocat_in_call(folder)
-        print(f"cryoCAT scores_extract_particles, inside the call: wall {theirs['seconds']:.3f} s, "
-              f"CPU {theirs['cpu']:.3f} s")
-        for label, ratio in (("wall", theirs["seconds"] / whole), ("CPU", theirs["cpu"] / whole_cpu)):
-            print(f"cryoCAT in-call / cryotm whole process ({label}): {ratio:.1f}x "
-                  f"({'meets' if ratio >= 15 else 'misses'} the 15x target)")
+    extract_key = f"cryotm extract on {name}, whole process"
+    with tempfile.TemporaryDirectory() as tmp:
+        trees = {"this tree": ROOT}
+        if args.compare_rev:
+            trees[args.compare_rev[:10]] = source_at(args.compare_rev, Path(tmp))
+        figures: dict[str, dict[str, tuple[float, float]]] = {}
+        for label, source in trees.items():
+            figures[label] = startup_times(source, args.repeat)
+            figures[label][extract_key] = extract_process(folder, repeat=3, source=source)
+    theirs = None if args.no_cryocat else cryocat_in_call(folder)
+
+    lines = [f"# Start-up and the whole `cryotm extract` process ({time.strftime('%Y-%m-%d')})", "",
+             f"Fresh processes, median of {args.repeat} (the extract process: of 3); wall and CPU (user + system) "
+             f"time; load average {os.getloadavg()[0]:.2f} at the end on {os.cpu_count()} cores.", "",
+             "| what | " + " | ".join(f"{label} wall | {label} CPU" for label in figures) + " |",
+             "|---|" + "---|---|" * len(figures)]
+    for key in figures["this tree"]:
+        lines.append(f"| {key} | " + " | ".join(f"{figures[label][key][0]:.3f} s | {figures[label][key][1]:.3f} s"
+                                                for label in figures) + " |")
+    if theirs is not None:
+        lines.append(f"| cryoCAT scores_extract_particles on {name}, inside the call | "
+                     + " | ".join(f"{theirs['seconds']:.3f} s | {theirs['cpu']:.3f} s" for _ in figures) + " |")
+        lines += ["", "cryoCAT's time inside the call / cryotm's whole process (target: 15x or more):", ""]
+        for label, values in figures.items():
+            wall, cpu = values[extract_key]
+            lines.append(f"- {label}: {theirs['seconds'] / wall:.1f}x wall, {theirs['cpu'] / cpu:.1f}x CPU")
+    version = figures["this tree"]["cryotm --version"][0]
+    lines += ["", f"`cryotm --version`: {version:.3f} s wall ({'meets' if version <= 0.2 else 'misses'} the 0.2 s "
+              "target)."]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+
 
 if __name__ == "__main__":
     main()

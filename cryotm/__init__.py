@@ -9,11 +9,7 @@ The public names below are imported on first use (``import cryotm`` itself
 loads neither numpy nor pandas nor scipy).
 """
 
-from __future__ import annotations
-
-import importlib
-from typing import Any
-
+from ._lazy import lazy_attributes
 from ._version import __version__
 
 #: public name -> the module that defines it
@@ -34,16 +30,4 @@ _LAZY: dict[str, str] = {
 }
 
 __all__ = ["__version__", *_LAZY]
-
-
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'cryotm' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module, __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_LAZY))
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import attrs
 import numpy as np
 import pytest
 from scipy import ndimage
@@ -202,6 +203,30 @@ def test_a_base_the_whole_angle_map_contradicts_is_refused():
     one_based[:2] = 0
     assert len(PeakPicker(particle_diameter=8, threshold="sigma:4", index_base=1).pick(
         unsearched, one_based, scene.angles)) > 0
+
+
+def test_the_index_base_checked_meanwhile_is_reported_first(tmp_path):
+    # small slabs: the angle map's range is checked in a second thread while the threshold reads the scores
+    scene = make_scene(shape=(32, 32, 32), n_peaks=3, n_angles=40, seed=4, min_distance=10)
+    paths = scene.write(tmp_path / "t")
+    picker = PeakPicker(particle_diameter=8, threshold="sigma:4", index_base=1, slab_voxels=1024)
+    inputs = picker.read_inputs(paths["scores"], paths["angles"], paths["angle_list"])
+    with pytest.raises(InputError, match="holds index 0, which a 1-based angle list"):
+        inputs.angle_map  # waits for the check
+    with pytest.raises(InputError, match="holds index 0, which a 1-based angle list"):
+        picker.pick(paths["scores"], paths["angles"], paths["angle_list"])
+    # NaN in the scores as well: the index base, found first when checked first, is still what is reported
+    broken = scene.scores.copy()
+    broken[20, 5, 5] = np.nan
+    write_map(tmp_path / "nan.mrc", broken)
+    for rule in ("sigma:4", "triangle"):
+        with pytest.raises(InputError, match="holds index 0, which a 1-based angle list"):
+            attrs.evolve(picker, threshold=rule).pick(tmp_path / "nan.mrc", paths["angles"], paths["angle_list"])
+    # the right base: the same particles as with whole-plane slabs
+    good = attrs.evolve(picker, index_base=0)
+    assert np.array_equal(good.pick(paths["scores"], paths["angles"], paths["angle_list"]).positions,
+                          attrs.evolve(good, slab_voxels=1 << 20).pick(scene.scores, scene.angle_map,
+                                                                       scene.angles).positions)
 
 
 def test_extract_index_base_error_is_one_line(tmp_path, capsys):

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 import numpy as np
-import pandas as pd
-from scipy.spatial.transform import Rotation
 
+from .._lazy import lazy_module
 from ..errors import InputError, format_source
+
+if TYPE_CHECKING:
+    from scipy.spatial.transform import Rotation
+
+pd = lazy_module("pandas")  # only for angle lists other than plain comma-separated numbers
 
 __all__ = ["AngleList", "ANGLE_ORDERS", "euler_to_rotation", "rotation_to_euler"]
 
@@ -35,6 +40,8 @@ def euler_to_rotation(angles: Any) -> Rotation:
     >>> np.round(r.apply([1, 0, 0]), 6)
     array([0., 1., 0.])
     """
+    from scipy.spatial.transform import Rotation  # scipy.spatial: only where rotations are made
+
     return Rotation.from_euler("zxz", np.asarray(angles, dtype=float), degrees=True)
 
 
@@ -50,6 +57,47 @@ def _check_order(order: str) -> tuple[int, int, int]:
         return ANGLE_ORDERS[order]
     except KeyError:
         raise InputError(f"unknown angles order {order!r} (known: zxz, zzx)") from None
+
+
+def _plain_csv(content: bytes) -> np.ndarray | None:
+    """The (N, 3) values of a plain comma-separated ASCII file of numbers, else None.
+
+    The common case, read without pandas. The file counts as plain when
+    pandas would take ``,`` as its separator (the same sniffing of the first
+    line as ``pandas.read_csv(sep=None)``) and every non-blank line holds
+    three numbers; then the values are those pandas reads. Anything else
+    (other separators, quotes, blank fields, a header) returns None and is
+    read by :func:`_read_with_pandas`, with its messages.
+    """
+    if not content.isascii() or b"\r" in content.replace(b"\r\n", b""):
+        return None
+    text = content.decode("ascii")
+    end = text.find("\n")
+    try:
+        delimiter = csv.Sniffer().sniff(text if end < 0 else text[: end + 1]).delimiter
+    except csv.Error:
+        return None
+    if delimiter != ",":
+        return None
+    try:
+        values = np.loadtxt(io.StringIO(text), delimiter=",", comments=None, ndmin=2, dtype=np.float64)
+    except ValueError:
+        return None
+    return values if values.shape[1] == 3 else None
+
+
+def _read_with_pandas(path: Path) -> np.ndarray:
+    """``pandas.read_csv`` with a sniffed separator: any CSV dialect, and the messages for bad files."""
+    try:
+        table = pd.read_csv(path, header=None, sep=None, engine="python")
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"cannot read as a CSV angle list: {exc}", path) from None
+    if table.shape[1] != 3:
+        raise InputError(f"an angle list needs 3 columns, found {table.shape[1]}", path)
+    try:
+        return table.to_numpy(dtype=np.float64)
+    except ValueError:
+        raise InputError("an angle list must hold numbers only (no header line)", path) from None
 
 
 @attrs.define(eq=False)
@@ -116,21 +164,14 @@ class AngleList:
         if not path.is_file():
             raise InputError("no such file", path)
         try:
-            blank = not path.read_bytes().strip()
+            content = path.read_bytes()
         except OSError as exc:
             raise InputError(f"cannot read: {exc.strerror}", path) from None
-        if blank:
+        if not content.strip():
             raise InputError("the angle list is empty (no rows of three angles)", path)
-        try:
-            table = pd.read_csv(path, header=None, sep=None, engine="python")
-        except (ValueError, pd.errors.ParserError, UnicodeDecodeError, csv.Error) as exc:
-            raise InputError(f"cannot read as a CSV angle list: {exc}", path) from None
-        if table.shape[1] != 3:
-            raise InputError(f"an angle list needs 3 columns, found {table.shape[1]}", path)
-        try:
-            values = table.to_numpy(dtype=np.float64)
-        except ValueError:
-            raise InputError("an angle list must hold numbers only (no header line)", path) from None
+        values = _plain_csv(content)
+        if values is None:
+            values = _read_with_pandas(path)
         return cls(values[:, list(positions)], index_base=index_base, source=os.fspath(path))
 
     @classmethod

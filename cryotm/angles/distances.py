@@ -33,11 +33,10 @@ against many.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
-from scipy.spatial.transform import Rotation
 
 from ..errors import InputError
 from .angle_list import rotation_to_euler
@@ -50,6 +49,9 @@ __all__ = [
     "inplane_angle",
     "compare_rotations",
 ]
+
+if TYPE_CHECKING:
+    from scipy.spatial.transform import Rotation
 
 _Z_AXIS = np.array([0.0, 0.0, 1.0])
 
@@ -89,6 +91,8 @@ def parse_symmetry(symmetry: int | str | None) -> int:
 
 
 def _check_rotation(value: Any, what: str) -> Rotation:
+    from scipy.spatial.transform import Rotation  # loaded by whoever made `value`
+
     if not isinstance(value, Rotation):
         raise InputError(f"{what} must be a scipy Rotation, got {type(value).__name__}")
     return value
@@ -122,6 +126,8 @@ def total_angle(reference: Rotation, rotations: Rotation, symmetry: int | str = 
     >>> np.round(total_angle(ref, r, symmetry=3), 6)   # 100 degrees about z is 20 from a C3 copy
     array([20., 40.])
     """
+    from scipy.spatial.transform import Rotation
+
     order = parse_symmetry(symmetry)
     relative = _check_rotation(reference, "reference").inv() * _check_rotation(rotations, "rotations")
     best = np.atleast_1d(relative.magnitude())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 from pathlib import Path
@@ -148,6 +149,9 @@ def _run(args: argparse.Namespace) -> int:
     check_files(args.scores, args.angles, args.angle_list, order=args.angles_order, index_base=args.index_base,
                 diameter=args.diameter, pixel_size=args.pixel_size)
     progress = None if args.quiet else ProgressLine(sys.stderr)
+    # a command's process ends with it: what exists now (modules, classes, plugins) lives until then, and no
+    # garbage collection, during the pick or at exit, needs to look at it again (about 0.03 s of 0.7 s)
+    gc.freeze()
     try:
         result = picker.run(
             args.scores, args.angles, args.angle_list, tomo_id=args.tomo_id, tomo_mask=args.mask,

@@ -14,10 +14,12 @@ import os
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy_module
 from ..errors import InputError
 from ..particles import ParticleList
+
+pd = lazy_module("pandas")
 
 __all__ = [
     "particle_pixel_sizes",

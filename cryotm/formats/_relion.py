@@ -66,12 +66,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from scipy.spatial.transform import Rotation
 
+from .._lazy import lazy_module
 from ..angles import rotation_to_euler
 from ..errors import InputError
 from ..particles import ParticleList
@@ -85,6 +84,11 @@ from ._optics import (  # noqa: F401  (the optics helpers, re-exported for the R
     particle_pixel_sizes,
     pixel_sizes_by_group,
 )
+
+pd = lazy_module("pandas")
+
+if TYPE_CHECKING:
+    from scipy.spatial.transform import Rotation
 
 __all__ = [
     "zxz_to_relion",
@@ -207,6 +211,8 @@ def relion_rotation(angles: Any) -> Rotation:
     >>> float(r.magnitude()[0]) < 1e-12
     True
     """
+    from scipy.spatial.transform import Rotation  # scipy.spatial: only where rotations are made
+
     return Rotation.from_euler("ZYZ", np.asarray(angles, dtype=np.float64).reshape(-1, 3), degrees=True).inv()
 
 
@@ -229,6 +235,8 @@ def particle_rotation(table: pd.DataFrame, path: str | os.PathLike | None = None
     """``A_particle`` of each particle (the identity where ``rlnAngle{Rot,Tilt,Psi}`` are absent, as RELION)."""
     present = [label for label in ANGLES if label in table.columns]
     if not present:
+        from scipy.spatial.transform import Rotation
+
         return Rotation.identity(len(table))
     if len(present) != 3:
         raise InputError(f"RELION particle list lacks {', '.join(sorted(set(ANGLES) - set(present)))}", path)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pandas as pd
-import starfile
-
+from .._lazy import lazy_module
 from ..errors import InputError
+
+pd = lazy_module("pandas")
+starfile = lazy_module("starfile")
 
 __all__ = ["scan_star", "read_star", "write_star", "STRING_LABELS"]
 

@@ -27,10 +27,12 @@ from collections.abc import Sequence
 
 import attrs
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy_module
 from ..errors import InputError
 from ._star import particle_block, read_star
+
+pd = lazy_module("pandas")
 
 __all__ = ["Tomogram", "read_tomograms", "tomograms_for"]
 

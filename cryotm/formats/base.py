@@ -130,13 +130,16 @@ class MotlWriter:
         kept = self.kept_columns(particles)
         if kept is None:
             return []
-        skip = set(CORE_COLUMNS) | set(kept) | derived_labels(particles)
-        return [str(c) for c in particles.data.columns if c not in skip]
+        extra = [c for c in particles.column_names if c not in CORE_COLUMNS and c not in kept]
+        if not extra:  # (a list made from arrays has none: its DataFrame is not needed)
+            return []
+        skip = derived_labels(particles)
+        return [str(c) for c in extra if c not in skip]
 
     def _one_pixel_size(self, particles: ParticleList, path: str | os.PathLike) -> ParticleList:
         """Particles of several pixel sizes rescaled to the finest (with a warning) for formats that hold one."""
         kept = self.kept_columns(particles)
-        if "pixel_size" not in particles.data.columns or kept is None or "pixel_size" in kept:
+        if "pixel_size" not in particles.column_names or kept is None or "pixel_size" in kept:
             return particles
         sizes = particles.pixel_sizes()
         if sizes is None or not len(sizes) or not np.isfinite(sizes).all():
@@ -277,7 +280,7 @@ def with_metadata(
         if not (np.isfinite(pixel_size) and pixel_size > 0):
             raise CryotmError(f"the pixel size must be a positive number, got {pixel_size}")
         changes["pixel_size"] = float(pixel_size)
-        if "pixel_size" in particles.data.columns:  # one pixel size for every particle now
+        if "pixel_size" in particles.column_names:  # one pixel size for every particle now
             changes["data"] = particles.data.drop(columns="pixel_size")
     if tomogram_shape is not None:
         shape = tuple(int(v) for v in tomogram_shape)
@@ -434,7 +437,7 @@ def check_pixel_size(particles: ParticleList, source: str | os.PathLike | None =
     """
     from ..maps.formats import PLAUSIBLE_PIXEL_SIZE, plausible_pixel_size
 
-    if "pixel_size" in particles.data.columns:
+    if "pixel_size" in particles.column_names:
         sizes = particles.pixel_sizes()
         low, high = PLAUSIBLE_PIXEL_SIZE
         bad = sizes[~((sizes >= low) & (sizes <= high))]

@@ -32,11 +32,13 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy_module
 from ..errors import InputError
 from ..particles import ParticleList
 from .base import MotlReader, MotlWriter
+
+pd = lazy_module("pandas")
 
 __all__ = ["DynamoWriter", "DynamoReader", "DYNAMO_COLUMNS", "N_COLUMNS"]
 

@@ -33,12 +33,14 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy_module
 from ..errors import InputError
 from ..maps.em import read_em, read_em_dims, write_em
 from ..particles import ParticleList
 from .base import MotlReader, MotlWriter
+
+pd = lazy_module("pandas")
 
 __all__ = ["EmMotlWriter", "EmMotlReader", "EM_MOTL_ROWS", "to_em_array", "from_em_array"]
 
@@ -79,11 +81,14 @@ def to_em_array(particles: ParticleList) -> np.ndarray:
     >>> row[[0, 7, 8, 9, 16, 17, 18]].tolist()
     [0.5, 1.0, 2.0, 3.0, 10.0, 30.0, 20.0]
     """
-    data = particles.data
-    table = np.zeros((len(data), 20), dtype=np.float64)
+    present = set(particles.column_names)
+    table = np.zeros((len(particles), 20), dtype=np.float64)
     for column, row in EM_MOTL_ROWS.items():
-        if column in data.columns:
-            table[:, row] = pd.to_numeric(data[column], errors="coerce").to_numpy(dtype=np.float64)
+        if column in present:
+            values = particles.column(column)
+            if values.dtype.kind not in "biuf":  # text and objects: numbers where they are, else NaN
+                values = pd.to_numeric(values, errors="coerce")
+            table[:, row] = np.asarray(values, dtype=np.float64)
     for column in _POSITION:
         table[:, EM_MOTL_ROWS[column]] += 1.0
     if not np.isfinite(table).all():

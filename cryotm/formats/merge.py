@@ -8,11 +8,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy_module
 from ..errors import CryotmWarning
 from ..particles import ParticleList
 from ._names import ids_from_names
+
+pd = lazy_module("pandas")
 
 __all__ = ["merge_lists"]
 

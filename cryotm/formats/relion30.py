@@ -25,13 +25,15 @@ from pathlib import Path
 
 import attrs
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy_module
 from ..errors import CryotmWarning, InputError
 from ..particles import ParticleList
 from . import _relion
 from ._star import particle_block, read_star, scan_star, write_star
 from .base import MotlReader, MotlWriter
+
+pd = lazy_module("pandas")
 
 __all__ = ["Relion30Writer", "Relion30Reader", "image_names"]
 

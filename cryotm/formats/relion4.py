@@ -39,13 +39,15 @@ from pathlib import Path
 
 import attrs
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy_module
 from ..particles import ParticleList
 from . import _relion
 from ._star import particle_block, read_star, scan_star, write_star
 from .base import MotlReader, MotlWriter
 from .relion30 import _coordinates, _kept_blocks, _origins, _single, relion_kept
+
+pd = lazy_module("pandas")
 
 __all__ = ["Relion4Writer", "Relion4Reader", "particle_names", "tomo_pixel_size"]
 

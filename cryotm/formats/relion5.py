@@ -36,8 +36,8 @@ from typing import Literal
 
 import attrs
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy_module
 from ..errors import InputError
 from ..particles import ParticleList
 from . import _relion
@@ -53,6 +53,8 @@ from .relion4 import (
     tomo_pixel_sizes,
 )
 from .relion30 import _origins, relion_kept
+
+pd = lazy_module("pandas")
 
 __all__ = ["Relion5Writer", "Relion5Reader", "CENTRES", "tomogram_centre", "per_tomogram"]
 

@@ -25,12 +25,14 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy_module
 from ..errors import InputError
 from ..particles import ParticleList
 from ._star import particle_block, read_star, scan_star, write_star
 from .base import MotlReader, MotlWriter
+
+pd = lazy_module("pandas")
 
 __all__ = ["StopgapWriter", "StopgapReader", "STOPGAP_COLUMNS", "BLOCK"]
 

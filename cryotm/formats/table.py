@@ -20,11 +20,13 @@ from typing import Any
 
 import attrs
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy_module
 from ..errors import InputError
 from ..particles import CORE_COLUMNS, ParticleList
 from .base import MotlReader, MotlWriter
+
+pd = lazy_module("pandas")
 
 __all__ = ["TableWriter", "TableReader"]
 

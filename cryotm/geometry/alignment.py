@@ -26,11 +26,12 @@ from typing import Any
 
 import attrs
 import numpy as np
-import pandas as pd
-from cryotypes.projectionmodel import ProjectionModelDataLabels as PMDL
-from cryotypes.projectionmodel import projection_model_to_projection_matrices
 
+from .._lazy import lazy_module
 from ..errors import InputError
+
+pd = lazy_module("pandas")
+# cryotypes.projectionmodel imports pandas: it is imported inside the functions that use it
 
 __all__ = ["TiltSeriesAlignment", "make_projection_model"]
 
@@ -69,6 +70,8 @@ def make_projection_model(
            [ 0., 85.],
            [ 3., 85.]])
     """
+    from cryotypes.projectionmodel import ProjectionModelDataLabels as PMDL
+
     tilts = np.asarray(rotation_y, dtype=np.float64).reshape(-1)
     n = len(tilts)
 
@@ -147,6 +150,8 @@ class TiltSeriesAlignment:
     notes: tuple[str, ...] = ()
 
     def __attrs_post_init__(self) -> None:
+        from cryotypes.projectionmodel import ProjectionModelDataLabels as PMDL
+
         missing = [c for c in (*PMDL.ROTATION, *PMDL.SHIFT) if c not in self.model.columns]
         if missing:
             raise InputError(f"projection model lacks column(s) {', '.join(missing)}", self.source or None)
@@ -160,6 +165,8 @@ class TiltSeriesAlignment:
     @property
     def pixel_size(self) -> float:
         """Å per tilt-image pixel (the model's ``pixel_spacing``; 1 when it has none)."""
+        from cryotypes.projectionmodel import ProjectionModelDataLabels as PMDL
+
         if PMDL.PIXEL_SPACING in self.model.columns:
             value = float(self.model[PMDL.PIXEL_SPACING].iloc[0])
             if value > 0:
@@ -169,6 +176,8 @@ class TiltSeriesAlignment:
     @property
     def angles(self) -> np.ndarray:
         """The tilt angle of each tilt image in degrees (as written in the file)."""
+        from cryotypes.projectionmodel import ProjectionModelDataLabels as PMDL
+
         if self.tilt_angles is not None:
             return np.asarray(self.tilt_angles, dtype=np.float64)
         return self.model[PMDL.ROTATION_Y].to_numpy(dtype=np.float64)
@@ -196,6 +205,8 @@ class TiltSeriesAlignment:
         InputError
             If a shape is neither given nor known from the file.
         """
+        from cryotypes.projectionmodel import projection_model_to_projection_matrices
+
         nz, ny, nx = self._tomogram_shape(tomogram_shape)
         height, width = self._tilt_image_shape(tilt_image_shape)
         matrices = projection_model_to_projection_matrices(

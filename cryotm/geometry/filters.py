@@ -27,7 +27,6 @@ from typing import Any, ClassVar
 
 import attrs
 import numpy as np
-from scipy.spatial import cKDTree
 
 from ..errors import CryotmError, InputError
 from ..pipeline.filters import FilterContext, PickFilter
@@ -162,6 +161,8 @@ def fiducial_hit_counts(table: Any, fiducials: Any, radius: float, n_particles: 
     fiducials : DataFrame
         ``tilt_index``, ``x``, ``y`` of the fiducials in each tilt.
     """
+    from scipy.spatial import cKDTree  # scipy.spatial: only where fiducials are looked at
+
     hits = np.zeros(n_particles, dtype=np.int64)
     if n_particles == 0 or len(fiducials) == 0:
         return hits

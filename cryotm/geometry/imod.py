@@ -41,12 +41,13 @@ from typing import Any
 
 import attrs
 import numpy as np
-import pandas as pd
-from scipy.spatial.transform import Rotation
 
+from .._lazy import lazy_module
 from ..errors import InputError
 from .alignment import TiltSeriesAlignment, make_projection_model
 from .readers import AlignmentReader
+
+pd = lazy_module("pandas")
 
 __all__ = [
     "ImodAlignmentReader",
@@ -156,6 +157,8 @@ def imod_to_model(
     nz, ny, nx = tomogram_shape if tomogram_shape is not None else (2, 2, 2)
     image_delta = np.array([(width - 1) / 2 - width // 2, (height - 1) / 2 - height // 2])
     tomo_delta = np.array([nx // 2 - (nx - 1) / 2, ny // 2 - (ny - 1) / 2, nz // 2 - (nz - 1) / 2])
+    from scipy.spatial.transform import Rotation  # scipy.spatial: only where an alignment is read
+
     rotations = Rotation.from_euler(
         "xyz", np.column_stack([np.full(n, x_axis_tilt), tilt_angles, rotation_z]), degrees=True
     ).as_matrix()

@@ -21,10 +21,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from .._lazy import lazy_module
 from ..errors import InputError
 from .alignment import TiltSeriesAlignment
+
+pd = lazy_module("pandas")
 
 __all__ = [
     "project_points",

@@ -31,15 +31,17 @@ from pathlib import Path
 
 import attrs
 import numpy as np
-import pandas as pd
-from cryotypes.projectionmodel import ProjectionModelDataLabels as PMDL
 
 from .._atomic import atomic_path
+from .._lazy import lazy_module
 from ..errors import InputError
 from ..formats._star import particle_block, read_star, scan_star, write_star
 from ..formats._tomograms import read_tomograms
 from .alignment import TiltSeriesAlignment, make_projection_model
 from .readers import AlignmentReader
+
+pd = lazy_module("pandas")
+# cryotypes.projectionmodel imports pandas: it is imported inside the function that uses it
 
 __all__ = ["Relion5AlignmentReader", "write_relion5_tilt_series", "write_relion5_tomograms", "ALIGNMENT_LABELS"]
 
@@ -217,6 +219,8 @@ def write_relion5_tilt_series(
     :func:`~cryotm.geometry.read_alignment` and ``pixel_size=`` (or with a
     tomograms star file from :func:`write_relion5_tomograms`).
     """
+    from cryotypes.projectionmodel import ProjectionModelDataLabels as PMDL
+
     model = alignment.model
     pixel = alignment.pixel_size
     frame = pd.DataFrame(

@@ -18,7 +18,6 @@ size nor the image size: give them.
 from __future__ import annotations
 
 import os
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import attrs
@@ -33,6 +32,8 @@ __all__ = ["WarpAlignmentReader", "read_warp_xml"]
 
 def read_warp_xml(path: str | os.PathLike) -> tuple[dict[str, str], dict[str, np.ndarray]]:
     """The root attributes and the per-tilt lists of a Warp tilt-series XML (UTF-8 or UTF-16)."""
+    import xml.etree.ElementTree as ET  # only where a Warp file is read
+
     path = Path(path)
     try:
         root = ET.fromstring(path.read_bytes())

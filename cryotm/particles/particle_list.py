@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
-import pandas as pd
-from cryotypes.poseset import PoseSet
-from scipy.spatial.transform import Rotation
 
+from .._lazy import lazy_module
 from ..angles import euler_to_rotation, rotation_to_euler
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    from cryotypes.poseset import PoseSet
+    from scipy.spatial.transform import Rotation
+
+# pandas is loaded when a list's DataFrame is first asked for: a list made from arrays
+# (a pick) and written to a format that needs no DataFrame never loads it
+pd = lazy_module("pandas")
 
 __all__ = ["ParticleList", "CORE_COLUMNS", "FINITE_COLUMNS"]
 
@@ -41,7 +48,35 @@ _INT64_LIMIT = 2.0**63
 FINITE_COLUMNS: tuple[str, ...] = ("x", "y", "z", "shift_x", "shift_y", "shift_z", "phi", "theta", "psi")
 
 
-def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
+class _Columns:
+    """The columns of a particle list as numpy arrays, in :data:`CORE_COLUMNS` order and normalised.
+
+    What :meth:`ParticleList.from_arrays` builds: the list's DataFrame is
+    made from it (with the same dtypes as :func:`_normalise` gives) the
+    first time :attr:`ParticleList.data` is read.
+    """
+
+    __slots__ = ("arrays",)
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.arrays = arrays
+
+    def __len__(self) -> int:
+        return len(self.arrays["score"])
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame({name: values.copy() for name, values in self.arrays.items()})
+
+
+def _is_rotation(value: Any) -> bool:
+    """True if `value` is a scipy Rotation (whoever made one has loaded scipy.spatial already)."""
+    module = sys.modules.get("scipy.spatial.transform")
+    return module is not None and isinstance(value, module.Rotation)
+
+
+def _normalise(frame: pd.DataFrame | _Columns) -> pd.DataFrame | _Columns:
+    if isinstance(frame, _Columns):  # built normalised by from_arrays
+        return frame
     frame = frame.copy()
     for column in CORE_COLUMNS:
         if column not in frame.columns:
@@ -68,6 +103,28 @@ def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _columns(given: dict[str, Any], n: int) -> _Columns | pd.DataFrame:
+    """Normalised columns from float arrays of length `n` and numbers: what :func:`_normalise` makes of them.
+
+    Anything else (a whole-number column given as text, NaN or beyond the
+    64-bit range) goes through the DataFrame and :func:`_normalise`, with its messages.
+    """
+    arrays = {}
+    for column in CORE_COLUMNS:
+        value = np.asarray(given.get(column, _DEFAULTS.get(column, 0.0)))
+        if column in _INT_COLUMNS:  # as _normalise: through float64, rounded
+            if value.dtype.kind not in "iufb":
+                return pd.DataFrame(given)
+            as_float = value.astype(np.float64)
+            if not np.isfinite(as_float).all() or (as_float.size and np.abs(as_float).max() >= _INT64_LIMIT):
+                return pd.DataFrame(given)
+            value = np.rint(as_float).astype(np.int64)
+        else:
+            value = value.astype(np.float64)
+        arrays[column] = np.broadcast_to(value, (n,)).copy()
+    return _Columns(arrays)
+
+
 @attrs.define(eq=False)
 class ParticleList:
     """A list of particles in one or more tomograms (cryoCAT's motive list).
@@ -82,7 +139,10 @@ class ParticleList:
     ----------
     data : pandas.DataFrame
         The columns of :data:`CORE_COLUMNS` (missing ones are filled with
-        defaults) plus any extra columns, which are kept.
+        defaults) plus any extra columns, which are kept. A list made by
+        :meth:`from_arrays` keeps its columns as numpy arrays and makes this
+        DataFrame when :attr:`data` is first read (pandas is imported then);
+        :meth:`column` and :attr:`column_names` read either without it.
     pixel_size : float, optional
         Voxel size in Å of the tomogram the positions refer to.
     experiment_id : str
@@ -110,13 +170,56 @@ class ParticleList:
     ``tomo_name``, ``halfset``, ...) travel with the rows.
     """
 
-    data: pd.DataFrame = attrs.field(converter=_normalise)
+    _data: pd.DataFrame | _Columns = attrs.field(converter=_normalise, alias="data")
     pixel_size: float | None = attrs.field(default=None, kw_only=True)
     experiment_id: str = attrs.field(default="", kw_only=True)
     tomogram_shape: tuple[int, int, int] | None = attrs.field(default=None, kw_only=True)
     binning: float | None = attrs.field(default=None, kw_only=True)
     optics: pd.DataFrame | None = attrs.field(default=None, kw_only=True)
     blocks: dict[str, Any] = attrs.field(factory=dict, kw_only=True)
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """The particles as a DataFrame: :data:`CORE_COLUMNS`, then the extra columns."""
+        if isinstance(self._data, _Columns):
+            object.__setattr__(self, "_data", self._data.frame())  # normalised already
+        return self._data
+
+    @data.setter
+    def data(self, frame: pd.DataFrame) -> None:
+        self._data = _normalise(frame)
+
+    @property
+    def column_names(self) -> list[str]:
+        """The names of the list's columns (:data:`CORE_COLUMNS` first), without making its DataFrame."""
+        if isinstance(self._data, _Columns):
+            return list(self._data.arrays)
+        return list(self._data.columns)
+
+    def column(self, name: str) -> np.ndarray:
+        """The values of column `name` as a numpy array (without making the list's DataFrame).
+
+        Raises
+        ------
+        KeyError
+            If the list has no such column.
+
+        Examples
+        --------
+        >>> ParticleList.from_arrays([[1.0, 2.0, 3.0]], scores=[0.5]).column("score")
+        array([0.5])
+        """
+        if isinstance(self._data, _Columns):
+            return self._data.arrays[name]
+        return self._data[name].to_numpy()
+
+    def _floats(self, names: Iterable[str]) -> np.ndarray:
+        """(N, k) float64 values of the columns `names`."""
+        names = list(names)
+        if isinstance(self._data, _Columns):
+            return np.column_stack([self._data.arrays[n] for n in names]).astype(np.float64, copy=False).reshape(
+                len(self), len(names))
+        return self._data[names].to_numpy(dtype=np.float64)
 
     # -- construction ------------------------------------------------------------------
     @classmethod
@@ -150,21 +253,20 @@ class ParticleList:
         """
         positions = np.asarray(positions, dtype=np.float64).reshape(-1, 3)
         n = len(positions)
-        frame = pd.DataFrame(positions, columns=["x", "y", "z"])
+        columns: dict[str, Any] = {"x": positions[:, 0], "y": positions[:, 1], "z": positions[:, 2]}
         if shifts is not None:
-            frame[["shift_x", "shift_y", "shift_z"]] = np.asarray(shifts, float).reshape(n, 3)
+            shifts = np.asarray(shifts, float).reshape(n, 3)
+            columns.update(shift_x=shifts[:, 0], shift_y=shifts[:, 1], shift_z=shifts[:, 2])
         if orientations is not None:
-            if isinstance(orientations, Rotation):
+            if _is_rotation(orientations):
                 euler = rotation_to_euler(orientations).reshape(n, 3)
             else:
                 euler = np.asarray(orientations, float).reshape(n, 3)
-            frame[["phi", "theta", "psi"]] = euler
+            columns.update(phi=euler[:, 0], theta=euler[:, 1], psi=euler[:, 2])
         if scores is not None:
-            frame["score"] = np.asarray(scores, float).reshape(n)
-        frame["subtomo_id"] = np.arange(1, n + 1)
-        frame["tomo_id"] = tomo_id
-        frame["object_id"] = object_id
-        return cls(frame, **metadata)
+            columns["score"] = np.asarray(scores, float).reshape(n)
+        columns.update(subtomo_id=np.arange(1, n + 1), tomo_id=tomo_id, object_id=object_id)
+        return cls(_columns(columns, n), **metadata)
 
     @classmethod
     def from_poseset(cls, poses: PoseSet, tomo_id: int = 0) -> ParticleList:
@@ -203,32 +305,34 @@ class ParticleList:
 
     # -- views -------------------------------------------------------------------------
     def __len__(self) -> int:
-        return len(self.data)
+        return len(self._data)
 
     @property
     def positions(self) -> np.ndarray:
         """(N, 3) x, y, z in voxels, 0-based (without shifts)."""
-        return self.data[["x", "y", "z"]].to_numpy(dtype=np.float64)
+        return self._floats(("x", "y", "z"))
 
     @property
     def shifts(self) -> np.ndarray:
         """(N, 3) shifts in voxels."""
-        return self.data[["shift_x", "shift_y", "shift_z"]].to_numpy(dtype=np.float64)
+        return self._floats(("shift_x", "shift_y", "shift_z"))
 
     @property
     def euler_angles(self) -> np.ndarray:
         """(N, 3) phi, theta, psi in degrees (extrinsic zxz)."""
-        return self.data[["phi", "theta", "psi"]].to_numpy(dtype=np.float64)
+        return self._floats(("phi", "theta", "psi"))
 
     @property
     def scores(self) -> np.ndarray:
         """(N,) scores."""
-        return self.data["score"].to_numpy(dtype=np.float64)
+        return self._floats(("score",)).reshape(-1)
 
     @property
     def orientations(self) -> Rotation:
         """The rotations that turn the reference into each particle's orientation."""
         if len(self) == 0:
+            from scipy.spatial.transform import Rotation
+
             return Rotation.identity(0)
         return euler_to_rotation(self.euler_angles)
 
@@ -237,7 +341,7 @@ class ParticleList:
 
         None when neither is known.
         """
-        if "pixel_size" in self.data.columns:
+        if "pixel_size" in self.column_names:
             return pd.to_numeric(self.data["pixel_size"], errors="coerce").to_numpy(dtype=np.float64)
         if self.pixel_size:
             return np.full(len(self), float(self.pixel_size))
@@ -245,7 +349,7 @@ class ParticleList:
 
     def check_finite(self, source: str | Path | None = None) -> None:
         """Raise :class:`InputError` naming the first particle whose position, shift or angle is NaN or inf."""
-        values = self.data[list(FINITE_COLUMNS)].to_numpy(dtype=np.float64)
+        values = self._floats(FINITE_COLUMNS)
         bad = ~np.isfinite(values)
         if bad.any():
             row, col = (int(v[0]) for v in np.nonzero(bad))
@@ -257,14 +361,16 @@ class ParticleList:
 
     def tomogram_names(self) -> np.ndarray:
         """Per-particle tomogram name: the ``tomo_name`` column, else the experiment id, else tomo_id."""
-        if "tomo_name" in self.data.columns:
+        if "tomo_name" in self.column_names:
             return self.data["tomo_name"].astype(str).to_numpy()
         if self.experiment_id:
             return np.full(len(self), self.experiment_id, dtype=object)
-        return self.data["tomo_id"].astype(str).to_numpy()
+        return self.column("tomo_id").astype(str).astype(object)
 
     def to_poseset(self) -> PoseSet:
         """Convert to a cryotypes PoseSet (positions x, y, z; shifts; orientations)."""
+        from cryotypes.poseset import PoseSet
+
         return PoseSet(
             position=self.positions,
             shift=self.shifts,
@@ -319,7 +425,8 @@ class ParticleList:
 
     def check_columns(self, columns: Iterable[str], source: str | Path | None = None) -> None:
         """Raise :class:`InputError` if any of `columns` is missing."""
-        missing = [c for c in columns if c not in self.data.columns]
+        present = set(self.column_names)
+        missing = [c for c in columns if c not in present]
         if missing:
             raise InputError(f"particle list lacks column(s) {', '.join(missing)}", source)
 
@@ -359,7 +466,7 @@ class ParticleList:
 
         if isinstance(model, (str, Path)):
             model = read_alignments(model)
-        elif isinstance(model, pd.DataFrame):
+        elif "pandas" in sys.modules and isinstance(model, pd.DataFrame):
             model = TiltSeriesAlignment(model, tilt_image_shape=tilt_image_shape)
         return project_particles(self, model, tomogram_shape=tomogram_shape, tilt_image_shape=tilt_image_shape,
                                  margin=margin)

@@ -9,26 +9,25 @@ the angular distance maps (:func:`filter_distance_maps`, cryoCAT's
 ``filter_dist_maps``).
 """
 
-from .candidates import Candidates, cryocat_order, find_candidates
-from .clusters import region_sizes
-from .extract import extract_particles
-from .picker import PeakPicker
-from .result import PickResult, particles_at
-from .select import PeakSelection, PeakSelector, filter_distance_maps, select_peaks
-from .suppression import greedy_suppression
+from .._lazy import lazy_attributes
 
-__all__ = [
-    "PeakPicker",
-    "PickResult",
-    "extract_particles",
-    "PeakSelector",
-    "PeakSelection",
-    "select_peaks",
-    "filter_distance_maps",
-    "Candidates",
-    "find_candidates",
-    "cryocat_order",
-    "greedy_suppression",
-    "region_sizes",
-    "particles_at",
-]
+#: public name -> the module that defines it (loaded on first use: ``cryotm extract``
+#: needs the picker, not the selection and its scipy.ndimage)
+_LAZY: dict[str, str] = {
+    "PeakPicker": ".picker",
+    "PickResult": ".result",
+    "extract_particles": ".extract",
+    "PeakSelector": ".select",
+    "PeakSelection": ".select",
+    "select_peaks": ".select",
+    "filter_distance_maps": ".select",
+    "Candidates": ".candidates",
+    "find_candidates": ".candidates",
+    "cryocat_order": ".candidates",
+    "greedy_suppression": ".suppression",
+    "region_sizes": ".clusters",
+    "particles_at": ".result",
+}
+
+__all__ = list(_LAZY)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

@@ -22,6 +22,7 @@ __all__ = [
     "Candidates",
     "CandidateCollector",
     "find_candidates",
+    "candidates_above",
     "cryocat_order",
     "ProgressCallback",
     "estimate_candidates",
@@ -173,6 +174,37 @@ def find_candidates(
                 raise_non_finite(piece, z0 * plane, (nz, ny, nx), source)
     dtype = np.result_type(data.dtype, factor.dtype) if factor is not None else data.dtype
     return _assemble(flat_parts, score_parts, dtype, (nz, ny, nx), margin)
+
+
+def candidates_above(
+    scores: Any,
+    threshold: Any,
+    mask: Any = None,
+    mask_mode: str = "product",
+    edge_margin: int | tuple[int, int, int] = 0,
+    slab_voxels: int = SLAB_VOXELS,
+    limit: int | None = None,
+    check_finite: bool = False,
+    progress: ProgressCallback | None = None,
+) -> Candidates:
+    """:func:`find_candidates` of a ScoresMap with a tomogram mask, refused early if far too many.
+
+    With `mask_mode` ``"product"`` the scores are multiplied by the mask
+    (cryoCAT), with ``"inside"`` only voxels inside it count. A threshold
+    that would keep more than `limit` voxels, estimated from a few planes
+    (:func:`estimate_candidates`), is refused before anything is collected.
+    """
+    product = mask is not None and mask_mode == "product"
+    factor = mask.data if product else None
+    inside = mask.data if mask is not None and not product else None
+    if limit is not None:
+        estimate = estimate_candidates(scores.data, threshold, factor=factor, inside=inside)
+        if estimate > limit:
+            raise too_many_candidates(estimate, limit, threshold, scores.data.size, scores.source)
+    return find_candidates(
+        scores.data, threshold, factor=factor, inside=inside, edge_margin=edge_margin, slab_voxels=slab_voxels,
+        progress=progress, check_finite=check_finite, source=scores.source, limit=limit,
+    )
 
 
 def _assemble(
@@ -356,10 +388,15 @@ def cryocat_order(candidates: Candidates) -> np.ndarray:
     n = len(candidates)
     if n == 0:
         return np.empty(0, dtype=np.int64)
-    nz, ny, _ = candidates.shape
-    # cryoCAT's np.where on the (x, y, z) array: x slowest, then y, then z
-    key = (candidates.x * ny + candidates.y) * nz + candidates.z
-    lexical = np.argsort(key)
+    nz, ny, nx = candidates.shape
+    # cryoCAT's np.where on the (x, y, z) array: x slowest, then y, then z (the voxels are distinct, so any
+    # sort gives this order: three stable radix sorts of 16-bit coordinates where they fit, else one argsort)
+    if max(nz, ny, nx) <= 1 << 16:
+        lexical = np.argsort(candidates.z.astype(np.uint16), kind="stable")
+        for axis in (candidates.y, candidates.x):
+            lexical = lexical[np.argsort(axis.astype(np.uint16)[lexical], kind="stable")]
+    else:
+        lexical = np.argsort((candidates.x * ny + candidates.y) * nz + candidates.z)
     values = candidates.scores[lexical]
     k = n - 1
     order = np.argpartition(-values, k)[: k + 1]

@@ -13,8 +13,6 @@ become a particle nor suppress one.
 from __future__ import annotations
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from .candidates import Candidates
 
@@ -72,6 +70,9 @@ def region_sizes(candidates: Candidates) -> np.ndarray:
         targets.append(order[found[hit]])
     source = np.concatenate(sources)
     target = np.concatenate(targets)
+    from scipy.sparse import coo_matrix  # scipy.sparse: only where cluster sizes are asked for
+    from scipy.sparse.csgraph import connected_components
+
     graph = coo_matrix((np.ones(source.size, dtype=np.int8), (source, target)), shape=(n, n))
     _, labels = connected_components(graph, directed=False)
     return np.bincount(labels)[labels].astype(np.int64)

@@ -8,15 +8,17 @@ can override one at a time (:meth:`PeakPicker.run` calls them in order):
    declares a capability is computed in the pass that reads the map anyway,
    see :mod:`cryotm.picking.thresholding`);
 2. :meth:`~PeakPicker.find_candidates`: the voxels above it (NaN/inf
-   checked, the edge margin and mask applied, their number bounded);
+   checked, the edge margin and mask applied, their number bounded;
+   :mod:`cryotm.picking.candidates`);
 3. :meth:`~PeakPicker.filter_candidates`: cluster size and pytom-match-pick's
-   tophat filter (``tophat_mode="pytom"``);
+   tophat filter (``tophat_mode="pytom"``; :mod:`cryotm.picking.peak_filters`);
 4. :meth:`~PeakPicker.suppress`: non-maximum suppression (rows kept, highest
    first; cryoCAT's greedy suppression by default), then
    :meth:`~PeakPicker.filter_peaks`: the default tophat filter, judging each
-   peak at its maximum;
+   peak at its maximum, and the side-peak filter;
 5. :meth:`~PeakPicker.orient`: the kept voxels become particles: angle-map
-   orientations, C_n symmetry, sub-voxel shifts.
+   orientations, C_n symmetry, sub-voxel shifts
+   (:func:`~cryotm.picking.result.oriented_particles`).
 
 On the same input and parameters it gives cryoCAT's particles (same voxels,
 order, scores and angles; positions 0-based where cryoCAT writes index + 1),
@@ -24,12 +26,8 @@ much faster and in a fraction of the memory: the maps are memory-mapped,
 read in slabs, and the angle map is read whole only for its range.
 
 Differences from cryoCAT 0.7.1, each on purpose and pinned by a test, are
-listed on the cryoCAT mapping page of the docs: ``cluster_size`` acts, the
-C_n randomisation is reproducible, an angle index outside the list or an
-index base the angle map contradicts is an error, nothing above the
-threshold gives an empty list, a threshold keeping more candidates than the
-memory holds is refused; the default threshold is ``calibrated``
-(:func:`~cryotm.picking.extract_particles` keeps cryoCAT's ``triangle``).
+listed on the cryoCAT mapping page of the docs; the default threshold is
+``calibrated`` (:func:`~cryotm.picking.extract_particles` keeps cryoCAT's ``triangle``).
 """
 
 from __future__ import annotations
@@ -46,34 +44,17 @@ from ..angles import AngleList, parse_symmetry
 from ..errors import CryotmError
 from ..maps import AngleMap, MaskMap, ScoresMap
 from ..particles import ParticleList
-from ..thresholds import (
-    ManualThreshold,
-    SearchStatistics,
-    SigmaThreshold,
-    ThresholdResult,
-    ThresholdStrategy,
-    get_threshold_strategy,
-)
+from ..thresholds import ManualThreshold, SearchStatistics, SigmaThreshold, ThresholdResult, ThresholdStrategy
+from ..thresholds import get_threshold_strategy
 from . import _validators as check
-from .candidates import (
-    SLAB_VOXELS,
-    Candidates,
-    ProgressCallback,
-    cryocat_order,
-    default_candidate_limit,
-    estimate_candidates,
-    too_many_candidates,
-)
-from .candidates import find_candidates as _find_candidates
-from .clusters import region_sizes
+from . import peak_filters
+from .candidates import SLAB_VOXELS, Candidates, ProgressCallback, candidates_above, cryocat_order
+from .candidates import default_candidate_limit
 from .inputs import PickInputs, checked_rows, open_inputs
-from .result import PickResult, particles_at
-from .sidepeaks import side_peaks
-from .subvoxel import refine_peaks
+from .result import PickResult, oriented_particles, particles_at
 from .suppression import greedy_suppression
-from .symmetry import phi_range_start, randomise_in_plane
-from .thresholding import ThresholdOutcome, evaluate_for_picking
-from .tophat import TOPHAT_MODES, narrow_peaks, tophat_cutoff, white_tophat
+from .thresholding import ThresholdOutcome, threshold_for_pick
+from .tophat import TOPHAT_MODES
 
 __all__ = ["PeakPicker", "PickResult", "particles_at"]
 
@@ -261,35 +242,8 @@ class PeakPicker:
         compared as float32). `statistics` are what the search knew; the
         number of rotations defaults to `angle_list`'s length.
         """
-        outcome = self._threshold(scores, angle_list, mask, threshold, statistics, verify=False)
+        outcome = threshold_for_pick(self, scores, angle_list, mask, threshold, statistics, verify=False)
         return outcome.result, outcome.value
-
-    def _threshold(
-        self,
-        scores: ScoresMap,
-        angle_list: AngleList | None,
-        mask: MaskMap | None,
-        threshold: str | float | ThresholdStrategy | None,
-        statistics: SearchStatistics | None,
-        verify: bool,
-        progress: ProgressCallback | None = None,
-    ) -> ThresholdOutcome:
-        if threshold is None and self.scores_threshold is not None:
-            value = self.scores_threshold  # compared as given (cryoCAT's direct threshold)
-            return ThresholdOutcome(ThresholdResult(float(value), "manual", {"value": float(value)}), value, verify)
-        n_angles = len(angle_list) if angle_list is not None else None
-        if statistics is None:
-            statistics = SearchStatistics(n_angles=n_angles)
-        elif statistics.n_angles is None and n_angles is not None:
-            statistics = attrs.evolve(statistics, n_angles=n_angles)
-        strategy = self.strategy(threshold)
-        if callable(getattr(strategy, "with_particle_diameter", None)):  # a rule that models the suppression
-            strategy = strategy.with_particle_diameter(self.suppression_radius)
-        return evaluate_for_picking(
-            strategy, scores, mask, self.mask_mode, statistics, verify,
-            edge_margin=self.edge_margin, slab_voxels=self.slab_voxels, progress=progress,
-            candidate_limit=self.candidate_limit(),
-        )
 
     def find_candidates(
         self,
@@ -308,24 +262,17 @@ class PeakPicker:
         """
         if outcome.candidates is not None:
             return outcome.candidates
-        product = mask is not None and self.mask_mode == "product"
-        factor = mask.data if product else None
-        inside = mask.data if mask is not None and not product else None
-        limit = self.candidate_limit()
-        if limit is not None:
-            estimate = estimate_candidates(scores.data, outcome.value, factor=factor, inside=inside)
-            if estimate > limit:
-                raise too_many_candidates(estimate, limit, outcome.value, scores.data.size, scores.source)
-        return _find_candidates(
-            scores.data, outcome.value, factor=factor, inside=inside, edge_margin=self.edge_margin,
-            slab_voxels=self.slab_voxels, progress=progress, check_finite=outcome.unchecked,
-            source=scores.source, limit=limit,
+        return candidates_above(
+            scores, outcome.value, mask, self.mask_mode, edge_margin=self.edge_margin, slab_voxels=self.slab_voxels,
+            limit=self.candidate_limit(), check_finite=outcome.unchecked, progress=progress,
         )
 
     def filter_candidates(
         self, candidates: Candidates, scores: ScoresMap, mask: MaskMap | None = None
     ) -> tuple[Candidates, dict[str, dict[str, Any]]]:
-        """Step 3: drop candidates in small clusters (`cluster_size`) and on broad peaks (`tophat`).
+        """Step 3: drop candidates in small clusters (`cluster_size`) and on broad peaks (`tophat`, pytom mode).
+
+        See :mod:`cryotm.picking.peak_filters`.
 
         Returns
         -------
@@ -334,20 +281,7 @@ class PeakPicker:
         report : dict
             Per filter in use, what it did (``dropped`` and its parameters).
         """
-        report: dict[str, dict[str, Any]] = {}
-        if self.cluster_size is not None and self.cluster_size > 1 and len(candidates):
-            keep = region_sizes(candidates) >= self.cluster_size
-            report["cluster_size"] = {"dropped": int(np.count_nonzero(~keep)), "minimum": self.cluster_size}
-            candidates = candidates.take(keep)
-        if self.tophat and len(candidates) and self.tophat_mode == "pytom":
-            transform = white_tophat(scores.data, self.tophat_connectivity, slab_voxels=4 * self.slab_voxels)
-            values = transform if mask is None else transform[np.asarray(mask.data) != 0]
-            cut = tophat_cutoff(values, self.tophat_false_positives, self.tophat_bins, scores.source)
-            keep = transform[candidates.z, candidates.y, candidates.x] > cut.value
-            del transform, values
-            report["tophat"] = {"dropped": int(np.count_nonzero(~keep)), "mode": "pytom", **cut.details()}
-            candidates = candidates.take(keep)
-        return candidates, report
+        return peak_filters.filter_candidates(self, candidates, scores, mask)
 
     def filter_peaks(
         self, candidates: Candidates, rows: np.ndarray, scores: ScoresMap, mask: MaskMap | None = None
@@ -356,7 +290,8 @@ class PeakPicker:
 
         Each peak is judged at its maximum, after suppression, so a broad
         peak that is dropped takes its flanks with it (filtering candidates
-        first would let the flanks' noise bumps become particles).
+        first would let the flanks' noise bumps become particles). See
+        :mod:`cryotm.picking.peak_filters`.
 
         Returns
         -------
@@ -365,25 +300,7 @@ class PeakPicker:
         report : dict
             ``{"tophat": {...}}``, ``{"side_peaks": {...}}`` for the filters that ran.
         """
-        report: dict[str, dict[str, Any]] = {}
-        if self.tophat and self.tophat_mode == "particle" and len(rows):
-            keep, details = narrow_peaks(
-                scores.data, (candidates.z[rows], candidates.y[rows], candidates.x[rows]),
-                float(self.particle_diameter), float(self.tophat_fraction), None if mask is None else mask.data,
-                4 * self.slab_voxels,
-            )
-            rows = rows[keep]
-            report["tophat"] = {"dropped": int(np.count_nonzero(~keep)), **details}
-        if self.side_peaks and len(rows):
-            distance = float(self.side_peak_distance) * float(self.particle_diameter)
-            drop = side_peaks(
-                np.column_stack([candidates.x[rows], candidates.y[rows], candidates.z[rows]]),
-                candidates.scores[rows], distance, float(self.side_peak_fraction),
-            )
-            rows = rows[~drop]
-            report["side_peaks"] = {"dropped": int(np.count_nonzero(drop)), "distance": distance,
-                                    "fraction": float(self.side_peak_fraction)}
-        return rows, report
+        return peak_filters.filter_peaks(self, candidates, rows, scores, mask)
 
     def suppress(self, candidates: Candidates, progress: ProgressCallback | None = None) -> np.ndarray:
         """Step 4: the rows of `candidates` kept by non-maximum suppression, highest score first.
@@ -420,18 +337,9 @@ class PeakPicker:
         points to; with a C_n `symmetry` phi turns by a random multiple of
         ``360 / n``; with `subvoxel` the shift is the local fit's fraction.
         """
-        z, y, x = candidates.z[rows], candidates.y[rows], candidates.x[rows]
-        values = angle_map.indices_at(z, y, x)
-        euler = angles.angles[angles.rows_for(values, source=angle_map.source)]
-        order = parse_symmetry(self.symmetry)
-        if order > 1:
-            rng = np.random.default_rng(self.seed)
-            euler = euler.copy()
-            euler[:, 0] = randomise_in_plane(euler[:, 0], order, rng, phi_range_start(angles.angles[:, 0]))
-        shifts = refine_peaks(scores.data, z, y, x, self.subvoxel) if self.subvoxel is not None else None
-        return particles_at(
-            (z, y, x), euler, candidates.scores[rows], scores,
-            tomo_id=tomo_id, object_id=self.object_id, pixel_size=pixel_size, shifts=shifts,
+        return oriented_particles(
+            candidates, rows, angle_map, angles, scores, symmetry=self.symmetry, seed=self.seed,
+            subvoxel=self.subvoxel, tomo_id=tomo_id, object_id=self.object_id, pixel_size=pixel_size,
         )
 
     # -- the work ------------------------------------------------------------------------
@@ -509,7 +417,11 @@ class PeakPicker:
 
         clock = time.perf_counter()
         report("threshold", 0.0)
-        outcome = self._threshold(scores, inputs.angles, mask, threshold, statistics, inputs.unchecked, progress)
+        try:
+            outcome = threshold_for_pick(self, scores, inputs.angles, mask, threshold, statistics,
+                                         inputs.unchecked, progress)
+        finally:
+            inputs.wait()  # the angle map's check, run meanwhile: its error first, as it was found first
         report("threshold", 1.0)
         timings["threshold"] = time.perf_counter() - clock
 
@@ -520,8 +432,8 @@ class PeakPicker:
 
         clock = time.perf_counter()
         rows = checked_rows(self.suppress(candidates, progress), len(candidates), type(self).__name__)
-        rows, peak_filters = self.filter_peaks(candidates, rows, scores, mask)
-        filters.update(peak_filters)
+        rows, peak_reports = self.filter_peaks(candidates, rows, scores, mask)
+        filters.update(peak_reports)
         if self.n_particles is not None:
             rows = rows[: self.n_particles]
         timings["suppression"] = time.perf_counter() - clock

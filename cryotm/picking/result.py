@@ -7,11 +7,15 @@ from typing import Any
 import attrs
 import numpy as np
 
-from ..maps import ScoresMap
+from ..angles import AngleList, parse_symmetry
+from ..maps import AngleMap, ScoresMap
 from ..particles import ParticleList
 from ..thresholds import ThresholdResult
+from .candidates import Candidates
+from .subvoxel import refine_peaks
+from .symmetry import phi_range_start, randomise_in_plane
 
-__all__ = ["PickResult", "particles_at"]
+__all__ = ["PickResult", "particles_at", "oriented_particles"]
 
 
 @attrs.frozen
@@ -105,4 +109,39 @@ def particles_at(
         pixel_size=pixel_size if pixel_size is not None else scores.pixel_size,
         experiment_id=scores.experiment_id,
         tomogram_shape=tuple(int(s) for s in scores.shape),
+    )
+
+
+def oriented_particles(
+    candidates: Candidates,
+    rows: np.ndarray,
+    angle_map: AngleMap,
+    angles: AngleList,
+    scores: ScoresMap,
+    symmetry: str | int = "c1",
+    seed: int | None = None,
+    subvoxel: str | None = None,
+    tomo_id: int = 1,
+    object_id: int = 1,
+    pixel_size: float | None = None,
+) -> ParticleList:
+    """The `rows` of `candidates` as particles: the picker's orientation step.
+
+    Each particle takes the angle-list row its voxel's angle-map value
+    points to; with a C_n `symmetry` phi turns by a random multiple of
+    ``360 / n`` (reproducible with `seed`); with `subvoxel` the shift is the
+    local fit's fraction (:func:`~cryotm.picking.subvoxel.refine_peaks`).
+    """
+    z, y, x = candidates.z[rows], candidates.y[rows], candidates.x[rows]
+    values = angle_map.indices_at(z, y, x)
+    euler = angles.angles[angles.rows_for(values, source=angle_map.source)]
+    order = parse_symmetry(symmetry)
+    if order > 1:
+        rng = np.random.default_rng(seed)
+        euler = euler.copy()
+        euler[:, 0] = randomise_in_plane(euler[:, 0], order, rng, phi_range_start(angles.angles[:, 0]))
+    shifts = refine_peaks(scores.data, z, y, x, subvoxel) if subvoxel is not None else None
+    return particles_at(
+        (z, y, x), euler, candidates.scores[rows], scores,
+        tomo_id=tomo_id, object_id=object_id, pixel_size=pixel_size, shifts=shifts,
     )

@@ -126,10 +126,17 @@ def greedy_suppression(
 
     # alive candidates sorted by cell, and within a cell by priority (their row number)
     axes = [(positions[:, k] - origin[k]).astype(coord_dtype) for k in range(3)]
+    per_axis = [axes[k] // size + 1 for k in range(3)]
     cells = np.zeros(n, dtype=np.int64)
     for k in range(3):
-        cells += (axes[k] // size + 1).astype(np.int64) * int(strides[k])
-    by_cell = np.argsort(cells * n + np.arange(n)).astype(index_dtype)  # keys are unique
+        cells += per_axis[k].astype(np.int64) * int(strides[k])
+    if grid.max() <= 1 << 16:  # a stable sort by cell: three stable radix sorts of 16-bit cell coordinates
+        by_cell = np.argsort(per_axis[2].astype(np.uint16), kind="stable")
+        for k in (1, 0):
+            by_cell = by_cell[np.argsort(per_axis[k].astype(np.uint16)[by_cell], kind="stable")]
+        by_cell = by_cell.astype(index_dtype)
+    else:
+        by_cell = np.argsort(cells * n + np.arange(n)).astype(index_dtype)  # keys are unique
     rank = by_cell
     cells = cells[by_cell].astype(index_dtype)
     a0, a1, a2 = axes[0][by_cell], axes[1][by_cell], axes[2][by_cell]

@@ -22,11 +22,12 @@ parent's shortcut (:func:`declared`). No strategy is recognised by its class.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
 
+from .._threads import Background, processors
 from ..errors import CryotmError
 from ..maps import MaskMap, ScoresMap
 from ..thresholds import SearchStatistics, ThresholdResult, ThresholdStrategy
@@ -34,7 +35,14 @@ from ..thresholds._moments import StreamingMoments
 from ._access import check_finite, raise_non_finite
 from .candidates import CandidateCollector, Candidates, ProgressCallback
 
-__all__ = ["ThresholdOutcome", "declared", "evaluate_for_picking", "product_map", "MOMENTS", "WITHOUT_SCORES"]
+if TYPE_CHECKING:
+    from ..angles import AngleList
+    from .picker import PeakPicker
+
+__all__ = [
+    "ThresholdOutcome", "declared", "evaluate_for_picking", "threshold_for_pick", "product_map", "MOMENTS",
+    "WITHOUT_SCORES",
+]
 
 #: Name of the capability "the threshold follows from the map's mean and std".
 MOMENTS = "threshold_from_moments"
@@ -167,6 +175,40 @@ def evaluate_for_picking(
     return ThresholdOutcome(result, result.value, False)
 
 
+def threshold_for_pick(
+    picker: PeakPicker,
+    scores: ScoresMap,
+    angle_list: AngleList | None,
+    mask: MaskMap | None,
+    threshold: str | float | ThresholdStrategy | None,
+    statistics: SearchStatistics | None,
+    verify: bool,
+    progress: ProgressCallback | None = None,
+) -> ThresholdOutcome:
+    """`picker`'s threshold step: its rule (or `threshold`) evaluated on `scores`, as :func:`evaluate_for_picking`.
+
+    cryoCAT's direct ``scores_threshold`` is compared as given; the number
+    of rotations defaults to `angle_list`'s length; a rule that models the
+    suppression (``with_particle_diameter``) gets the picker's radius.
+    """
+    if threshold is None and picker.scores_threshold is not None:
+        value = picker.scores_threshold  # compared as given (cryoCAT's direct threshold)
+        return ThresholdOutcome(ThresholdResult(float(value), "manual", {"value": float(value)}), value, verify)
+    n_angles = len(angle_list) if angle_list is not None else None
+    if statistics is None:
+        statistics = SearchStatistics(n_angles=n_angles)
+    elif statistics.n_angles is None and n_angles is not None:
+        statistics = attrs.evolve(statistics, n_angles=n_angles)
+    strategy = picker.strategy(threshold)
+    if callable(getattr(strategy, "with_particle_diameter", None)):  # a rule that models the suppression
+        strategy = strategy.with_particle_diameter(picker.suppression_radius)
+    return evaluate_for_picking(
+        strategy, scores, mask, picker.mask_mode, statistics, verify,
+        edge_margin=picker.edge_margin, slab_voxels=picker.slab_voxels, progress=progress,
+        candidate_limit=picker.candidate_limit(),
+    )
+
+
 def _from_moments(
     scores: ScoresMap,
     from_moments: Callable[..., ThresholdResult],
@@ -197,7 +239,14 @@ def _from_moments(
             spread = abs(guess - float(mean))
             low = guess - 0.02 * spread - 1e-6 * abs(float(mean))
             collector = CandidateCollector(low, scores.shape, edge_margin, limit=candidate_limit)
-    std = moments.second_pass(1, visit=collector, progress=report)
+    if collector is not None and processors() > 1:
+        # on two processors the collector reads the map in a second thread, in large slabs, while this
+        # one sums the squared deviations
+        gathering = Background(_collect, moments, collector)
+        std = moments.second_pass(1, progress=report)
+        gathering.result()
+    else:
+        std = moments.second_pass(1, visit=collector, progress=report)
     if not (np.isfinite(mean) and np.isfinite(std) and std > 0):
         return None
     result = from_moments(mean, std, int(scores.data.size), scores.source)
@@ -208,6 +257,12 @@ def _from_moments(
         value = typed
     candidates = collector.candidates(value) if collector is not None and collector.covers(value) else None
     return ThresholdOutcome(result, value, False, candidates)
+
+
+def _collect(moments: StreamingMoments, collector: CandidateCollector, slab: int = 1 << 20) -> None:
+    """Hand `moments`' values to `collector` in slabs, in order (the pieces the second pass would hand it)."""
+    for start in range(0, moments.n, slab):
+        collector(moments.piece(start, min(start + slab, moments.n)), start)
 
 
 def product_map(scores: ScoresMap, mask: MaskMap, slab_voxels: int) -> ScoresMap:

@@ -47,7 +47,6 @@ from __future__ import annotations
 
 import attrs
 import numpy as np
-from scipy import ndimage, special
 
 from ..errors import InputError
 
@@ -63,6 +62,8 @@ TOPHAT_MODES: tuple[str, ...] = ("particle", "pytom")
 def _structure(connectivity: int) -> np.ndarray:
     if connectivity not in (1, 2, 3):
         raise InputError(f"tophat connectivity must be 1, 2 or 3, got {connectivity!r}")
+    from scipy import ndimage  # scipy.ndimage and scipy.special: where a tophat runs, not with the picker
+
     return ndimage.generate_binary_structure(3, connectivity)
 
 
@@ -112,6 +113,8 @@ def white_tophat(
     >>> float(t[3, 3, 5]), float(t[3, 3, 1])   # the spike stays, the thick slab goes
     (1.0, 0.0)
     """
+    from scipy import ndimage
+
     structure = _structure(connectivity) if radius is None else ball(radius)
     nz, ny, nx = data.shape
     out = np.empty(data.shape, dtype=np.float32)
@@ -225,6 +228,8 @@ def tophat_cutoff(
     if not (np.isfinite(n_background) and sigma > 0 and n_background > n_false_positives):
         raise InputError(f"tophat filter: the fitted background is degenerate (sigma {sigma:g})", source)
     # Rickgauer et al. 2017: n_fp / N = erfc(theta / (sigma sqrt 2)) / 2
+    from scipy import special
+
     value = mean + sigma * np.sqrt(2) * float(special.erfcinv(2 * n_false_positives / n_background))
     return TophatCutoff(float(value), mean, sigma, float(n_background), float(n_false_positives), int(bins))
 
@@ -318,6 +323,8 @@ def local_tophat(data: np.ndarray, zyx: tuple[np.ndarray, np.ndarray, np.ndarray
     >>> bool(np.allclose(local_tophat(m, at, 2.5), white_tophat(m, radius=2.5)[at]))
     True
     """
+    from scipy import ndimage
+
     element = ball(radius)
     reach = 2 * (element.shape[0] // 2)
     shape = data.shape

@@ -7,50 +7,35 @@ particles and a record of the run next to them; :func:`repeat_run` repeats a
 recorded run exactly. :mod:`cryotm.batch` runs a pipeline over many tomograms.
 """
 
-from .config import input_defaults, load_config, load_pipeline, pipeline_from_config
-from .filters import (
-    EdgeMargin,
-    FilterContext,
-    MaskFilter,
-    MaxParticles,
-    MinScore,
-    PickFilter,
-    get_filter,
-)
-from .inputs import TomogramInputs
-from .pipeline import DEFAULT_THRESHOLD, PickResult, Pipeline, RunResult
-from .record import (
-    RECORD_SUFFIX,
-    expected_fingerprint,
-    output_is_valid,
-    read_record,
-    record_path_for,
-    repeat_run,
-    write_record,
-)
+from .._lazy import lazy_attributes
 
-__all__ = [
-    "Pipeline",
-    "PickResult",
-    "RunResult",
-    "DEFAULT_THRESHOLD",
-    "TomogramInputs",
-    "PickFilter",
-    "FilterContext",
-    "MinScore",
-    "MaxParticles",
-    "EdgeMargin",
-    "MaskFilter",
-    "get_filter",
-    "load_config",
-    "load_pipeline",
-    "pipeline_from_config",
-    "input_defaults",
-    "RECORD_SUFFIX",
-    "record_path_for",
-    "expected_fingerprint",
-    "read_record",
-    "write_record",
-    "output_is_valid",
-    "repeat_run",
-]
+#: public name -> the module that defines it (loaded on first use: a pick filter's module needs
+#: ``cryotm.pipeline.filters`` only, not the configs and records)
+_LAZY: dict[str, str] = {
+    "Pipeline": ".pipeline",
+    "PickResult": ".pipeline",
+    "RunResult": ".pipeline",
+    "DEFAULT_THRESHOLD": ".pipeline",
+    "TomogramInputs": ".inputs",
+    "PickFilter": ".filters",
+    "FilterContext": ".filters",
+    "MinScore": ".filters",
+    "MaxParticles": ".filters",
+    "EdgeMargin": ".filters",
+    "MaskFilter": ".filters",
+    "get_filter": ".filters",
+    "load_config": ".config",
+    "load_pipeline": ".config",
+    "pipeline_from_config": ".config",
+    "input_defaults": ".config",
+    "RECORD_SUFFIX": ".record",
+    "record_path_for": ".record",
+    "expected_fingerprint": ".record",
+    "read_record": ".record",
+    "write_record": ".record",
+    "output_is_valid": ".record",
+    "repeat_run": ".record",
+}
+
+__all__ = list(_LAZY)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, globals())

@@ -105,8 +105,9 @@ class StreamingMoments:
         dtype = np.result_type(data.dtype, factor.dtype) if factor is not None else data.dtype
         #: False when numpy would not sum the values in one pairwise pass (then numpy itself is used)
         self.streaming = WHOLE_ARRAY_PAIRWISE and flat is not None and dtype.kind == "f" and dtype.isnative
-        self._flat = flat
-        self._flat_factor = flat_factor
+        # plain ndarray views: slicing a np.memmap makes a memmap object each time, a cost per piece
+        self._flat = None if flat is None else np.asarray(flat)
+        self._flat_factor = None if flat_factor is None else np.asarray(flat_factor)
         self.n = int(data.size)
         self._arrmean: np.ndarray | None = None
 

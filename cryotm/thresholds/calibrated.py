@@ -35,7 +35,6 @@ import math
 
 import attrs
 import numpy as np
-from scipy import ndimage
 
 from ..errors import CryotmError, InputError
 from .base import SearchStatistics, ThresholdResult, ThresholdStrategy, _checked_mask, as_array, source_of
@@ -92,6 +91,8 @@ def _maxima(data: np.ndarray, footprint: int, mask: np.ndarray | None) -> tuple[
     work = np.asarray(data, dtype=np.float32)
     if mask is not None:
         work = np.where(mask, work, np.float32(-np.inf))
+    from scipy import ndimage  # scipy.ndimage: where the rule is evaluated
+
     peak = ndimage.maximum_filter(work, size=int(footprint), mode="constant", cval=-np.inf)
     where = np.nonzero((work == peak) & np.isfinite(work))
     tied = np.zeros(len(where[0]), dtype=bool)

@@ -19,7 +19,6 @@ import math
 
 import attrs
 import numpy as np
-from scipy.special import erfcinv
 
 from ..errors import CryotmError, InputError
 from .background import estimate_background
@@ -43,6 +42,8 @@ def false_alarm_cutoff(mean: float, std: float, search_space: float, n_false_pos
         raise CryotmError(
             f"far: {n_false_positives} false positives in a search space of {search_space} trials is not a rate"
         )
+    from scipy.special import erfcinv  # scipy.special: only where the rule is evaluated
+
     return float(mean + std * math.sqrt(2.0) * erfcinv(ratio))
 
 

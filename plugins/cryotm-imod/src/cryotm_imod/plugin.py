@@ -24,7 +24,6 @@ from typing import Literal
 
 import attrs
 import numpy as np
-import pandas as pd
 
 from cryotm import hookimpl
 from cryotm.errors import InputError
@@ -143,6 +142,8 @@ class ImodReader(MotlReader):
             return False
 
     def read(self, path: str | os.PathLike) -> ParticleList:
+        import pandas as pd  # here: writing a list (cryotm extract) does not need it
+
         path = Path(path)
         if not path.is_file():
             raise InputError("no such file", path)

@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 import attrs
 import numpy as np
-from skimage.filters import threshold_li, threshold_otsu
 
 from cryotm.errors import InputError
 from cryotm.maps import ScoresMap
@@ -104,6 +103,8 @@ class OtsuThreshold(_SampledThreshold):
     nbins: int = attrs.field(default=256, converter=int, kw_only=True)
 
     def threshold(self, values: np.ndarray) -> float:
+        from skimage.filters import threshold_otsu  # scikit-image: only where the rule is evaluated
+
         return threshold_otsu(values, nbins=self.nbins)
 
 
@@ -128,6 +129,8 @@ class LiThreshold(_SampledThreshold):
     tolerance: float | None = attrs.field(default=None, kw_only=True)
 
     def threshold(self, values: np.ndarray) -> float:
+        from skimage.filters import threshold_li  # scikit-image: only where the rule is evaluated
+
         return threshold_li(values, tolerance=self.tolerance)
 
     def spec(self) -> str:
