@@ -548,6 +548,8 @@ def _sweep_commands(files, particles: Path, out: Path) -> dict[str, list[str]]:
         "peak-shape": ["peak-shape", scores, "-t", "triangle", "-o", o, "--overwrite"],
         "project": ["project", str(particles), str(particles.parent / "no-alignment.star"), "-o",
                     o if o.endswith((".csv", ".tsv")) else f"{o}.csv", "--overwrite"],
+        "mask-beads": ["mask-beads", scores, "-o", o,
+                       "--bead-radius", "2", "-d", "8", "--overwrite"],
     }
 
 

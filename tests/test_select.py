@@ -323,8 +323,10 @@ def test_other_bad_parameters(spaced):
         select_peaks(spaced.scores, spaced.angle_map[:-1], spaced.angles)
     with pytest.raises(InputError, match="tomogram mask"):
         select_peaks(spaced.scores, spaced.angle_map, spaced.angles, tomo_mask=np.ones((3, 3, 3)))
-    with pytest.raises(InputError, match="outside the angle list"):
+    with pytest.raises(InputError, match="give --index-base 1"):  # shifted by one: as a 1-based map
         select_peaks(spaced.scores, spaced.angle_map + 1, spaced.angles)
+    with pytest.raises(InputError, match="outside the angle list"):
+        select_peaks(spaced.scores, spaced.angle_map + 5, spaced.angles)
 
 
 # -- command line -------------------------------------------------------------------------------

@@ -54,8 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="voxels to exclude at the faces: N on every axis, or X,Y,Z per axis")
     add_mask_argument(parser)
     parser.add_argument("--tomo-id", type=int, metavar="N", help="tomo_id written into the particle list")
-    add_threshold_argument(parser, default="triangle",
-                           note=", as cryoCAT; computed on the whole scores map, far counts ANGLE_LIST's rotations")
+    add_threshold_argument(parser, default=None,
+                           note="; triangle, as cryoCAT, with --placement cryocat; computed on the whole scores map, "
+                           "far counts ANGLE_LIST's rotations")
     add_symmetry_argument(parser, what=", for the distance maps computed here")
     add_angle_convention_arguments(parser)
     parser.add_argument("--placement", choices=("maximum", "cryocat"), default="maximum",

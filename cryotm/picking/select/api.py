@@ -43,7 +43,7 @@ def select_peaks(
     dist_maps: DistanceMaps | Mapping[str, Any] | None = None,
     index_base: int | None = None,
     symmetry: int | str = 1,
-    threshold: str | float | ThresholdStrategy = "triangle",
+    threshold: str | float | ThresholdStrategy | None = None,
     dist_maps_format: str = "em",
     output_format: str | None = None,
     overwrite: bool = False,
@@ -95,7 +95,8 @@ def select_peaks(
     symmetry : int or str
         C_n symmetry for created distance maps.
     threshold : str, float or ThresholdStrategy
-        Score threshold; cryoCAT's triangle rule by default.
+        Score threshold; ``"calibrated"`` by default, cryoCAT's
+        ``"triangle"`` with ``placement="cryocat"``.
     dist_maps_format : {'em', 'mrc'}
         Format of written distance maps.
     output_format : str, optional

@@ -109,8 +109,9 @@ class PeakSelector:
         Voxels at the map's faces excluded: one number for every axis, or
         three in (x, y, z) order as cryoCAT takes them.
     threshold : str, float or ThresholdStrategy
-        Score threshold (voxels ``>=`` it pass), any strategy by name;
-        ``"triangle"`` (cryoCAT's rule) by default. Every rule is computed on
+        Score threshold (voxels ``>=`` it pass), any strategy by name.
+        Default: ``"calibrated"`` (as every other command), or ``"triangle"``
+        (cryoCAT's rule) with ``placement="cryocat"``. Every rule is computed on
         the whole scores map, as cryoCAT's triangle; ``far`` counts the
         whole map times the angle list as its search space.
     symmetry : int or str
@@ -156,7 +157,7 @@ class PeakSelector:
     template_mask: np.ndarray | None = None
     template_radius: float = 2
     edge_masking: Any = None
-    threshold: str | float | ThresholdStrategy = "triangle"
+    threshold: str | float | ThresholdStrategy | None = None
     symmetry: int = attrs.field(default=1, converter=parse_symmetry)
     placement: str = "maximum"
     angle_test: str | None = None
@@ -173,6 +174,8 @@ class PeakSelector:
             self.template_mask = check_binary(volume.data, "template mask", volume.source)
         else:
             sphere_footprint(float(self.template_radius))  # validates the radius
+        if self.threshold is None:  # cryotm's default, or cryoCAT's with cryoCAT's placement
+            self.threshold = "triangle" if self.placement == "cryocat" else "calibrated"
         get_threshold_strategy(self.threshold)  # an unknown name fails here, not after the work
         if self.placement not in PLACEMENTS:
             raise InputError(f"placement must be one of {', '.join(PLACEMENTS)}, got {self.placement!r}")
@@ -238,6 +241,9 @@ class PeakSelector:
             If no voxel is left.
         """
         strategy = get_threshold_strategy(self.threshold)
+        if callable(getattr(strategy, "with_particle_diameter", None)):  # a rule that models the suppression
+            extent = max(self.template_mask.shape) if self.template_mask is not None else 2 * self.template_radius
+            strategy = strategy.with_particle_diameter(float(extent))
         value = float(strategy.compute(scores, statistics=statistics))
         mask = np.asarray(scores.data) >= value
         if tomo_mask is not None:
@@ -316,6 +322,9 @@ class PeakSelector:
         if tomo_mask is not None:
             mask = MaskMap.coerce(tomo_mask)
             scores.check_same_shape(mask, "tomogram mask")
+        from ..index_range import check_index_base
+
+        check_index_base(amap, angles, scores, mask)  # the whole map, as extract: not only the picked voxels
         if self.angle_test != "regions":
             bins = None
         elif dist_maps is None:
