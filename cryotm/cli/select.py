@@ -23,10 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "select",
         help="select peaks whose scores and angles are consistent (select_peaks)",
-        description="Threshold the scores map (triangle rule by default), drop small peak regions and "
-        "regions whose angular distance maps disagree, then take peaks in score order whose template "
-        "mask (rotated to the peak's orientation) or sphere holds enough consistent voxels and does not "
-        "overlap an accepted particle. Positions are written in the output format's own convention.",
+        description="Threshold the scores map (calibrated by default; triangle with --placement cryocat), drop "
+        "small peak regions, then take the peaks in score order, each at its score maximum with that voxel's "
+        "angle, if enough of the maximum's neighbours found the same rotation (--angle-test neighbours, the "
+        "default) and its template mask (rotated to the peak's orientation) or sphere does not overlap an "
+        "accepted particle. --placement cryocat is cryoCAT's select_peaks (distance-map regions). Positions "
+        "are written in the output format's own convention.",
     )
     parser.add_argument("scores", metavar="SCORES", help="scores map (.mrc, .em, ...)")
     parser.add_argument("angles", metavar="ANGLES", help="angle-index map")
