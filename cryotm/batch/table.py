@@ -33,12 +33,14 @@ from pathlib import Path
 from typing import Any
 
 import attrs
-import pandas as pd
+from .._lazy import lazy_module
 
 from ..errors import CryotmError, InputError
 from ..naming import tomogram_name
 from ..peers.base import PeerJob
 from ..pipeline.inputs import TomogramInputs
+
+pd = lazy_module("pandas")  # a plugin's batch source imports this module when it registers
 
 #: A pyTME template's box: N (a cube) or (nz, ny, nx); None when not given.
 TemplateShape = int | tuple[int, int, int] | None

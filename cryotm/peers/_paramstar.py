@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import pandas as pd
-
+from .._lazy import lazy_module
 from ..errors import InputError
 from ..formats._star import read_star, scan_star
+
+pd = lazy_module("pandas")
 
 __all__ = ["read_param_rows", "star_block_names"]
 

@@ -1,7 +1,16 @@
-"""cryotm-copick: particle picks in copick projects (format ``copick``) and batches over a project's runs."""
+"""cryotm-copick: particle picks in copick projects (format ``copick``) and batches over a project's runs.
 
-from .picks import from_copick, to_copick
-from .target import CopickTarget, parse_target
+The names below load on first use: the plugin registers without pandas or scipy.
+"""
+
+from importlib import import_module
 
 __version__ = "0.1.0"
 __all__ = ["CopickTarget", "parse_target", "to_copick", "from_copick", "__version__"]
+_WHERE = {"from_copick": ".picks", "to_copick": ".picks", "CopickTarget": ".target", "parse_target": ".target"}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        return getattr(import_module(_WHERE[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

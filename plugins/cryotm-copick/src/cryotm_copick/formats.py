@@ -25,11 +25,10 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import numpy as np
-import pandas as pd
 
 from cryotm._atomic import atomic_path, check_writable
 from cryotm.errors import InputError
@@ -38,6 +37,9 @@ from cryotm.formats.base import target_scheme
 from cryotm.particles import ParticleList
 
 from .picks import from_copick, to_copick
+
+if TYPE_CHECKING:
+    import pandas as pd
 from .target import PICK_KEYS, SCHEME, check_name, open_project, parse_target
 
 __all__ = ["CopickWriter", "CopickReader", "picks_file_model"]
@@ -413,6 +415,8 @@ class CopickReader(MotlReader):
         if len(sizes) > 1:
             raise InputError(f"the runs' picks have different voxel spacings ({sorted(sizes)}): read one run at a time "
                              "or give --pixel-size", text)
+        import pandas as pd
+
         data = pd.concat(frames, ignore_index=True)
         data["subtomo_id"] = np.arange(1, len(data) + 1)
         if len(found) == 1:

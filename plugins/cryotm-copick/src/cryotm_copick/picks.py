@@ -19,13 +19,16 @@ and ``copick.util.formats``; pinned by the tests):
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
-from scipy.spatial.transform import Rotation
 
 from cryotm.angles import rotation_to_euler
 from cryotm.errors import InputError
 from cryotm.particles import ParticleList
+
+if TYPE_CHECKING:  # pandas and scipy load where the picks are converted, not when the plugin registers
+    import pandas as pd
 
 __all__ = ["to_copick", "from_copick"]
 
@@ -63,6 +66,9 @@ def from_copick(
     InputError
         If a transformation's 3x3 block is not a rotation (a reflection or a scaling).
     """
+    import pandas as pd
+    from scipy.spatial.transform import Rotation
+
     locations = np.asarray(locations, dtype=float).reshape(-1, 3)
     transforms = np.asarray(transforms, dtype=float).reshape(-1, 4, 4)
     n = len(locations)
