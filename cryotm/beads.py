@@ -90,7 +90,7 @@ def find_gold_beads(
     ----------
     tomogram : ndarray, shape (nz, ny, nx)
         The reconstruction the scores map was searched in (indexed
-        ``[z, y, x]``; a memory-mapped array is read slab-free, once).
+        ``[z, y, x]``; a memory-mapped array is read whole, once).
     bead_radius : float
         The beads' radius in voxels (a 10 nm bead at 13.6 Å per voxel: 3.7).
         The tomogram is smoothed with a Gaussian of half this width.
@@ -130,9 +130,13 @@ def find_gold_beads(
         raise InputError(f"the bead radius must be a positive number of voxels, got {bead_radius}")
     if not (np.isfinite(min_contrast) and min_contrast > 0):
         raise InputError(f"the minimum bead contrast must be positive, got {min_contrast}")
+    if not (np.isfinite(separation) and separation > 1):
+        raise InputError(f"the separation of beads from other density must be a factor above 1, got {separation}")
     if polarity not in POLARITIES:
         raise InputError(f"polarity must be one of {', '.join(POLARITIES)}, got {polarity!r}")
     smooth = ndimage.gaussian_filter(volume.astype(np.float32, copy=False), sigma=max(bead_radius / 2, 0.5))
+    if not np.isfinite(smooth).all():
+        raise InputError("the tomogram holds NaN or inf values")
     median, spread = _robust_scale(smooth)
     if not spread > 0:
         raise InputError("the tomogram is flat: no bead can stand out of it")

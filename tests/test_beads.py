@@ -69,6 +69,9 @@ def test_the_exclusion_mask_is_a_ball_around_each_bead_clipped_at_the_border():
         (lambda: find_gold_beads(np.zeros((8, 8, 8)), 2.0), "flat"),
         (lambda: find_gold_beads(np.ones((8, 8, 8)), -1.0), "bead radius"),
         (lambda: find_gold_beads(np.ones((8, 8, 8)), 2.0, polarity="up"), "polarity"),
+        (lambda: find_gold_beads(np.ones((8, 8, 8)), 2.0, separation=1.0), "separation"),
+        (lambda: find_gold_beads(np.where(np.eye(8, dtype=bool)[None], np.nan, 1.0) * np.ones((8, 8, 8)), 2.0),
+         "NaN"),
         (lambda: bead_exclusion_mask((4, 4, 4), np.zeros((1, 3)), -2.0), "exclusion radius"),
     ],
 )
