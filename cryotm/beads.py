@@ -145,12 +145,16 @@ def find_gold_beads(
     contrast = (smooth - np.float32(median)) * np.float32((-1.0 if polarity == "dark" else 1.0) / spread)
     del smooth
     regions, n = ndimage.label(contrast >= min_contrast)
-    peaks = ndimage.maximum_position(contrast, regions, index=np.arange(1, n + 1)) if n else []
-    zyx = np.array(peaks, dtype=np.float64).reshape(-1, 3)
-    values = contrast[tuple(zyx.astype(np.intp).T)].astype(np.float64)  # before the boxes are blanked
+    boxes = ndimage.find_objects(regions)
+    zyx, values = np.zeros((n, 3)), np.zeros(n)
+    for label, box in enumerate(boxes, start=1):  # each spot's densest voxel, within its own bounding box
+        piece = np.where(regions[box] == label, contrast[box], -np.inf)
+        at = np.unravel_index(int(np.argmax(piece)), piece.shape)
+        zyx[label - 1] = [b.start + a for b, a in zip(box, at)]
+        values[label - 1] = float(piece[at])
     # the densest voxel away from every spot (beyond twice the bead radius around its region: not its fringe)
     reach = max(1, int(np.ceil(2 * bead_radius)))
-    for box in ndimage.find_objects(regions):
+    for box in boxes:
         contrast[tuple(slice(max(b.start - reach, 0), b.stop + reach) for b in box)] = -np.inf
     rest = float(contrast.max())
     order = np.argsort(-values, kind="stable")
