@@ -111,3 +111,17 @@ def test_cli_needs_a_particle_size_and_warns_when_no_bead_stands_out(tmp_path, c
     err = capsys.readouterr().err
     assert "no bead found" in err and len(err.strip().splitlines()) == 1
     assert read_map(tmp_path / "m.mrc")[0].min() == 1.0  # nothing excluded
+
+
+def test_cli_takes_the_bead_size_in_nm_with_the_pixel_size(gold_scene, tmp_path, capsys):
+    tomogram = tmp_path / "tomo.mrc"
+    write_map(tomogram, gold_scene.tomogram, pixel_size=10.0)  # 5 nm beads at 10 Å: radius 2.5 voxels
+    by_size, by_radius = tmp_path / "a.mrc", tmp_path / "b.mrc"
+    assert main(["mask-beads", str(tomogram), "-o", str(by_size), "--bead-diameter-nm", "5", "-d", "10"]) == 0
+    assert main(["mask-beads", str(tomogram), "-o", str(by_radius), "--bead-radius", "2.5", "-d", "10"]) == 0
+    np.testing.assert_array_equal(read_map(by_size)[0], read_map(by_radius)[0])
+    capsys.readouterr()
+    # a pixel size that makes no sense for gold is named
+    assert main(["mask-beads", str(tomogram), "-o", str(tmp_path / "c.mrc"), "--bead-diameter-nm", "5", "-d", "10",
+                 "--pixel-size", "0.25"]) == 0  # a 100-voxel radius
+    assert "is the pixel size right" in capsys.readouterr().err

@@ -19,8 +19,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("tomogram", metavar="TOMOGRAM", help="the tomogram the scores map was searched in")
     parser.add_argument("-o", "--output", required=True, metavar="MASK", help="mask to write (.mrc or .em)")
-    parser.add_argument("--bead-radius", type=float, required=True, metavar="R",
-                        help="bead radius in voxels of TOMOGRAM (10 nm gold at 13.6 Å per voxel: 3.7)")
+    size = parser.add_mutually_exclusive_group(required=True)
+    size.add_argument("--bead-radius", type=float, metavar="R",
+                      help="bead radius in voxels of TOMOGRAM (10 nm gold at 13.6 Å per voxel: 3.7)")
+    size.add_argument("--bead-diameter-nm", type=float, metavar="NM",
+                      help="bead diameter in nm (5, 10, 15, ...), turned into voxels with TOMOGRAM's pixel size "
+                      "(or --pixel-size)")
+    parser.add_argument("--pixel-size", type=float, metavar="A",
+                        help="TOMOGRAM's pixel size in Å (default: its header), for --bead-diameter-nm")
     add_diameter_argument(parser, note="; the exclusion radius is the bead radius plus half of it")
     parser.add_argument("--exclusion-radius", type=float, metavar="R",
                         help="voxels around each bead where no particle is picked (instead of -d)")
@@ -49,13 +55,26 @@ def run(args: argparse.Namespace) -> int:
 
     if args.exclusion_radius is None and args.diameter is None:
         raise CryotmError("mask-beads: give -d/--diameter (the particle diameter) or --exclusion-radius")
-    radius = args.exclusion_radius if args.exclusion_radius is not None else args.bead_radius + args.diameter / 2
     check_writable(args.output, args.overwrite)
     if args.beads is not None:
         check_writable(args.beads, args.overwrite)
     volume, pixel_size = read_map(args.tomogram, mmap=True)
+    pixel_size = args.pixel_size if args.pixel_size is not None else pixel_size
+    bead_radius = args.bead_radius
+    if bead_radius is None:
+        if not pixel_size or pixel_size <= 0:
+            raise CryotmError(f"{args.tomogram}: no pixel size in its header: give --pixel-size A, or --bead-radius "
+                              "in voxels")
+        bead_radius = args.bead_diameter_nm * 10.0 / pixel_size / 2
+        if not 0.5 <= bead_radius <= 50:
+            warnings.warn(
+                f"{args.tomogram}: a {args.bead_diameter_nm:g} nm bead at {pixel_size:g} Å per voxel is "
+                f"{bead_radius:.2f} voxels in radius: is the pixel size right (--pixel-size, in Å)?",
+                CryotmWarning, stacklevel=1,
+            )
+    radius = args.exclusion_radius if args.exclusion_radius is not None else bead_radius + args.diameter / 2
     try:
-        beads = find_gold_beads(volume, args.bead_radius, min_contrast=args.min_contrast,
+        beads = find_gold_beads(volume, bead_radius, min_contrast=args.min_contrast,
                                 separation=args.separation, polarity=args.polarity)
     except CryotmError as error:
         raise CryotmError(f"{args.tomogram}: {error}") from None
