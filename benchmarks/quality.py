@@ -248,10 +248,11 @@ def evaluate_scene(name: str, with_cryocat: bool = True) -> dict:
     row["missed"] = int(len(truth) - np.sum(hit & kept))
     for cause in CAUSES:
         row[f"false {cause}"] = int(np.sum(kept & ~hit & (causes == cause)))
-    # select (default mode) against extract, at the same (calibrated) threshold: F1 and orientation error
-    from cryotm.picking import PeakPicker, select_peaks
+    # select (default mode) against extract, at the same (calibrated) threshold: F1 and orientation error.
+    # extract's default picks are the candidates above the threshold (suppression goes highest first)
+    from cryotm.picking import select_peaks
 
-    extracted = PeakPicker(particle_diameter=diameter).pick(scores, angle_map, angles)
+    extracted = picks.with_data(picks.data[kept].reset_index(drop=True))
     selected = select_peaks(scores, angle_map, angles, threshold=f"manual:{row['calibrated threshold']}",
                             template_radius=diameter / 2).particles
     for label, chosen in (("extract", extracted), ("select", selected)):

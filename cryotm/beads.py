@@ -69,12 +69,13 @@ class GoldBeads:
 
 
 def _robust_scale(volume: np.ndarray, most: int = 1 << 22) -> tuple[float, float]:
-    """Median and 1.4826 x median absolute deviation, from a regular subsample of at most about `most` voxels."""
-    stride = max(1, int(np.ceil((volume.size / most) ** (1 / 3))))
-    sample = np.asarray(volume[::stride, ::stride, ::stride], dtype=np.float64).ravel()
-    median = float(np.median(sample))
-    spread = 1.4826 * float(np.median(np.abs(sample - median)))
-    return median, spread
+    """Median and normal-scaled median absolute deviation, from a regular subsample of about `most` voxels."""
+    from scipy.stats import median_abs_deviation
+
+    from .maps._access import regular_sample
+
+    sample = regular_sample(volume, most)
+    return float(np.median(sample)), float(median_abs_deviation(sample, scale="normal"))
 
 
 def find_gold_beads(

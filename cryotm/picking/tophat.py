@@ -339,10 +339,6 @@ def local_tophat(data: np.ndarray, zyx: tuple[np.ndarray, np.ndarray, np.ndarray
 
 def _median(data: np.ndarray, mask: np.ndarray | None, most: int = 1 << 24) -> float:
     """The median of the map (inside `mask`), on a regular subsample of at most about `most` voxels."""
-    stride = max(1, int(np.ceil((data.size / most) ** (1 / 3))))
-    sample = np.asarray(data[::stride, ::stride, ::stride], dtype=np.float64)
-    if mask is not None:
-        inside = np.asarray(mask[::stride, ::stride, ::stride]) != 0
-        if inside.any():
-            sample = sample[inside]
-    return float(np.median(sample))
+    from ..maps._access import regular_sample
+
+    return float(np.median(regular_sample(data, most, mask)))

@@ -141,12 +141,10 @@ def min_agreeing_neighbours_for(n_angles: int, false_rate: float = 0.05, neighbo
     >>> [min_agreeing_neighbours_for(n) for n in (30, 100, 300, 1000, 45000)]
     [4, 2, 2, 1, 1]
     """
-    from math import comb
+    from scipy.stats import binom
 
-    n = max(int(n_angles), 1)
-    p = 1.0 / n
+    chance = binom(neighbours, 1.0 / max(int(n_angles), 1))
     for k in range(1, neighbours + 1):
-        tail = sum(comb(neighbours, i) * p**i * (1 - p) ** (neighbours - i) for i in range(k, neighbours + 1))
-        if tail <= false_rate:
+        if chance.sf(k - 1) <= false_rate:  # P(at least k agree by chance)
             return k
     return neighbours
