@@ -206,3 +206,58 @@ def test_a_product_mask_gives_the_threshold_of_the_searched_region():
     found = match_particles(picks, scene.truth, tolerance=scene.particle_diameter / 4)
     assert inside.sum() >= 5 and set(np.flatnonzero(inside)) <= set(found.pairs[:, 1].tolist())
     assert found.n_picks - found.true_positives <= 2  # every particle in the searched region, few false picks
+
+
+def test_cluster_gap_hand_cases():
+    from cryotm.thresholds.calibrated import GAP_WINDOW, cluster_gap
+
+    cluster = 9.0 - 0.1 * np.arange(20)  # 20 candidates 0.1 apart: 9.0 down to 7.1
+    assert cluster_gap(np.concatenate([cluster, [5.0, 4.6]])) == (5.0, pytest.approx(7.1))
+    # order does not matter; the highest gap with a small enough trail below it is the one taken
+    assert cluster_gap(np.concatenate([[4.6, 6.0], cluster, [5.0]])) == (6.0, pytest.approx(7.1))
+    assert cluster_gap(cluster) is None  # no gap
+    assert cluster_gap(np.concatenate([cluster, [7.0, 6.9]])) is None  # the cluster goes on: spacings of 0.1
+    assert cluster_gap(np.concatenate([cluster, 5.0 - 0.1 * np.arange(11)])) is None  # 11 below 20: a population
+    assert cluster_gap(np.concatenate([cluster, 5.0 - 0.1 * np.arange(10)])) == (5.0, pytest.approx(7.1))  # half
+    short = cluster[:GAP_WINDOW]  # too few above the gap to measure the cluster's spacing
+    assert cluster_gap(np.concatenate([short, [5.0]])) is None
+    assert cluster_gap(np.concatenate([cluster[: GAP_WINDOW + 1], [5.0]])) is not None
+
+
+@pytest.mark.parametrize("seed", [1, 25])
+def test_the_trail_below_the_particles_is_trimmed(seed):
+    """Realistic search, strong particles: the beads scoring between the noise and the particles are dropped."""
+    from cryotm.evaluation import match_particles
+
+    scene = make_search_scene(shape=(64, 64, 64), n_particles=12, n_angles=60, seed=seed, snr=(8.0, 12.0), gold=3,
+                              membranes=1, template_size=16)
+    picks = {}
+    for trim in (True, False):
+        picker = PeakPicker(particle_diameter=scene.particle_diameter, threshold=CalibratedThreshold(trim_trail=trim))
+        picks[trim] = picker.pick(scene.scores, scene.angle_map, scene.angles)
+    tolerance = scene.particle_diameter / 4
+    trimmed, untrimmed = (match_particles(picks[t], scene.truth, tolerance=tolerance) for t in (True, False))
+    # measured: 12 of 12 and nothing else, against the same 12 and the 3 beads
+    assert trimmed.true_positives == untrimmed.true_positives == 12
+    assert trimmed.n_picks == 12 and untrimmed.n_picks == 15
+    # what was dropped is the three gold beads (0-based x, y, z, as the picks)
+    dropped = picks[False].positions[picks[False].scores < picks[True].scores.min()]
+    distance = np.linalg.norm(dropped[:, None, :] - np.asarray(scene.gold)[None, :, :], axis=2).min(axis=1)
+    assert np.all(distance <= 6), distance
+    rule = CalibratedThreshold(particle_diameter=scene.particle_diameter)
+    result = rule.evaluate(scene.scores)
+    assert result.details["gap"] is not None and result.value > result.details["noise_cutoff"]
+    assert result.details["n_trail"] == untrimmed.n_picks - trimmed.n_picks
+
+
+def test_noise_only_searches_are_not_trimmed(noise_scenes):
+    for scene in noise_scenes:
+        result = CalibratedThreshold(particle_diameter=scene.particle_diameter, n_false_positives=5).evaluate(scene.scores)
+        assert result.details["gap"] is None and result.value == result.details["noise_cutoff"]
+
+
+def test_without_a_diameter_the_cut_off_is_the_noise_models():
+    scene = make_search_scene(shape=(64, 64, 64), n_particles=12, n_angles=60, seed=1, snr=(8.0, 12.0), gold=3,
+                              membranes=1, template_size=16)
+    result = CalibratedThreshold().evaluate(scene.scores)
+    assert result.details["gap"] is None and result.value == result.details["noise_cutoff"]
