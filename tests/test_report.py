@@ -185,10 +185,30 @@ def test_threshold_figure_shows_particles_kept_the_noise_model_and_each_rule(tmp
     (expected,) = _lines(figure, "expected noise")
     x = expected.get_xdata()
     assert np.allclose(expected.get_ydata(), CalibratedThreshold.expected_count(calibrated, x))
-    # at the calibrated cut-off the model expects its declared one noise peak
+    # at the noise cut-off the model expects its declared one noise peak (six particles: no cluster to trim below)
+    assert calibrated.value == calibrated.details["noise_cutoff"]
     assert CalibratedThreshold.expected_count(calibrated, calibrated.value) == pytest.approx(1.0, rel=1e-6)
     cut_offs = {line.get_gid(): line for line in _lines(figure, "cut-off:")}
     assert set(cut_offs) == {"cut-off:calibrated", "cut-off:far", "cut-off:sigma"}
     assert cut_offs["cut-off:calibrated"].get_color() == RULE_COLOURS["calibrated"]
     assert cut_offs["cut-off:far"].get_xdata()[0] == pytest.approx(report.thresholds[1].value)
     assert plot_threshold_choice(scene.scores, report.thresholds).axes[0].get_yscale() == "log"
+
+
+def test_the_threshold_plot_shows_a_raised_cut_off_and_its_gap(tmp_path):
+    """Strong particles, faint beads below them: the plot shows the noise cut-off and the gap it was raised into."""
+    from cryotm.report.choosing import plot_threshold_choice
+    from cryotm.synthetic import make_search_scene
+    from cryotm.thresholds import CalibratedThreshold
+
+    scene = make_search_scene(shape=(64, 64, 64), n_particles=12, n_angles=60, seed=0, snr=(8.0, 12.0), gold=3,
+                              membranes=1, template_size=16, gold_contrast=5.0)
+    result = CalibratedThreshold(particle_diameter=scene.particle_diameter).evaluate(scene.scores)
+    assert result.details["gap"] is not None
+    figure = plot_threshold_choice(scene.scores, [result], particle_diameter=scene.particle_diameter)
+    (noise_cut,) = _lines(figure, "noise cut-off:")
+    assert noise_cut.get_xdata()[0] == pytest.approx(result.details["noise_cutoff"])
+    (cut,) = _lines(figure, "cut-off:calibrated")
+    assert cut.get_xdata()[0] == pytest.approx(result.value) and result.value > result.details["noise_cutoff"]
+    labels = figure.axes[0].get_legend_handles_labels()[1]
+    assert "gap below the particles' cluster" in labels

@@ -135,6 +135,13 @@ def plot_threshold_choice(
         left.axvline(result.value, color=colour, lw=1.6, label=label)
         right.axvline(result.value, color=colour, lw=1.6, gid=f"cut-off:{result.strategy}")
         right.plot([result.value], [max(n_kept, 0.5)], "o", color=colour)
+        gap = result.details.get("gap") if isinstance(result.details, dict) else None
+        if gap is not None:  # calibrated raised its noise cut-off into the gap below the particles
+            noise_cut = float(result.details["noise_cutoff"])
+            left.axvspan(gap[0], gap[1], color=colour, alpha=0.12, label="gap below the particles' cluster")
+            left.axvline(noise_cut, color=colour, lw=1.0, ls=":",
+                         label=f"{result.strategy}'s noise cut-off = {noise_cut:.4g} (the trail: {result.details['n_trail']} more)")
+            right.axvline(noise_cut, color=colour, lw=1.0, ls=":", gid=f"noise cut-off:{result.strategy}")
     for ax in (left, right):
         ax.set_yscale("log")
         ax.set_xlabel("score")
