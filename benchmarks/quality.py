@@ -383,7 +383,7 @@ def report(rows: list[dict], noise_rows: list[dict]) -> str:
         "",
         "## select (default mode) against extract, at the default threshold",
         "",
-        "`select_peaks` with its defaults (placement at the score maximum, the `neighbours` angular test) at the "
+        "`select_peaks` with its defaults (placement at the score maximum, no angular test, any peak region) at the "
         "`calibrated` threshold of each scene, against `extract`'s default; orientation error: the angle between "
         "the picked and the planted rotation of each matched particle.",
         "",

@@ -116,9 +116,9 @@ def test_angle_tolerance_compares_the_peak_voxels_with_the_maximum():
         PeakSelector(angle_tolerance=-1)
 
 
-def test_default_angle_test_counts_neighbours_sharing_the_maximums_rotation():
-    """Peak A: 3 face neighbours hold the maximum's rotation (a true particle on a real map); peak D: its
-    neighbours' rotations are random (a gold bead). The default keeps A only; cryoCAT's regions keep neither."""
+def test_neighbours_test_counts_neighbours_sharing_the_maximums_rotation():
+    """Peak A: 3 face neighbours hold the maximum's rotation; peak D: its neighbours' rotations all differ.
+    The neighbours test keeps A only; cryoCAT's regions keep neither; the default (no angular test) both."""
     rng = np.random.default_rng(5)
     scores = (_gauss(PEAK_A, 2.0) + _gauss(PEAK_D, 2.0)).astype(np.float32)
     angle_map = rng.permutation(np.arange(np.prod(SHAPE)) % 200).reshape(SHAPE).astype(np.float32)
@@ -130,12 +130,20 @@ def test_default_angle_test_counts_neighbours_sharing_the_maximums_rotation():
     angles = AngleList(np.random.default_rng(2).uniform([0, 0, 0], [360, 180, 360], (200, 3)))
     common = dict(template_radius=4, threshold="manual:0.05")
     default = select_peaks(scores, angle_map, angles, **common)
-    assert default.particles.positions.astype(int).tolist() == [list(PEAK_A[::-1])]
+    assert sorted(default.particles.positions.astype(int).tolist()) == sorted([list(PEAK_A[::-1]), list(PEAK_D[::-1])])
+    neighbours = select_peaks(scores, angle_map, angles, angle_test="neighbours", **common)
+    assert neighbours.particles.positions.astype(int).tolist() == [list(PEAK_A[::-1])]
+    # asking for agreeing neighbours asks for the neighbours test
+    assert len(select_peaks(scores, angle_map, angles, min_agreeing_neighbours=1, **common).particles) == 1
     assert len(select_peaks(scores, angle_map, angles, min_agreeing_neighbours=4, **common).particles) == 0
     assert len(select_peaks(scores, angle_map, angles, min_agreeing_neighbours=0, **common).particles) == 2
     assert len(select_peaks(scores, angle_map, angles, angle_test="regions", **common).particles) == 0
     with pytest.raises(InputError, match="angle_test must be one of"):
         PeakSelector(angle_test="nearby")
+    with pytest.raises(InputError, match="min_agreeing_neighbours is for angle_test='neighbours', not 'none'"):
+        PeakSelector(angle_test="none", min_agreeing_neighbours=2)
+    with pytest.raises(InputError, match="angle_tolerance is for .* not 'none'"):
+        PeakSelector(angle_test="none", angle_tolerance=10)
     with pytest.raises(InputError, match="needs placement='maximum'"):
         PeakSelector(placement="cryocat", angle_test="neighbours")
     assert PeakSelector(placement="cryocat").angle_test == "regions"
@@ -174,3 +182,27 @@ def test_settings_of_cryocats_test_warn_with_the_neighbours_test(real_like, tmp_
         ignored = select_peaks(scores, angle_map, angles, dist_maps=maps, template_radius=4, threshold="manual:0.05")
     plain = select_peaks(scores, angle_map, angles, template_radius=4, threshold="manual:0.05")
     np.testing.assert_array_equal(ignored.particles.positions, plain.particles.positions)
+
+
+@pytest.mark.parametrize("seed", [2, 4])
+def test_default_select_keeps_what_extract_keeps_on_a_realistic_search(seed):
+    """On a real masked-NCC search the maximum's neighbours often miss its rotation at true particles too:
+    the neighbours test drops one here (measured), the default (no angular test) keeps extract's 12 of 12."""
+    from cryotm.evaluation import match_particles
+    from cryotm.picking import PeakPicker
+    from cryotm.synthetic import make_search_scene
+    from cryotm.thresholds import CalibratedThreshold
+
+    scene = make_search_scene(shape=(64, 64, 64), n_particles=12, n_angles=200, seed=seed, snr=(4.0, 8.0),
+                              template_size=16)
+    diameter = scene.particle_diameter
+    cut = f"manual:{CalibratedThreshold(particle_diameter=diameter).evaluate(scene.scores).value}"
+    extracted = PeakPicker(particle_diameter=diameter, threshold=cut).pick(scene.scores, scene.angle_map, scene.angles)
+
+    def f1(**options) -> float:
+        picks = select_peaks(scene.scores, scene.angle_map, scene.angles, threshold=cut, template_radius=diameter / 2,
+                             **options).particles
+        return match_particles(picks, scene.truth, tolerance=diameter / 4).f1
+
+    assert f1() == match_particles(extracted, scene.truth, tolerance=diameter / 4).f1 == 1.0
+    assert f1(angle_test="neighbours") < 1.0

@@ -25,9 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="select peaks whose scores and angles are consistent (select_peaks)",
         description="Threshold the scores map (calibrated by default; triangle with --placement cryocat), drop "
         "small peak regions, then take the peaks in score order, each at its score maximum with that voxel's "
-        "angle, if enough of the maximum's neighbours found the same rotation (--angle-test neighbours, the "
-        "default) and its template mask (rotated to the peak's orientation) or sphere does not overlap an "
-        "accepted particle. --placement cryocat is cryoCAT's select_peaks (distance-map regions). Positions "
+        "angle, if its template mask (rotated to the peak's orientation) or sphere does not overlap an "
+        "accepted particle (and, with --angle-test neighbours, if enough of the maximum's neighbours found the "
+        "same rotation). --placement cryocat is cryoCAT's select_peaks (distance-map regions). Positions "
         "are written in the output format's own convention.",
     )
     parser.add_argument("scores", metavar="SCORES", help="scores map (.mrc, .em, ...)")
@@ -44,8 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--dist-maps-list", default="all,normals,inplane", metavar="NAMES",
                         help="distance maps that must agree, comma-separated from all, normals, inplane "
                         "(default all three)")
-    parser.add_argument("--min-peak-voxels", type=int, default=7, metavar="N",
-                        help="smallest peak region in voxels (min_peak_voxel_count, default 7)")
+    parser.add_argument("--min-peak-voxels", type=int, default=None, metavar="N",
+                        help="smallest peak region in voxels (min_peak_voxel_count; default 1, cryoCAT's 7 with "
+                        "--placement cryocat)")
     parser.add_argument("--min-angles-voxels", type=int, default=7, metavar="N",
                         help="smallest angle-consistent region in voxels (min_angles_voxel_count, default 7)")
     mask = parser.add_mutually_exclusive_group()
@@ -65,17 +66,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="maximum (default): each particle on its peak's score maximum with that voxel's "
                         "angle, the angular test only accepts or rejects the peak; cryocat: cryoCAT's rule (the "
                         "best angle-consistent voxel, often off the maximum with a wrong angle on real maps)")
-    parser.add_argument("--angle-test", choices=("neighbours", "footprint", "regions"),
-                        help="with --placement maximum: neighbours (default: enough of the maximum's 26 neighbours "
-                        "hold its rotation, within --angle-tolerance), footprint (enough of the peak's voxels in "
-                        "the footprint do) or regions (cryoCAT's distance-map regions, the only test of "
+    parser.add_argument("--angle-test", choices=("none", "neighbours", "footprint", "regions"),
+                        help="with --placement maximum: none (default; neighbours when --min-agreeing-neighbours or "
+                        "--angle-tolerance is given), neighbours (enough of the maximum's 26 neighbours hold its "
+                        "rotation, within --angle-tolerance), footprint (enough of the peak's voxels in the "
+                        "footprint do) or regions (cryoCAT's distance-map regions, the only test of "
                         "--placement cryocat)")
     parser.add_argument("--angle-tolerance", type=float, metavar="DEG",
                         help="degrees within which a rotation agrees with the maximum's (neighbours, footprint; "
                         "default half the angle list's step)")
     parser.add_argument("--min-agreeing-neighbours", type=int, default=None, metavar="N",
                         help="agreeing neighbours (of 26) the neighbours test needs (default: from the angle list's "
-                        "length, 1 for 1,000 rotations or more; 0: no angular test)")
+                        "length, 1 for 1,000 rotations or more); implies --angle-test neighbours")
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     add_geometry_arguments(parser)
     parser.set_defaults(func=run)

@@ -17,8 +17,10 @@ agree on the orientation. The selection keeps a peak only if both hold:
    peak passes the angular test. The particle sits on the maximum with the
    maximum's angle: the angular test accepts or rejects a peak, it never
    moves it (see :mod:`~cryotm.picking.select.greedy`);
-4. **angular test** (`angle_test`): ``"neighbours"`` (default with
-   ``placement="maximum"``): at least `min_agreeing_neighbours` of the
+4. **angular test** (`angle_test`): ``"none"`` (default with
+   ``placement="maximum"``: on realistic searches the rotations agree as
+   often around false peaks as around particles); ``"neighbours"``: at
+   least `min_agreeing_neighbours` of the
    maximum's 26 neighbours hold its rotation (within `angle_tolerance`,
    default half the list's step; :mod:`~cryotm.picking.select.agreement`);
    ``"footprint"``: enough above-threshold voxels in the mask do;
@@ -43,10 +45,11 @@ Differences from cryoCAT 0.7.1, each on purpose and pinned by a test:
   angle (``placement="maximum"``); cryoCAT places it on the best
   angle-consistent voxel, which on real maps lies 2-3 voxels off the maximum
   with a wrong angle (``placement="cryocat"`` keeps cryoCAT's rule);
-- by default the angular test compares the maximum's rotation with its
-  neighbours' (``angle_test="neighbours"``); cryoCAT's regions of equal
+- by default there is no angular test (``angle_test="none"``) and any peak
+  region counts (``min_peak_voxel_count`` 1); cryoCAT's regions of equal
   whole-degree distance reject nearly every peak of a real map
-  (``angle_test="regions"``, the test of ``placement="cryocat"``);
+  (``angle_test="regions"``, the test of ``placement="cryocat"``, with its
+  7 voxels);
 
 - the angle map's index base is subtracted once (``index_base``); cryoCAT
   always subtracts 1 and, with ``create_dist_maps``, subtracts it a second

@@ -34,8 +34,9 @@ from ...maps import AngleMap
 
 __all__ = ["ANGLE_TESTS", "angular_step", "min_agreeing_neighbours_for", "NeighbourAgreement", "FootprintAgreement"]
 
-#: The angular tests of :class:`~cryotm.picking.PeakSelector` (``"regions"``: cryoCAT's distance-map regions).
-ANGLE_TESTS: tuple[str, ...] = ("neighbours", "footprint", "regions")
+#: The angular tests of :class:`~cryotm.picking.PeakSelector` (``"regions"``: cryoCAT's distance-map regions;
+#: ``"none"``: no angular test, the default with ``placement="maximum"``).
+ANGLE_TESTS: tuple[str, ...] = ("none", "neighbours", "footprint", "regions")
 
 _SAMPLE = 2000  # rows whose nearest neighbour is measured
 

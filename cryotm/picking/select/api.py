@@ -30,7 +30,7 @@ def select_peaks(
     dist_maps_list: Sequence[str] = DEFAULT_DIST_MAPS,
     dist_maps_name_base: str | os.PathLike | None = None,
     write_dist_maps: bool = False,
-    min_peak_voxel_count: int = 7,
+    min_peak_voxel_count: int | None = None,
     min_angles_voxel_count: int = 7,
     template_mask: MaskMap | np.ndarray | str | os.PathLike | None = None,
     template_radius: float = 2,
@@ -107,11 +107,13 @@ def select_peaks(
         ``"maximum"`` (default): each particle sits on its peak's score
         maximum with that voxel's angle; ``"cryocat"``: cryoCAT's placement
         (parity), see :class:`PeakSelector`.
-    angle_test : {'neighbours', 'footprint', 'regions'}, optional
-        How the angular consistency is judged: ``"neighbours"`` (default
-        with ``placement="maximum"``) compares the maximum's rotation with
-        its 26 neighbours'; ``"regions"`` is cryoCAT's distance-map test
-        (the only one, and the default, with ``placement="cryocat"``). See
+    angle_test : {'none', 'neighbours', 'footprint', 'regions'}, optional
+        How the angular consistency is judged: ``"none"`` (default with
+        ``placement="maximum"``; ``"neighbours"`` when
+        `min_agreeing_neighbours` or `angle_tolerance` is given) does not
+        judge it; ``"neighbours"`` compares the maximum's rotation with its
+        26 neighbours'; ``"regions"`` is cryoCAT's distance-map test (the
+        only one, and the default, with ``placement="cryocat"``). See
         :class:`PeakSelector`.
     angle_tolerance : float, optional
         Degrees within which a rotation agrees with the maximum's
