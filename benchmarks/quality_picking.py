@@ -22,13 +22,13 @@ rule of ``--threshold``, e.g. ``calibrated``):
   200, 201) check that the filter keeps the particles where there is
   nothing to remove; they are left out of the means;
 - **select**: F1 and median orientation error of ``extract`` and of
-  ``select``: the default (placement at the peak's score maximum, angular
-  test ``neighbours``: at least 1 of the maximum's 26 neighbours holds its
-  rotation, within half the list's step), the same with
-  ``min_peak_voxel_count=1``, the same with 3 agreeing neighbours (the
-  default until 2026-11-30), cryoCAT's distance-map regions at the maximum
-  (``angle_test="regions"``, the default before), cryoCAT's placement
-  (``cryocat``), no angular test (``min_agreeing_neighbours=0``), and the
+  ``select``: the default (placement at the peak's score maximum, no
+  angular test, any peak region), the same with cryoCAT's 7-voxel peak
+  regions, then with them and the ``neighbours`` test (at least 1 of the
+  maximum's 26 neighbours holds its rotation, within half the list's step:
+  the default until this change), with 3 agreeing neighbours (the default
+  before that), cryoCAT's distance-map regions at the maximum
+  (``angle_test="regions"``), cryoCAT's placement (``cryocat``), and the
   footprint test (``angle_test="footprint"``, ``angle_tolerance=10``, 2
   voxels). The selection's footprint is a sphere of the particle's radius.
   The summary also gives each method's median orientation error over the
@@ -147,11 +147,11 @@ def run_scene(settings: dict, size: int, n_angles: int, cache: Path | None = Non
     common = dict(threshold=f"manual:{threshold}", template_radius=d / 2)
     for name, options in {
         "select_maximum": dict(placement="maximum"),
-        "select_maximum_min_peak_1": dict(placement="maximum", min_peak_voxel_count=1),
-        "select_maximum_agree_3": dict(placement="maximum", min_agreeing_neighbours=3),
-        "select_maximum_regions": dict(placement="maximum", angle_test="regions"),
+        "select_maximum_min_peak_7": dict(placement="maximum", min_peak_voxel_count=7),
+        "select_maximum_neighbours_1": dict(placement="maximum", angle_test="neighbours", min_peak_voxel_count=7),
+        "select_maximum_agree_3": dict(placement="maximum", min_agreeing_neighbours=3, min_peak_voxel_count=7),
+        "select_maximum_regions": dict(placement="maximum", angle_test="regions", min_peak_voxel_count=7),
         "select_cryocat": dict(placement="cryocat"),
-        "select_maximum_no_angle_test": dict(placement="maximum", min_agreeing_neighbours=0),
         "select_maximum_footprint": dict(angle_test="footprint", angle_tolerance=10, min_angles_voxel_count=2),
     }.items():
         clock = time.perf_counter()
@@ -177,8 +177,9 @@ def main() -> None:
         print(json.dumps({k: v for k, v in row.items() if k != "angle_errors"}))
     results = RESULTS if args.threshold == "far" else RESULTS.with_name(f"quality_picking_{args.threshold}.json")
     results.parent.mkdir(parents=True, exist_ok=True)
-    methods = ("extract", "extract_tophat", "extract_tophat_pytom", "select_maximum", "select_maximum_min_peak_1",
-               "select_maximum_agree_3", "select_maximum_regions", "select_cryocat", "select_maximum_no_angle_test", "select_maximum_footprint")
+    methods = ("extract", "extract_tophat", "extract_tophat_pytom", "select_maximum", "select_maximum_min_peak_7",
+               "select_maximum_neighbours_1", "select_maximum_agree_3", "select_maximum_regions", "select_cryocat",
+               "select_maximum_footprint")
     pooled = {}
     for key in methods:
         errors = [e for r in rows for e in r[key]["angle_errors"]]
