@@ -249,6 +249,10 @@ def test_the_trail_below_the_particles_is_trimmed(seed):
     result = rule.evaluate(scene.scores)
     assert result.details["gap"] is not None and result.value > result.details["noise_cutoff"]
     assert 1 <= result.details["n_trail"] <= untrimmed.n_picks - trimmed.n_picks  # the rule's own candidates
+    # the run says so in its one-line summary (what extract prints)
+    summary = PeakPicker(particle_diameter=scene.particle_diameter).run(scene.scores, scene.angle_map,
+                                                                        scene.angles).summary()
+    assert f"raised from the noise cut-off {result.details['noise_cutoff']:.6g} into a gap" in summary
 
 
 def test_noise_only_searches_are_not_trimmed(noise_scenes):

@@ -53,8 +53,13 @@ class PickResult:
         dropped = "".join(
             f", {name} dropped {info['dropped']}" for name, info in self.filters.items() if "dropped" in info
         )
+        details = self.threshold.details if isinstance(self.threshold.details, dict) else {}
+        raised = ""
+        if details.get("gap") is not None:  # calibrated's trail step
+            raised = (f" (raised from the noise cut-off {details['noise_cutoff']:.6g} into a gap below the "
+                      f"particles: about {details['n_trail']} candidates below it dropped)")
         return (
-            f"threshold {self.threshold.strategy} = {self.threshold.value:.6g}: "
+            f"threshold {self.threshold.strategy} = {self.threshold.value:.6g}{raised}: "
             f"{len(self.particles)} particles from {self.n_candidates} voxels above it{dropped}"
         )
 
