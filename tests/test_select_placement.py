@@ -110,7 +110,7 @@ def test_angle_tolerance_compares_the_peak_voxels_with_the_maximum():
     np.testing.assert_allclose(agreeing.particles.euler_angles[0], angles.angles[int(angle_map[PEAK_A])])
     loose = select_peaks(scores, angle_map, angles, angle_tolerance=180, **common)  # everything agrees
     assert len(loose.particles) == 2
-    with pytest.raises(InputError, match="angle_tolerance needs placement='maximum'"):
+    with pytest.raises(InputError, match="angle_tolerance needs placement 'maximum'"):
         PeakSelector(placement="cryocat", angle_tolerance=10)
     with pytest.raises(InputError, match="angle_tolerance must be"):
         PeakSelector(angle_tolerance=-1)
@@ -140,11 +140,11 @@ def test_neighbours_test_counts_neighbours_sharing_the_maximums_rotation():
     assert len(select_peaks(scores, angle_map, angles, angle_test="regions", **common).particles) == 0
     with pytest.raises(InputError, match="angle_test must be one of"):
         PeakSelector(angle_test="nearby")
-    with pytest.raises(InputError, match="min_agreeing_neighbours is for angle_test='neighbours', not 'none'"):
+    with pytest.raises(InputError, match="min_agreeing_neighbours needs angle_test 'neighbours', got angle_test 'none'"):
         PeakSelector(angle_test="none", min_agreeing_neighbours=2)
-    with pytest.raises(InputError, match="angle_tolerance is for .* not 'none'"):
+    with pytest.raises(InputError, match="angle_tolerance needs angle_test 'neighbours' or 'footprint', got angle_test 'none'"):
         PeakSelector(angle_test="none", angle_tolerance=10)
-    with pytest.raises(InputError, match="needs placement='maximum'"):
+    with pytest.raises(InputError, match="needs placement 'maximum'"):
         PeakSelector(placement="cryocat", angle_test="neighbours")
     assert PeakSelector(placement="cryocat").angle_test == "regions"
 

@@ -90,7 +90,7 @@ _FLAGS = {
     "template_mask": "--template-mask", "dist_maps_list": "--dist-maps-list", "tomo_number": "--tomo-id",
     "tomo_mask": "--mask", "angles_order": "--angles-order", "index_base": "--index-base",
     "output_format": "--format", "dist_maps_name_base": "--dist-maps", "angle_tolerance": "--angle-tolerance",
-    "angle_test": "--angle-test", "min_agreeing_neighbours": "--min-agreeing-neighbours",
+    "angle_test": "--angle-test", "min_agreeing_neighbours": "--min-agreeing-neighbours", "placement": "--placement",
 }
 
 

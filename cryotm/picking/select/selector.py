@@ -211,21 +211,21 @@ class PeakSelector:
             )
         if self.placement != "maximum" and self.angle_test != "regions":
             raise InputError(
-                f"angle_test={self.angle_test!r} needs placement='maximum' (cryoCAT's placement uses distance maps)"
+                f"angle_test {self.angle_test!r} needs placement 'maximum' (cryoCAT's rule uses distance maps)"
             )
         if self.angle_tolerance is not None:
             value = self.angle_tolerance
             if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or not 0 < value <= 180:
                 raise InputError(f"angle_tolerance must be a number of degrees in (0, 180], got {value!r}")
             if self.placement != "maximum":
-                raise InputError("angle_tolerance needs placement='maximum' (cryoCAT's placement uses distance maps)")
+                raise InputError("angle_tolerance needs placement 'maximum' (cryoCAT's rule uses distance maps)")
             if self.angle_test in ("regions", "none"):
                 raise InputError(
-                    f"angle_tolerance is for angle_test='neighbours' or 'footprint', not {self.angle_test!r}"
+                    f"angle_tolerance needs angle_test 'neighbours' or 'footprint', got angle_test {self.angle_test!r}"
                 )
         if self.min_agreeing_neighbours is not None and self.angle_test != "neighbours":
             raise InputError(
-                f"min_agreeing_neighbours is for angle_test='neighbours', not {self.angle_test!r}"
+                f"min_agreeing_neighbours needs angle_test 'neighbours', got angle_test {self.angle_test!r}"
             )
 
     def tolerance_for(self, angles: AngleList) -> float:
