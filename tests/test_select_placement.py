@@ -92,6 +92,23 @@ def test_placement_is_validated_and_on_the_command_line(real_like, tmp_path):
     assert len(read_particles(tmp_path / "cc.star")) == 2
 
 
+def test_contradicting_angle_test_options_are_one_line_with_the_flags(real_like, tmp_path, capsys):
+    scores, angle_map, angles = real_like
+    write_map(tmp_path / "s.mrc", scores)
+    write_map(tmp_path / "a.mrc", angle_map)
+    angles.write(tmp_path / "angles.csv")
+    args = ["select", str(tmp_path / "s.mrc"), str(tmp_path / "a.mrc"), str(tmp_path / "angles.csv"),
+            "-o", str(tmp_path / "out.star")]
+    capsys.readouterr()
+    assert main(args + ["--angle-test", "none", "--min-agreeing-neighbours", "2"]) != 0
+    error = capsys.readouterr().err.strip()
+    assert error == "cryotm: error: --min-agreeing-neighbours needs --angle-test 'neighbours', got --angle-test 'none'"
+    assert main(args + ["--placement", "cryocat", "--angle-test", "footprint"]) != 0
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("cryotm: error: --angle-test 'footprint' needs --placement 'maximum'"), error
+    assert not (tmp_path / "out.star").exists()
+
+
 def test_angle_tolerance_compares_the_peak_voxels_with_the_maximum():
     """A cross of voxels sharing the maximum's rotation: no 2x2x2 region (cryoCAT's test fails), but they agree."""
     rng = np.random.default_rng(4)
