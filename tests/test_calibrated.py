@@ -257,7 +257,8 @@ def test_the_trail_below_the_particles_is_trimmed(seed):
 
 def test_noise_only_searches_are_not_trimmed(noise_scenes):
     for scene in noise_scenes:
-        result = CalibratedThreshold(particle_diameter=scene.particle_diameter, n_false_positives=5).evaluate(scene.scores)
+        rule = CalibratedThreshold(particle_diameter=scene.particle_diameter, n_false_positives=5)
+        result = rule.evaluate(scene.scores)
         assert result.details["gap"] is None and result.value == result.details["noise_cutoff"]
 
 

@@ -157,9 +157,9 @@ def test_neighbours_test_counts_neighbours_sharing_the_maximums_rotation():
     assert len(select_peaks(scores, angle_map, angles, angle_test="regions", **common).particles) == 0
     with pytest.raises(InputError, match="angle_test must be one of"):
         PeakSelector(angle_test="nearby")
-    with pytest.raises(InputError, match="min_agreeing_neighbours needs angle_test 'neighbours', got angle_test 'none'"):
+    with pytest.raises(InputError, match="min_agreeing_neighbours needs angle_test 'neighbours', got .* 'none'"):
         PeakSelector(angle_test="none", min_agreeing_neighbours=2)
-    with pytest.raises(InputError, match="angle_tolerance needs angle_test 'neighbours' or 'footprint', got angle_test 'none'"):
+    with pytest.raises(InputError, match="angle_tolerance needs angle_test 'neighbours' or 'footprint', got .*'none'"):
         PeakSelector(angle_test="none", angle_tolerance=10)
     with pytest.raises(InputError, match="needs placement 'maximum'"):
         PeakSelector(placement="cryocat", angle_test="neighbours")
@@ -214,11 +214,12 @@ def test_default_select_keeps_what_extract_keeps_on_a_realistic_search(seed):
                               template_size=16)
     diameter = scene.particle_diameter
     cut = f"manual:{CalibratedThreshold(particle_diameter=diameter).evaluate(scene.scores).value}"
-    extracted = PeakPicker(particle_diameter=diameter, threshold=cut).pick(scene.scores, scene.angle_map, scene.angles)
+    picker = PeakPicker(particle_diameter=diameter, threshold=cut)
+    extracted = picker.pick(scene.scores, scene.angle_map, scene.angles)
 
     def f1(**options) -> float:
-        picks = select_peaks(scene.scores, scene.angle_map, scene.angles, threshold=cut, template_radius=diameter / 2,
-                             **options).particles
+        picks = select_peaks(scene.scores, scene.angle_map, scene.angles, threshold=cut,
+                             template_radius=diameter / 2, **options).particles
         return match_particles(picks, scene.truth, tolerance=diameter / 4).f1
 
     assert f1() == match_particles(extracted, scene.truth, tolerance=diameter / 4).f1 == 1.0

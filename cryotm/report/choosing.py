@@ -139,8 +139,9 @@ def plot_threshold_choice(
         if gap is not None:  # calibrated raised its noise cut-off into the gap below the particles
             noise_cut = float(result.details["noise_cutoff"])
             left.axvspan(gap[0], gap[1], color=colour, alpha=0.12, label="gap below the particles' cluster")
+            trail = result.details["n_trail"]
             left.axvline(noise_cut, color=colour, lw=1.0, ls=":",
-                         label=f"{result.strategy}'s noise cut-off = {noise_cut:.4g} (the trail: {result.details['n_trail']} more)")
+                         label=f"{result.strategy}'s noise cut-off = {noise_cut:.4g} (the trail: {trail} more)")
             right.axvline(noise_cut, color=colour, lw=1.0, ls=":", gid=f"noise cut-off:{result.strategy}")
     for ax in (left, right):
         ax.set_yscale("log")

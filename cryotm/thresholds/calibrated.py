@@ -163,7 +163,7 @@ OUTLIER_SPREADS = 6.0
 #: The gap test of the trail step: a spacing between consecutive candidates this many times the mean of the
 #: :data:`GAP_WINDOW` spacings above it. Were the cluster to continue (spacings exponential), one spacing this wide
 #: has odds (1 + 8/8)**-8 = 1/256; over the ten or so places tested, about 5 % for a whole cluster. Chosen on the
-#: 12 sparse and 3 dense scenes of ``benchmarks/quality.py`` and checked on 24 scenes simulated afresh (other seeds).
+#: 12 sparse and 3 dense scenes of ``benchmarks/quality.py``; checked on 36 simulated afresh (``quality_holdout.py``).
 GAP_SPACINGS = 8.0
 
 #: Narrowest gap, in standard deviations of the noise model. A particle's score scatters by about one, so a
@@ -195,10 +195,11 @@ def cluster_gap(candidates: np.ndarray, min_width: float = 0.0) -> tuple[float, 
     Returns
     -------
     (float, float) or None
-        The scores on either side of the lowest spacing that is more than
+        The scores on either side of the highest spacing that is more than
         :data:`GAP_SPACINGS` times the mean of the :data:`GAP_WINDOW`
-        spacings above it, with at most :data:`TRAIL_FRACTION` as many
-        candidates below as above; None when there is no such gap.
+        spacings above it and at least `min_width` wide, with at most
+        :data:`TRAIL_FRACTION` as many candidates below as above; None when
+        there is no such gap.
 
     Examples
     --------

@@ -135,7 +135,8 @@ class PeakSelector:
         at noise, gold and membrane peaks as at particles (the rotation
         map of a maximum over rotations is as smooth at either), so a test
         rejects particles and junk alike: ``"neighbours"`` lost 0.010 of
-        the mean F1 on 48 realistic scenes (``benchmarks/quality.py``).
+        the mean F1 on 48 realistic scenes (``benchmarks/quality.py`` and
+        ``quality_holdout.py``).
         ``"neighbours"``: at least
         `min_agreeing_neighbours` of the maximum's 26 neighbours hold a
         rotation within `angle_tolerance` of the maximum's.
