@@ -413,6 +413,14 @@ def report(rows: list[dict], noise_rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def write_results(output: Path, text: str, data) -> None:
+    """Print the markdown tables and write them to `output`, with `data` as JSON beside them (``.json``)."""
+    print(text)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    output.with_suffix(".json").write_text(json.dumps(data, indent=1))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="4 particle scenes and 6 noise scenes")
@@ -449,11 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.generate_only:
         return 0
     noise_rows = [evaluate_noise(name) for name in noise]
-    text = report(rows, noise_rows)
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    (args.output.with_suffix(".json")).write_text(json.dumps({"scenes": rows, "noise": noise_rows}, indent=1))
+    write_results(args.output, report(rows, noise_rows), {"scenes": rows, "noise": noise_rows})
     return 0
 
 

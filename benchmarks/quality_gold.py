@@ -159,11 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     names = scene_names()[: args.scenes]
     rows = [evaluate(name, density) for density in DENSITIES for name in names]
-    text = report(rows)
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    args.output.with_suffix(".json").write_text(json.dumps(rows, indent=1))
+    quality.write_results(args.output, report(rows), rows)
     return 0
 
 

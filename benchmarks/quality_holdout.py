@@ -28,7 +28,6 @@ about 11 s each to simulate); results go to
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -168,11 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     specs = {name: spec for name, spec in specs.items() if name[0] in args.sets}
     pools = noise_pools()
     rows = [evaluate(name, spec, pools) for name, spec in specs.items()]
-    text = report(rows)
-    print(text)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(text)
-    args.output.with_suffix(".json").write_text(json.dumps(rows, indent=1))
+    quality.write_results(args.output, report(rows), rows)
     return 0
 
 
