@@ -217,8 +217,8 @@ def test_cluster_gap_hand_cases():
     assert cluster_gap(np.concatenate([[4.6, 6.0], cluster, [5.0]])) == (6.0, pytest.approx(7.1))
     assert cluster_gap(cluster) is None  # no gap
     assert cluster_gap(np.concatenate([cluster, [7.0, 6.9]])) is None  # the cluster goes on: spacings of 0.1
-    assert cluster_gap(np.concatenate([cluster, 5.0 - 0.1 * np.arange(11)])) is None  # 11 below 20: a population
-    assert cluster_gap(np.concatenate([cluster, 5.0 - 0.1 * np.arange(10)])) == (5.0, pytest.approx(7.1))  # half
+    assert cluster_gap(np.concatenate([cluster, 5.0 - 0.1 * np.arange(21)])) is None  # 21 below 20: a population
+    assert cluster_gap(np.concatenate([cluster, 5.0 - 0.1 * np.arange(20)])) == (5.0, pytest.approx(7.1))  # as many
     short = cluster[:GAP_WINDOW]  # too few above the gap to measure the cluster's spacing
     assert cluster_gap(np.concatenate([short, [5.0]])) is None
     assert cluster_gap(np.concatenate([cluster[: GAP_WINDOW + 1], [5.0]])) is not None

@@ -98,7 +98,7 @@ class PeakSelector:
         threshold mask and inside the particle's mask around the peak.
         Default: cryoCAT's 7 with ``placement="cryocat"``, else 1 (on
         realistic searches the weakest particles just above the threshold
-        hold fewer voxels; 7 lost 0.003 of the mean F1 on 48 of them).
+        hold fewer voxels; 7 lost 0.005 of the mean F1 on 72 of them).
     min_angles_voxel_count : int
         Smallest region of equal whole-degree distance, in every used map,
         both map-wide and inside the particle's mask around the peak.
@@ -134,8 +134,8 @@ class PeakSelector:
         searches the maximum's neighbours agree with its rotation as often
         at noise, gold and membrane peaks as at particles (the rotation
         map of a maximum over rotations is as smooth at either), so a test
-        rejects particles and junk alike: ``"neighbours"`` lost 0.010 of
-        the mean F1 on 48 realistic scenes (``benchmarks/quality.py`` and
+        rejects particles and junk alike: ``"neighbours"`` lost 0.012 of
+        the mean F1 on 72 realistic scenes (``benchmarks/quality.py`` and
         ``quality_holdout.py``).
         ``"neighbours"``: at least
         `min_agreeing_neighbours` of the maximum's 26 neighbours hold a
