@@ -290,3 +290,16 @@ def test_local_tophat_is_the_whole_maps_at_the_voxels(broad_and_sharp):
     few, _ = narrow_peaks(scores, at, 12)  # 23 boxes of 13^3 voxels: computed around each
     many, _ = narrow_peaks(scores, tuple(np.tile(c, 8) for c in at), 12)  # more than the map: transformed whole
     np.testing.assert_array_equal(np.tile(few, 8), many)
+
+
+@pytest.mark.parametrize("shape, radius", [((20, 20, 20), 2.5), ((17, 23, 19), 3.0), ((30, 12, 15), 1.0),
+                                           ((4, 9, 9), 3.0), ((25, 25, 25), 4.2)])
+def test_local_tophat_is_the_whole_map_transform_at_the_voxels(shape, radius):
+    """Exact, also at the faces and in maps thinner than the element (scipy's reflect boundary)."""
+    from cryotm.picking.tophat import local_tophat, white_tophat
+
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=shape).astype(np.float32)
+    at = tuple(rng.integers(0, n, 300) for n in shape)
+    np.testing.assert_array_equal(local_tophat(data, at, radius, batch_values=5000),
+                                  white_tophat(data, radius=radius)[at])
