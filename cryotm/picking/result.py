@@ -56,8 +56,9 @@ class PickResult:
         details = self.threshold.details if isinstance(self.threshold.details, dict) else {}
         raised = ""
         if details.get("gap") is not None:  # calibrated's trail step
+            n = details["n_trail"]
             raised = (f" (raised from the noise cut-off {details['noise_cutoff']:.6g} into a gap below the "
-                      f"particles: about {details['n_trail']} candidates below it dropped)")
+                      f"particles: about {n} candidate{'' if n == 1 else 's'} below it dropped)")
         return (
             f"threshold {self.threshold.strategy} = {self.threshold.value:.6g}{raised}: "
             f"{len(self.particles)} particles from {self.n_candidates} voxels above it{dropped}"
