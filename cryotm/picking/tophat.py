@@ -332,7 +332,6 @@ def local_tophat(
     half = element.shape[0] // 2
     offsets = np.argwhere(element) - half
     shape = data.shape
-    flat = np.asarray(data).reshape(-1)
     centres = np.stack([np.asarray(c, dtype=np.int64) for c in zyx], axis=1).reshape(-1, 3)
     out = np.empty(len(centres), dtype=np.float32)
     side, inner = 4 * half + 1, 2 * half + 1
@@ -340,8 +339,7 @@ def local_tophat(
     for start in range(0, len(centres), max(1, int(batch_values) // side**3)):
         c = centres[start : start + max(1, int(batch_values) // side**3)]
         z, y, x = (_reflect(c[:, axis, None] + span[None, :], shape[axis]) for axis in range(3))
-        box = flat[(z[:, :, None, None] * shape[1] + y[:, None, :, None]) * shape[2] + x[:, None, None, :]]
-        box = box.astype(np.float32, copy=False)
+        box = np.asarray(data[z[:, :, None, None], y[:, None, :, None], x[:, None, None, :]], dtype=np.float32)
         # the erosion at every position of the centre's ball (the box's inner cube), then its maximum there
         erosion = np.full((len(c), inner, inner, inner), np.inf, dtype=np.float32)
         for dz, dy, dx in offsets:
