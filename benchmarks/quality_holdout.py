@@ -105,9 +105,9 @@ def evaluate(name: str, spec: dict, pools: dict) -> dict:
     row = {"scene": name, "template": spec["template"], "membranes": spec["membranes"], "gold": spec["gold"],
            "tilt_range": spec["tilt_range"], "oracle": float(f1.max())}
     job = SearchStatistics(n_angles=len(angles))
-    for label, rule in (("calibrated", CalibratedThreshold(particle_diameter=diameter)),
-                        ("noise cut only", CalibratedThreshold(particle_diameter=diameter, trim_trail=False))):
-        row[label] = quality.f1_at(rule.evaluate(scores, statistics=job).value, f1, values)
+    result = CalibratedThreshold(particle_diameter=diameter).evaluate(scores, statistics=job)
+    row["calibrated"] = quality.f1_at(result.value, f1, values)
+    row["noise cut only"] = quality.f1_at(result.details["noise_cutoff"], f1, values)  # = trim_trail=False's cut
     hit = np.zeros(len(picks), dtype=bool)
     hit[match_particles(picks, truth, tolerance=tolerance).pairs[:, 0]] = True
     causes = np.array(quality.false_pick_causes(picks.positions, name))

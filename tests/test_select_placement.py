@@ -77,15 +77,19 @@ def test_a_rejected_peak_places_nothing_nearby(real_like):
     assert list(PEAK_D[::-1]) in wide.particles.positions.astype(int).tolist()
 
 
+def _select_command(maps, folder) -> list[str]:
+    """``cryotm select`` on the three maps, written into `folder`."""
+    scores, angle_map, angles = maps
+    write_map(folder / "s.mrc", scores)
+    write_map(folder / "a.mrc", angle_map)
+    angles.write(folder / "angles.csv")
+    return ["select", str(folder / "s.mrc"), str(folder / "a.mrc"), str(folder / "angles.csv")]
+
+
 def test_placement_is_validated_and_on_the_command_line(real_like, tmp_path):
     with pytest.raises(InputError, match="placement"):
         PeakSelector(placement="centre")
-    scores, angle_map, angles = real_like
-    write_map(tmp_path / "s.mrc", scores)
-    write_map(tmp_path / "a.mrc", angle_map)
-    angles.write(tmp_path / "angles.csv")
-    args = ["select", str(tmp_path / "s.mrc"), str(tmp_path / "a.mrc"), str(tmp_path / "angles.csv"),
-            "--template-radius", "4", "--threshold", "manual:0.05"]
+    args = _select_command(real_like, tmp_path) + ["--template-radius", "4", "--threshold", "manual:0.05"]
     assert main(args + ["-o", str(tmp_path / "max.star"), "--format", "stopgap", "--angle-test", "regions"]) == 0
     assert main(args + ["-o", str(tmp_path / "cc.star"), "--format", "stopgap", "--placement", "cryocat"]) == 0
     assert read_particles(tmp_path / "max.star").positions.astype(int).tolist() == [list(PEAK_A[::-1])]
@@ -93,12 +97,7 @@ def test_placement_is_validated_and_on_the_command_line(real_like, tmp_path):
 
 
 def test_contradicting_angle_test_options_are_one_line_with_the_flags(real_like, tmp_path, capsys):
-    scores, angle_map, angles = real_like
-    write_map(tmp_path / "s.mrc", scores)
-    write_map(tmp_path / "a.mrc", angle_map)
-    angles.write(tmp_path / "angles.csv")
-    args = ["select", str(tmp_path / "s.mrc"), str(tmp_path / "a.mrc"), str(tmp_path / "angles.csv"),
-            "-o", str(tmp_path / "out.star")]
+    args = _select_command(real_like, tmp_path) + ["-o", str(tmp_path / "out.star")]
     capsys.readouterr()
     assert main(args + ["--angle-test", "none", "--min-agreeing-neighbours", "2"]) != 0
     error = capsys.readouterr().err.strip()

@@ -336,8 +336,9 @@ def local_tophat(
     out = np.empty(len(centres), dtype=np.float32)
     side, inner = 4 * half + 1, 2 * half + 1
     span = np.arange(-2 * half, 2 * half + 1)
-    for start in range(0, len(centres), max(1, int(batch_values) // side**3)):
-        c = centres[start : start + max(1, int(batch_values) // side**3)]
+    per_batch = max(1, int(batch_values) // side**3)
+    for start in range(0, len(centres), per_batch):
+        c = centres[start : start + per_batch]
         z, y, x = (_reflect(c[:, axis, None] + span[None, :], shape[axis]) for axis in range(3))
         box = np.asarray(data[z[:, :, None, None], y[:, None, :, None], x[:, None, None, :]], dtype=np.float32)
         # the erosion at every position of the centre's ball (the box's inner cube), then its maximum there
