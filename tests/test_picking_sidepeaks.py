@@ -44,7 +44,7 @@ def test_side_lobe_dropped_touching_particles_kept(lobe_map):
     filtered = PeakPicker(DIAMETER, threshold="manual:0.2", side_peaks=True).run(scores, angle_map, angles)
     assert _voxels(filtered.particles) == {MAIN, *TOUCHING}
     assert filtered.filters["side_peaks"] == {"dropped": 1, "distance": 16.0, "fraction": 0.5}
-    assert "side_peaks dropped 1" in filtered.summary()
+    assert "side peaks dropped 1" in filtered.summary()
 
 
 def test_side_peak_limits(lobe_map):

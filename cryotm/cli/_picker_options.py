@@ -1,11 +1,11 @@
-"""The picker's filter options (tophat, side peaks, sub-voxel), shared by ``extract``, ``batch``, ``extract-job``."""
+"""The picker's filter options (tophat, peak shape, side peaks, sub-voxel), shared by ``extract``, ``batch``, ``extract-job``."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-__all__ = ["add_picker_filter_arguments", "picker_filter_options", "PICKER_FILTER_FLAGS"]
+__all__ = ["add_picker_filter_arguments", "add_shape_filter_arguments", "picker_filter_options", "PICKER_FILTER_FLAGS"]
 
 #: option dest -> PeakPicker parameter
 _PARAMETERS = {
@@ -15,6 +15,8 @@ _PARAMETERS = {
     "tophat_connectivity": "tophat_connectivity",
     "tophat_bins": "tophat_bins",
     "tophat_false_positives": "tophat_false_positives",
+    "shape_filter": "shape_filter",
+    "shape_tolerance": "shape_tolerance",
     "side_peak_filter": "side_peaks",
     "side_peak_distance": "side_peak_distance",
     "side_peak_fraction": "side_peak_fraction",
@@ -26,7 +28,7 @@ PICKER_FILTER_FLAGS = {name: "--" + dest.replace("_", "-") for dest, name in _PA
 
 
 def add_picker_filter_arguments(parser: argparse.ArgumentParser | Any) -> None:
-    """Add ``--tophat-filter``, ``--side-peak-filter`` (with their settings) and ``--subvoxel`` to `parser`."""
+    """Add ``--tophat-filter``, ``--no-shape-filter``, ``--side-peak-filter`` (with settings), ``--subvoxel``."""
     parser.add_argument("--tophat-filter", action="store_true", default=None,
                         help="drop candidates on peaks broader than a particle's (white tophat of the scores "
                         "map): gold beads, membranes, carbon edges")
@@ -42,6 +44,7 @@ def add_picker_filter_arguments(parser: argparse.ArgumentParser | Any) -> None:
                         help="pytom mode: bins of the tophat histogram (default 50)")
     parser.add_argument("--tophat-false-positives", type=float, metavar="N",
                         help="pytom mode: background voxels expected above the tophat cut-off (default 1)")
+    add_shape_filter_arguments(parser)
     parser.add_argument("--side-peak-filter", action="store_true", default=None,
                         help="drop side lobes of the correlation: a peak within --side-peak-distance diameters of a "
                         "stronger kept peak and below --side-peak-fraction of its score")
@@ -52,6 +55,16 @@ def add_picker_filter_arguments(parser: argparse.ArgumentParser | Any) -> None:
                         "(default 0.5)")
     parser.add_argument("--subvoxel", choices=("gaussian", "quadratic"),
                         help="refine positions by a local fit of the scores; the fraction is written as shifts")
+
+
+def add_shape_filter_arguments(parser: argparse.ArgumentParser | Any) -> None:
+    """Add ``--shape-filter`` / ``--no-shape-filter`` and ``--shape-tolerance`` (also used by ``select``)."""
+    parser.add_argument("--shape-filter", action=argparse.BooleanOptionalAction, default=None,
+                        help="drop peaks broader than the highest half's: gold beads, membranes (default: when the "
+                        "threshold rule expects at most a quarter of the peaks to be noise, as calibrated and far)")
+    parser.add_argument("--shape-tolerance", type=float, metavar="K",
+                        help="shape filter: largest excess kept, in robust spreads of the reference peaks' "
+                        "(default 5)")
 
 
 def picker_filter_options(args: argparse.Namespace) -> dict[str, Any]:

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..errors import CryotmError
 from ._geometry_args import add_geometry_arguments, apply_geometry_filters, geometry_filters
 from ._margins import edge_margins
+from ._picker_options import add_shape_filter_arguments
 from ._options import (
     add_angle_convention_arguments,
     add_format_argument,
@@ -78,6 +79,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--min-agreeing-neighbours", type=int, default=None, metavar="N",
                         help="agreeing neighbours (of 26) the neighbours test needs (default: from the angle list's "
                         "length, 1 for 1,000 rotations or more); implies --angle-test neighbours")
+    add_shape_filter_arguments(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     add_geometry_arguments(parser)
     parser.set_defaults(func=run)
@@ -91,6 +93,7 @@ _FLAGS = {
     "tomo_mask": "--mask", "angles_order": "--angles-order", "index_base": "--index-base",
     "output_format": "--format", "dist_maps_name_base": "--dist-maps", "angle_tolerance": "--angle-tolerance",
     "angle_test": "--angle-test", "min_agreeing_neighbours": "--min-agreeing-neighbours", "placement": "--placement",
+    "shape_filter": "--shape-filter", "shape_tolerance": "--shape-tolerance",
 }
 
 
@@ -145,6 +148,8 @@ def _run(args: argparse.Namespace) -> int:
             angle_test=args.angle_test,
             angle_tolerance=args.angle_tolerance,
             min_agreeing_neighbours=args.min_agreeing_neighbours,
+            shape_filter=args.shape_filter,
+            **({} if args.shape_tolerance is None else {"shape_tolerance": args.shape_tolerance}),
         )
         if geometry_filters(args):  # filtered before writing (the label map keeps every selected particle)
             import attrs

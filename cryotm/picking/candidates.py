@@ -50,6 +50,10 @@ class Candidates:
         mask when a mask multiplies the scores).
     shape : tuple of int
         ``(nz, ny, nx)`` of the map.
+    expected_noise : float or None
+        Noise peaks the threshold rule expects above its cut-off (its
+        ``n_false_positives``, as ``calibrated`` and ``far`` declare them),
+        None when the rule does not say.
     """
 
     z: np.ndarray
@@ -57,6 +61,7 @@ class Candidates:
     x: np.ndarray
     scores: np.ndarray
     shape: tuple[int, int, int]
+    expected_noise: float | None = None
 
     def __len__(self) -> int:
         return len(self.scores)

@@ -49,8 +49,9 @@ def extract_particles(
     ``[z, y, x]`` as mrcfile returns them (cryoCAT transposes maps it reads
     from files to ``[x, y, z]``). Without `scores_threshold` and
     `sigma_threshold` the threshold is cryoCAT's triangle rule; `threshold`
-    chooses another rule by name. See :class:`PeakPicker` for the parameters
-    added by cryotm (`radius`, `edge_margin`, `seed`) and the differences.
+    chooses another rule by name; cryotm's shape filter, which cryoCAT does
+    not have, is off. See :class:`PeakPicker` for the parameters added by
+    cryotm (`radius`, `edge_margin`, `seed`) and the differences.
 
     Parameters
     ----------
@@ -86,6 +87,7 @@ def extract_particles(
         angles_order=angles_order,
         index_base=angles_numbering,
         object_id=1 if object_id is None else object_id,
+        shape_filter=False,
     )
     fmt = {"relion": "relion31"}.get(output_type, output_type) if output_type is not None else None
     return picker.pick(

@@ -13,6 +13,9 @@ its own options (see its parameters):
 - :func:`filter_peaks` (step 4b, after suppression, on each kept peak at
   its maximum): ``tophat`` in the default ``"particle"`` mode
   (:func:`~cryotm.picking.tophat.narrow_peaks`, ``tophat_fraction``), then
+  ``shape_filter`` (:func:`~cryotm.picking.shape_filter.shape_outliers`,
+  ``shape_tolerance``; reported as ``peak_shape``; by default only when the
+  threshold rule expects at most a quarter of the peaks to be noise), then
   ``side_peaks`` (:func:`~cryotm.picking.sidepeaks.side_peaks`,
   ``side_peak_distance``, ``side_peak_fraction``).
 
@@ -29,7 +32,8 @@ import numpy as np
 
 from .candidates import Candidates
 from .clusters import region_sizes
-from .tophat import narrow_peaks, tophat_cutoff, white_tophat
+from .shape_filter import MIN_PEAKS, shape_outliers, shell_radius
+from .tophat import background_level, narrow_peaks, tophat_cutoff, white_tophat
 
 if TYPE_CHECKING:
     from ..maps import MaskMap, ScoresMap
@@ -63,7 +67,7 @@ def filter_candidates(
 def filter_peaks(
     picker: PeakPicker, candidates: Candidates, rows: np.ndarray, scores: ScoresMap, mask: MaskMap | None = None
 ) -> tuple[np.ndarray, Report]:
-    """The `rows` of suppressed peaks `picker`'s particle-mode ``tophat`` and ``side_peaks`` keep, in order."""
+    """The `rows` of suppressed peaks `picker`'s particle-mode ``tophat``, ``shape_filter`` and ``side_peaks`` keep."""
     report: Report = {}
     if picker.tophat and picker.tophat_mode == "particle" and len(rows):
         keep, details = narrow_peaks(
@@ -73,6 +77,16 @@ def filter_peaks(
         )
         rows = rows[keep]
         report["tophat"] = {"dropped": int(np.count_nonzero(~keep)), **details}
+    if len(rows) >= MIN_PEAKS and _shape_filter_on(picker, candidates, len(rows)):
+        mask_data = None if mask is None else mask.data
+        keep, details = shape_outliers(
+            scores.data, (candidates.z[rows], candidates.y[rows], candidates.x[rows]),
+            shell_radius(picker.particle_diameter), float(picker.shape_tolerance),
+            background_level(scores.data, mask_data), mask_data,
+        )
+        if details:
+            rows = rows[keep]
+            report["peak_shape"] = {"dropped": int(np.count_nonzero(~keep)), **details}
     if picker.side_peaks and len(rows):
         from .sidepeaks import side_peaks  # scipy.spatial: only when the filter is on
 
@@ -85,3 +99,17 @@ def filter_peaks(
         report["side_peaks"] = {"dropped": int(np.count_nonzero(drop)), "distance": distance,
                                 "fraction": float(picker.side_peak_fraction)}
     return rows, report
+
+
+def _shape_filter_on(picker: PeakPicker, candidates: Candidates, n_peaks: int) -> bool:
+    """`picker`'s ``shape_filter``; when None, whether the rule expects at most a quarter of the peaks to be noise.
+
+    The filter takes the highest half of the peaks for particles: true when
+    few noise peaks are expected among them (``calibrated``, ``far``), not
+    when a low cut-off keeps noise peaks by the dozen (``sigma:3`` on a
+    sparse tomogram), whose shape then becomes the reference.
+    """
+    if picker.shape_filter is not None:
+        return bool(picker.shape_filter)
+    noise = candidates.expected_noise
+    return noise is not None and float(noise) <= n_peaks / 4

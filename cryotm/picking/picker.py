@@ -14,20 +14,18 @@ can override one at a time (:meth:`PeakPicker.run` calls them in order):
    tophat filter (``tophat_mode="pytom"``; :mod:`cryotm.picking.peak_filters`);
 4. :meth:`~PeakPicker.suppress`: non-maximum suppression (rows kept, highest
    first; cryoCAT's greedy suppression by default), then
-   :meth:`~PeakPicker.filter_peaks`: the default tophat filter, judging each
-   peak at its maximum, and the side-peak filter;
+   :meth:`~PeakPicker.filter_peaks`: the tophat, shape and side-peak filters;
 5. :meth:`~PeakPicker.orient`: the kept voxels become particles: angle-map
    orientations, C_n symmetry, sub-voxel shifts
    (:func:`~cryotm.picking.result.oriented_particles`).
 
-On the same input and parameters it gives cryoCAT's particles (same voxels,
-order, scores and angles; positions 0-based where cryoCAT writes index + 1),
-much faster and in a fraction of the memory: the maps are memory-mapped,
-read in slabs, and the angle map is read whole only for its range.
+On the same input and parameters (and ``shape_filter=False``: cryoCAT has no
+such filter) it gives cryoCAT's particles (same voxels, order, scores and
+angles; positions 0-based where cryoCAT writes index + 1), much faster and
+in less memory: the maps are memory-mapped and read in slabs.
 
-Differences from cryoCAT 0.7.1, each on purpose and pinned by a test, are
-listed on the cryoCAT mapping page of the docs; the default threshold is
-``calibrated`` (:func:`~cryotm.picking.extract_particles` keeps cryoCAT's ``triangle``).
+Differences from cryoCAT 0.7.1 (on purpose, each pinned by a test) are on the docs' cryoCAT
+page; the default threshold is ``calibrated`` (:func:`~cryotm.picking.extract_particles`: ``triangle``).
 """
 
 from __future__ import annotations
@@ -148,6 +146,13 @@ class PeakPicker:
         In particle diameters (default 2).
     side_peak_fraction : float
         Largest score ratio of a side lobe to its main peak (default 0.5).
+    shape_filter : bool, optional
+        Drop peaks broader than the highest half's (gold beads, membranes;
+        :mod:`cryotm.picking.shape_filter`). None (default): when the rule
+        expects at most a quarter of the peaks to be noise (``calibrated``,
+        ``far``), so that the highest half is particles.
+    shape_tolerance : float
+        Largest excess kept, in robust spreads of the reference peaks' (default 5).
     subvoxel : {'gaussian', 'quadratic'}, optional
         Refine each particle's position by a local fit of the scores around
         its voxel (see :mod:`cryotm.picking.subvoxel`) and write the fraction
@@ -191,6 +196,8 @@ class PeakPicker:
     side_peaks: bool = False
     side_peak_distance: float = attrs.field(default=2.0, validator=check.positive_number)
     side_peak_fraction: float = attrs.field(default=0.5, validator=check.positive_number)
+    shape_filter: bool | None = None
+    shape_tolerance: float = attrs.field(default=5.0, validator=check.positive_number)
     subvoxel: str | None = attrs.field(default=None, validator=check.subvoxel)
     max_candidates: int | None = attrs.field(default=None, validator=check.count(1))
     slab_voxels: int = SLAB_VOXELS
@@ -260,12 +267,11 @@ class PeakPicker:
         keep more than :meth:`candidate_limit` voxels, estimated from a few
         planes before anything is collected.
         """
-        if outcome.candidates is not None:
-            return outcome.candidates
-        return candidates_above(
+        found = outcome.candidates if outcome.candidates is not None else candidates_above(
             scores, outcome.value, mask, self.mask_mode, edge_margin=self.edge_margin, slab_voxels=self.slab_voxels,
             limit=self.candidate_limit(), check_finite=outcome.unchecked, progress=progress,
         )
+        return attrs.evolve(found, expected_noise=outcome.result.details.get("n_false_positives"))
 
     def filter_candidates(
         self, candidates: Candidates, scores: ScoresMap, mask: MaskMap | None = None
@@ -286,19 +292,17 @@ class PeakPicker:
     def filter_peaks(
         self, candidates: Candidates, rows: np.ndarray, scores: ScoresMap, mask: MaskMap | None = None
     ) -> tuple[np.ndarray, dict[str, dict[str, Any]]]:
-        """Step 4b: drop suppressed peaks broader than a particle's (`tophat`, particle mode), then side lobes.
+        """Step 4b: the `tophat`, `shape_filter` and `side_peaks` filters, on each peak at its maximum.
 
-        Each peak is judged at its maximum, after suppression, so a broad
-        peak that is dropped takes its flanks with it (filtering candidates
-        first would let the flanks' noise bumps become particles). See
-        :mod:`cryotm.picking.peak_filters`.
+        After suppression, so a broad peak that is dropped takes its flanks
+        with it. See :mod:`cryotm.picking.peak_filters`.
 
         Returns
         -------
         rows : ndarray
             The rows of `candidates` kept, in the order given.
         report : dict
-            ``{"tophat": {...}}``, ``{"side_peaks": {...}}`` for the filters that ran.
+            ``{"tophat": {...}, "peak_shape": {...}, "side_peaks": {...}}`` for the filters that ran.
         """
         return peak_filters.filter_peaks(self, candidates, rows, scores, mask)
 

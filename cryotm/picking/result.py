@@ -38,8 +38,8 @@ class PickResult:
         gathered during the threshold's second pass over the map, so
         ``candidates`` is then next to nothing.
     filters : dict
-        What each candidate filter did: ``{"cluster_size": {"dropped": n}, "tophat":
-        {"dropped": n, "value": cut-off, ...}}`` for the filters in use.
+        What each filter did: ``{"cluster_size": {"dropped": n}, "tophat":
+        {"dropped": n, "value": cut-off, ...}, "peak_shape": {...}}`` for the filters in use.
     """
 
     particles: ParticleList
@@ -51,7 +51,8 @@ class PickResult:
     def summary(self) -> str:
         """One line: the threshold used, the number of particles and what the filters dropped."""
         dropped = "".join(
-            f", {name} dropped {info['dropped']}" for name, info in self.filters.items() if "dropped" in info
+            f", {name.replace('_', ' ')} dropped {info['dropped']}"
+            for name, info in self.filters.items() if "dropped" in info
         )
         details = self.threshold.details if isinstance(self.threshold.details, dict) else {}
         raised = ""

@@ -304,7 +304,7 @@ def narrow_peaks(
         values = local_tophat(data, zyx, element)
     else:
         values = white_tophat(data, slab_voxels=slab_voxels, radius=element)[zyx]
-    background = _median(data, mask)
+    background = background_level(data, mask)
     keep = tophat_fractions(values, np.asarray(data[zyx]), background) >= fraction
     return keep, {"mode": "particle", "radius": radius, "background": background, "fraction": float(fraction)}
 
@@ -356,8 +356,8 @@ def _reflect(index: np.ndarray, n: int) -> np.ndarray:
     return np.where(index >= n, 2 * n - index - 1, index)
 
 
-def _median(data: np.ndarray, mask: np.ndarray | None, most: int = 1 << 24) -> float:
-    """The median of the map (inside `mask`), on a regular subsample of at most about `most` voxels."""
+def background_level(data: np.ndarray, mask: np.ndarray | None, most: int = 1 << 22) -> float:
+    """The map's background: its median (inside `mask`), on a regular subsample of at most about `most` voxels."""
     from ..maps._access import regular_sample
 
     return float(np.median(regular_sample(data, most, mask)))

@@ -51,6 +51,8 @@ def select_peaks(
     angle_test: str | None = None,
     angle_tolerance: float | None = None,
     min_agreeing_neighbours: int | None = None,
+    shape_filter: bool | None = None,
+    shape_tolerance: float = 5.0,
 ) -> PeakSelection:
     """Automatic, angle-consistent peak selection (cryoCAT's ``select_peaks``).
 
@@ -121,6 +123,12 @@ def select_peaks(
     min_agreeing_neighbours : int, optional
         Agreeing neighbours the ``"neighbours"`` test needs (default: from
         the angle list's length, 1 for a thousand rotations or more).
+    shape_filter : bool, optional
+        Drop selected peaks broader than the highest half's (gold beads,
+        membranes); None (default): when the threshold rule expects few noise
+        peaks among them (``calibrated``, ``far``). Not with ``placement="cryocat"``.
+    shape_tolerance : float
+        The shape filter's largest excess kept, in robust spreads (default 5).
 
     Returns
     -------
@@ -150,6 +158,8 @@ def select_peaks(
         angle_test=angle_test,
         angle_tolerance=angle_tolerance,
         min_agreeing_neighbours=min_agreeing_neighbours,
+        shape_filter=shape_filter,
+        shape_tolerance=shape_tolerance,
     )
     if selector.angle_test != "regions" and (
         dist_maps is not None or (dist_maps_name_base is not None and not write_dist_maps)

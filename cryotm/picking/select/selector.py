@@ -26,6 +26,7 @@ from ...particles import ParticleList
 from ...thresholds import get_threshold_strategy
 from ...thresholds.base import SearchStatistics, ThresholdStrategy
 from ..result import particles_at
+from ..shape_filter import MIN_PEAKS, shape_outliers, shell_radius
 from .agreement import ANGLE_TESTS, angular_step, min_agreeing_neighbours_for
 from .footprints import sphere_footprint
 from .greedy import PLACEMENTS, select_greedy
@@ -158,6 +159,14 @@ class PeakSelector:
         (:func:`~cryotm.picking.select.agreement.min_agreeing_neighbours_for`:
         1 for a thousand rotations or more, more for short lists, where
         chance agreement is common).
+    shape_filter : bool, optional
+        Drop the selected peaks broader than the highest half's (gold beads,
+        membranes; :mod:`cryotm.picking.shape_filter`), with
+        ``placement="maximum"``. None (default): when the threshold rule
+        declares the noise peaks it expects (``calibrated``, ``far``) and they
+        are at most a quarter of the peaks, as :class:`~cryotm.picking.PeakPicker`.
+    shape_tolerance : float
+        Largest excess kept, in robust spreads of the reference peaks' (default 5).
     """
 
     peak_number: int | None = None
@@ -173,6 +182,8 @@ class PeakSelector:
     angle_test: str | None = None
     angle_tolerance: float | None = None
     min_agreeing_neighbours: int | None = None
+    shape_filter: bool | None = None
+    shape_tolerance: float = 5.0
 
     def __attrs_post_init__(self) -> None:
         if self.peak_number is not None:
@@ -224,6 +235,12 @@ class PeakSelector:
                 raise InputError(
                     f"angle_tolerance needs angle_test 'neighbours' or 'footprint', got angle_test {self.angle_test!r}"
                 )
+        if self.shape_filter and self.placement != "maximum":
+            raise InputError("shape_filter needs placement 'maximum' (cryoCAT's rule has no shape filter)")
+        if isinstance(self.shape_tolerance, bool) or not isinstance(self.shape_tolerance, (int, float)) or not (
+            self.shape_tolerance > 0
+        ):
+            raise InputError(f"shape_tolerance must be a positive number, got {self.shape_tolerance!r}")
         if self.min_agreeing_neighbours is not None and self.angle_test != "neighbours":
             raise InputError(
                 f"min_agreeing_neighbours needs angle_test 'neighbours', got angle_test {self.angle_test!r}"
@@ -376,11 +393,33 @@ class PeakSelector:
                             else self.min_agreeing_neighbours),
             symmetry=self.symmetry,
         )
+        keep = self.shape_filter_keeps(scores, zyx, mask)
+        if not keep.all():  # the dropped peaks' labels go, the others are numbered again in order
+            renumber = np.zeros(len(keep) + 1, dtype=labels.dtype)
+            renumber[1:][keep] = np.arange(1, np.count_nonzero(keep) + 1, dtype=labels.dtype)
+            labels, zyx, rows = renumber[labels], zyx[keep], rows[keep]
         particles = particles_at(
             tuple(zyx.T), angles.angles[rows], np.asarray(scores.data)[tuple(zyx.T)], scores,
             tomo_id=0 if tomo_number is None else tomo_number,
         )
         return PeakSelection(particles, labels, value, int(np.count_nonzero(candidates)))
+
+    def shape_filter_keeps(self, scores: ScoresMap, zyx: np.ndarray, mask: MaskMap | None = None) -> np.ndarray:
+        """Which selected peaks (rows of `zyx`, ``(z, y, x)``) the shape filter keeps (all when it is off)."""
+        keep = np.ones(len(zyx), dtype=bool)
+        on = self.shape_filter
+        if on is None:  # as the picker: when the rule expects few noise peaks among those selected
+            noise = getattr(get_threshold_strategy(self.threshold), "n_false_positives", None)
+            on = self.placement == "maximum" and isinstance(noise, (int, float)) and noise <= len(zyx) / 4
+        if not on or len(zyx) < MIN_PEAKS:
+            return keep
+        from ..tophat import background_level
+
+        extent = max(self.template_mask.shape) if self.template_mask is not None else 2 * self.template_radius
+        data, mask_data = np.asarray(scores.data), None if mask is None else np.asarray(mask.data)
+        keep, _ = shape_outliers(data, tuple(zyx.T), shell_radius(extent), float(self.shape_tolerance),
+                                 background_level(data, mask_data), mask_data)
+        return keep
 
     def peak_regions(self, above: np.ndarray) -> np.ndarray:
         """The above-threshold voxels in face-connected regions of at least `min_peak_voxel_count` voxels."""
