@@ -144,14 +144,15 @@ def run_scene(settings: dict, size: int, n_angles: int, cache: Path | None = Non
     out["oracle_f1_tophat"] = oracle_f1(ranked_tophat, scene, tolerance)
     out["oracle_f1_tophat_pytom"] = oracle_f1(ranked_pytom, scene, tolerance)
 
-    common = dict(threshold=f"manual:{threshold}", template_radius=d / 2)
+    # the same threshold, and the shape filter where extract's default ran it (a manual threshold would turn it off)
+    common = dict(threshold=f"manual:{threshold}", template_radius=d / 2, shape_filter="peak_shape" in plain.filters)
     for name, options in {
         "select_maximum": dict(placement="maximum"),
         "select_maximum_min_peak_7": dict(placement="maximum", min_peak_voxel_count=7),
         "select_maximum_neighbours_1": dict(placement="maximum", angle_test="neighbours", min_peak_voxel_count=7),
         "select_maximum_agree_3": dict(placement="maximum", min_agreeing_neighbours=3, min_peak_voxel_count=7),
         "select_maximum_regions": dict(placement="maximum", angle_test="regions", min_peak_voxel_count=7),
-        "select_cryocat": dict(placement="cryocat"),
+        "select_cryocat": dict(placement="cryocat", shape_filter=False),
         "select_maximum_footprint": dict(angle_test="footprint", angle_tolerance=10, min_angles_voxel_count=2),
     }.items():
         clock = time.perf_counter()
