@@ -128,9 +128,10 @@ def report(rows: list[dict]) -> str:
         "# Gold beads: found in the tomogram and masked out",
         "",
         "Scenes of `quality.py` with gold (96^3, 1000 rotations, 30 particles), beads of 20 (as there) or 200 noise "
-        "standard deviations. Finder: `find_gold_beads(bead_radius=2.5)` (defaults: spots from 10 robust SDs up, beads above the largest density break of 2x or more); "
-        "found = within 1.5 voxels of a planted bead. F1 of the default extraction (`calibrated`) and, in brackets, "
-        "its ratio to the oracle on the same candidates: on the maps as they are, with the mask of the beads found "
+        "standard deviations. Finder: `find_gold_beads(bead_radius=2.5)` (defaults: spots from 10 robust SDs up, "
+        "beads above the largest density break of 2x or more); found = within 1.5 voxels of a planted bead. F1 of "
+        "the default extraction (the `calibrated` threshold, then the shape filter) and, in brackets, its ratio to "
+        "the oracle on the same candidates: on the maps as they are, with the mask of the beads found "
         "(what `cryotm mask-beads` writes) and with the same mask around the planted beads.",
         "",
         "| scene | beads | found | spurious | weakest bead / next spot (robust SD) | maps | mask-beads | planted |",

@@ -156,7 +156,7 @@ def run_scene(settings: dict, size: int, n_angles: int, cache: Path | None = Non
         "select_maximum_footprint": dict(angle_test="footprint", angle_tolerance=10, min_angles_voxel_count=2),
     }.items():
         clock = time.perf_counter()
-        result = select_peaks(*maps, **common, **options)
+        result = select_peaks(*maps, **{**common, **options})
         out[name] = score(result.particles, scene, tolerance) | {"seconds": round(time.perf_counter() - clock, 2)}
     return out
 

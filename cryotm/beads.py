@@ -3,11 +3,12 @@
 Gold fiducials are the classic false peaks of template matching: a masked
 normalised cross-correlation measures shape, not density, and a small dense
 ball correlates with any template about as well as a particle does. On the
-realistic benchmark scenes (``benchmarks/quality.py``) every bead of every
-scene is picked by the default extraction, and no measure of the scores map
-alone (the peak's width, the tophat, the radial profile, the angle map)
-separates a bead from a particle. The tomogram does: a bead is the densest
-object in it, by far.
+realistic benchmark scenes (``benchmarks/quality.py``) the threshold keeps
+nearly every bead. The picker's shape filter (:mod:`cryotm.picking.shape_filter`)
+drops those whose peak is broader than the particles', which is most beads
+for an elongated template but none for a compact one whose own correlation
+peak is as broad as a bead's. The tomogram tells them apart whatever the
+template: a bead is the densest object in it, by far.
 
 :func:`find_gold_beads` smooths the tomogram at the bead's scale, measures
 every voxel in robust standard deviations of the smoothed volume (median and
