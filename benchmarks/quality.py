@@ -307,14 +307,16 @@ def scene_table(rows: list[dict]) -> list[str]:
         lines.append(
             f"| {r['scene']} | {spec['n_particles']} in {size} | {r['template']} | {r['membranes']} | {r['gold']} | "
             f"{wedge} | {r['weakest_z']:.1f} | {r['oracle']:.3f} | {r['default']:.3f} | {ratio:.3f} | "
-            f"{r['shape dropped']} | {r['calibrated']:.3f} | {r['far']:.3f} | {r['sigma:3']:.3f} | {r['triangle']:.3f} | {cryocat} |"
+            f"{r['shape dropped']} | {r['calibrated']:.3f} | {r['far']:.3f} | {r['sigma:3']:.3f} | "
+            f"{r['triangle']:.3f} | {cryocat} |"
         )
     if rows:
         keys = ("oracle", "default", "calibrated", "far", "sigma:3", "triangle")
         mean = {k: np.mean([r[k] for r in rows]) for k in keys}
         lines.append(
             f"| mean | | | | | | | {mean['oracle']:.3f} | {mean['default']:.3f} | {np.mean(ratios):.3f} | "
-            f"{sum(r['shape dropped'] for r in rows)} | {mean['calibrated']:.3f} | {mean['far']:.3f} | {mean['sigma:3']:.3f} | {mean['triangle']:.3f} | |"
+            f"{sum(r['shape dropped'] for r in rows)} | {mean['calibrated']:.3f} | {mean['far']:.3f} | "
+            f"{mean['sigma:3']:.3f} | {mean['triangle']:.3f} | |"
         )
         lines += ["", f"Smallest ratio: {min(ratios):.3f}; mean ratio: {np.mean(ratios):.3f}."]
     return lines

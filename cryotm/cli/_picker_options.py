@@ -1,11 +1,13 @@
-"""The picker's filter options (tophat, peak shape, side peaks, sub-voxel), shared by ``extract``, ``batch``, ``extract-job``."""
+"""The picker's filter options (tophat, peak shape, side peaks, sub-voxel): ``extract``, ``batch``, ``extract-job``."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-__all__ = ["add_picker_filter_arguments", "add_shape_filter_arguments", "picker_filter_options", "PICKER_FILTER_FLAGS"]
+__all__ = [
+    "add_picker_filter_arguments", "add_shape_filter_arguments", "picker_filter_options", "PICKER_FILTER_FLAGS",
+]
 
 #: option dest -> PeakPicker parameter
 _PARAMETERS = {

@@ -32,7 +32,7 @@ import numpy as np
 
 from .candidates import Candidates
 from .clusters import region_sizes
-from .shape_filter import MIN_PEAKS, shape_outliers, shell_radius
+from .shape_filter import MIN_PEAKS, few_noise_peaks, shape_outliers, shell_radius
 from .tophat import background_level, narrow_peaks, tophat_cutoff, white_tophat
 
 if TYPE_CHECKING:
@@ -111,5 +111,4 @@ def _shape_filter_on(picker: PeakPicker, candidates: Candidates, n_peaks: int) -
     """
     if picker.shape_filter is not None:
         return bool(picker.shape_filter)
-    noise = candidates.expected_noise
-    return noise is not None and float(noise) <= n_peaks / 4
+    return few_noise_peaks(candidates.expected_noise, n_peaks)

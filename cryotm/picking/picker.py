@@ -19,10 +19,9 @@ can override one at a time (:meth:`PeakPicker.run` calls them in order):
    orientations, C_n symmetry, sub-voxel shifts
    (:func:`~cryotm.picking.result.oriented_particles`).
 
-On the same input and parameters (and ``shape_filter=False``: cryoCAT has no
-such filter) it gives cryoCAT's particles (same voxels, order, scores and
-angles; positions 0-based where cryoCAT writes index + 1), much faster and
-in less memory: the maps are memory-mapped and read in slabs.
+With ``shape_filter=False`` (cryoCAT has none) and the same input and parameters it gives cryoCAT's
+particles (same voxels, order, scores and angles; positions 0-based where cryoCAT writes index + 1),
+much faster and in less memory: the maps are memory-mapped and read in slabs.
 
 Differences from cryoCAT 0.7.1 (on purpose, each pinned by a test) are on the docs' cryoCAT
 page; the default threshold is ``calibrated`` (:func:`~cryotm.picking.extract_particles`: ``triangle``).
@@ -271,7 +270,8 @@ class PeakPicker:
             scores, outcome.value, mask, self.mask_mode, edge_margin=self.edge_margin, slab_voxels=self.slab_voxels,
             limit=self.candidate_limit(), check_finite=outcome.unchecked, progress=progress,
         )
-        return attrs.evolve(found, expected_noise=outcome.result.details.get("n_false_positives"))
+        details = outcome.result.details if isinstance(outcome.result.details, dict) else {}
+        return attrs.evolve(found, expected_noise=details.get("n_false_positives"))
 
     def filter_candidates(
         self, candidates: Candidates, scores: ScoresMap, mask: MaskMap | None = None

@@ -37,12 +37,28 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["MIN_PEAKS", "SPREAD_FLOOR", "shape_outliers", "shell_radius"]
+__all__ = ["MIN_PEAKS", "SPREAD_FLOOR", "few_noise_peaks", "shape_outliers", "shell_radius"]
 
 #: Fewest peaks the filter judges (fewer: all kept); also the smallest reference.
 MIN_PEAKS = 10
 #: Smallest spread, as a fraction of the reference peaks' median height (noiseless maps).
 SPREAD_FLOOR = 0.02
+
+
+def few_noise_peaks(expected_noise: Any, n_peaks: int) -> bool:
+    """Whether a rule expecting `expected_noise` noise peaks leaves the highest half of `n_peaks` to particles.
+
+    True when the rule declares a number (its ``n_false_positives``) of at
+    most a quarter of the peaks: the default shape filter runs then.
+
+    Examples
+    --------
+    >>> few_noise_peaks(1.0, 30), few_noise_peaks(10, 30), few_noise_peaks(None, 30)
+    (True, False, False)
+    """
+    if isinstance(expected_noise, bool) or not isinstance(expected_noise, (int, float, np.number)):
+        return False
+    return bool(np.isfinite(expected_noise)) and float(expected_noise) <= n_peaks / 4
 
 
 def shell_radius(particle_diameter: float) -> int:

@@ -26,7 +26,7 @@ from ...particles import ParticleList
 from ...thresholds import get_threshold_strategy
 from ...thresholds.base import SearchStatistics, ThresholdStrategy
 from ..result import particles_at
-from ..shape_filter import MIN_PEAKS, shape_outliers, shell_radius
+from ..shape_filter import MIN_PEAKS, few_noise_peaks, shape_outliers, shell_radius
 from .agreement import ANGLE_TESTS, angular_step, min_agreeing_neighbours_for
 from .footprints import sphere_footprint
 from .greedy import PLACEMENTS, select_greedy
@@ -410,7 +410,7 @@ class PeakSelector:
         on = self.shape_filter
         if on is None:  # as the picker: when the rule expects few noise peaks among those selected
             noise = getattr(get_threshold_strategy(self.threshold), "n_false_positives", None)
-            on = self.placement == "maximum" and isinstance(noise, (int, float)) and noise <= len(zyx) / 4
+            on = self.placement == "maximum" and few_noise_peaks(noise, len(zyx))
         if not on or len(zyx) < MIN_PEAKS:
             return keep
         from ..tophat import background_level
