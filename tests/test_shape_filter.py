@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 from cryotm.cli import main
+from cryotm.errors import CryotmWarning
 from cryotm.evaluation import match_particles
 from cryotm.picking import PeakPicker, extract_particles, select_peaks
 from cryotm.picking.shape_filter import MIN_PEAKS, shape_outliers, shell_radius
@@ -37,6 +40,18 @@ def test_a_broader_peak_is_dropped_and_a_narrower_one_kept():
     assert details["ratio"] == pytest.approx(shell, rel=1e-6)
     # identical shapes: the spread is the floor (2 % of the reference's median height), nothing else is dropped
     assert details["spread"] == pytest.approx(0.02 * np.median(heights[:12][::-1][:10]), rel=1e-6)
+
+
+def test_dropping_many_peaks_warns_and_names_the_map():
+    # 10 particles and 4 broad peaks: more than a fifth dropped, perhaps particles of another shape
+    data, at = _row_of_peaks([2.0] * 10 + [3.0] * 4, list(1 + np.arange(10) / 20) + [1.1] * 4)
+    with pytest.warns(CryotmWarning, match=r"^scores\.mrc: the shape filter dropped 4 of 14 peaks.*--no-shape-filter"):
+        keep, _ = shape_outliers(data, at, 2, 5, 0.0, source="scores.mrc")
+    assert keep.tolist() == [True] * 10 + [False] * 4
+    data, at = _row_of_peaks([2.0] * 12 + [3.0], list(1 + np.arange(12) / 20) + [1.1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one of 13: no warning
+        assert not shape_outliers(data, at, 2, 5, 0.0, source="scores.mrc")[0][-1]
 
 
 def test_too_few_peaks_or_shells_off_the_map_are_not_judged():

@@ -82,7 +82,7 @@ def filter_peaks(
         keep, details = shape_outliers(
             scores.data, (candidates.z[rows], candidates.y[rows], candidates.x[rows]),
             shell_radius(picker.particle_diameter), float(picker.shape_tolerance),
-            background_level(scores.data, mask_data), mask_data,
+            background_level(scores.data, mask_data), mask_data, scores.source,
         )
         if details:
             rows = rows[keep]

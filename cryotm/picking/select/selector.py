@@ -418,7 +418,7 @@ class PeakSelector:
         extent = max(self.template_mask.shape) if self.template_mask is not None else 2 * self.template_radius
         data, mask_data = np.asarray(scores.data), None if mask is None else np.asarray(mask.data)
         keep, _ = shape_outliers(data, tuple(zyx.T), shell_radius(extent), float(self.shape_tolerance),
-                                 background_level(data, mask_data), mask_data)
+                                 background_level(data, mask_data), mask_data, scores.source)
         return keep
 
     def peak_regions(self, above: np.ndarray) -> np.ndarray:
