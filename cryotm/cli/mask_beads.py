@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "more than --min-contrast robust standard deviations from the median) and write a mask of the "
         "tomogram's shape: 0 within the exclusion radius of each bead (the bead's radius plus the particle's), "
         "1 elsewhere. Give it to extract, select or batch with --mask. Template matching scores a bead as high "
-        "as a particle, and nothing in the scores map tells them apart.",
+        "as a particle; the shape filter drops only beads whose peak is broader than the particles'.",
     )
     parser.add_argument("tomogram", metavar="TOMOGRAM", help="the tomogram the scores map was searched in")
     parser.add_argument("-o", "--output", required=True, metavar="MASK", help="mask to write (.mrc or .em)")
