@@ -1,10 +1,11 @@
-"""Shared fixtures: synthetic scenes with planted peaks and a clean plugin manager."""
+"""Shared fixtures: synthetic scenes with planted peaks, a clean plugin manager, maps written for the CLI."""
 
 from __future__ import annotations
 
 import pytest
 
 from cryotm import make_scene
+from cryotm.maps import write_map
 from cryotm.plugins import reset_plugin_manager
 
 
@@ -21,3 +22,19 @@ def fresh_plugins():
     yield
     reset_plugin_manager()
 
+
+
+@pytest.fixture
+def extract_command(tmp_path):
+    """A function writing (scores, angle map, angle list) into ``tmp_path``; it returns ``extract``'s first arguments.
+
+    ``["extract", SCORES, ANGLES, ANGLE_LIST]`` for the files written (``s.mrc``, ``a.mrc``, ``angles.csv``).
+    """
+
+    def write(scores, angle_map, angles) -> list[str]:
+        write_map(tmp_path / "s.mrc", scores)
+        write_map(tmp_path / "a.mrc", angle_map)
+        angles.write(tmp_path / "angles.csv")
+        return ["extract", str(tmp_path / "s.mrc"), str(tmp_path / "a.mrc"), str(tmp_path / "angles.csv")]
+
+    return write

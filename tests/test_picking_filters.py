@@ -81,13 +81,9 @@ def test_tophat_drops_the_broad_peak_and_keeps_the_sharp_ones(broad_and_sharp):
     assert filtered.filters["tophat"]["dropped"] > 0 and "tophat dropped" in filtered.summary()
 
 
-def test_extract_tophat_flag(broad_and_sharp, tmp_path):
+def test_extract_tophat_flag(broad_and_sharp, tmp_path, extract_command):
     scores, angle_map, angles, sharp, broad = broad_and_sharp
-    write_map(tmp_path / "s.mrc", scores)
-    write_map(tmp_path / "a.mrc", angle_map)
-    angles.write(tmp_path / "angles.csv")
-    base = ["extract", str(tmp_path / "s.mrc"), str(tmp_path / "a.mrc"), str(tmp_path / "angles.csv"), "-d", "8",
-            "-t", "manual:0.2", "-q"]
+    base = extract_command(scores, angle_map, angles) + ["-d", "8", "-t", "manual:0.2", "-q"]
     assert main(base + ["-o", str(tmp_path / "plain.em")]) == 0
     assert main(base + ["-o", str(tmp_path / "tophat.em"), "--tophat-filter", "--tophat-mode", "pytom"]) == 0
     plain, tophat = read_particles(tmp_path / "plain.em"), read_particles(tmp_path / "tophat.em")
@@ -259,15 +255,13 @@ def test_a_threshold_below_the_noise_is_refused_before_collecting(tmp_path, caps
     assert code == 1 and "\n" not in err and "32,768" in err and not (tmp_path / "out.em").exists()
 
 
-def test_batch_passes_the_filter_options_to_the_picker(broad_and_sharp, tmp_path):
+def test_batch_passes_the_filter_options_to_the_picker(broad_and_sharp, tmp_path, extract_command):
     from cryotm.pipeline import read_record, record_path_for
 
     scores, angle_map, angles, sharp, broad = broad_and_sharp
-    write_map(tmp_path / "s.mrc", scores)
-    write_map(tmp_path / "a.mrc", angle_map)
-    angles.write(tmp_path / "angles.csv")
+    files = extract_command(scores, angle_map, angles)[1:]
     table = tmp_path / "tomos.csv"
-    table.write_text(f"name,scores,angles,angle_list\nt,{tmp_path / 's.mrc'},{tmp_path / 'a.mrc'},{tmp_path / 'angles.csv'}\n")
+    table.write_text("name,scores,angles,angle_list\nt," + ",".join(files) + "\n")
     args = ["batch", str(table), "--diameter", "8", "--threshold", "manual:0.2", "--format", "stopgap",
             "--progress", "off", "--tophat-filter", "--tophat-mode", "pytom", "--subvoxel", "quadratic"]
     assert main(args + ["-o", str(tmp_path / "out")]) == 0

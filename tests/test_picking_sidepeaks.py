@@ -8,7 +8,6 @@ import pytest
 from cryotm.angles import AngleList
 from cryotm.cli import main
 from cryotm.formats import read_particles
-from cryotm.maps import write_map
 from cryotm.picking import PeakPicker
 from cryotm.picking.sidepeaks import side_peaks
 
@@ -67,13 +66,9 @@ def test_dropped_peak_drops_no_other():
     assert side_peaks(positions[:1], np.array([1.0]), 16, 0.5).tolist() == [False]
 
 
-def test_extract_side_peak_flag(lobe_map, tmp_path):
+def test_extract_side_peak_flag(lobe_map, tmp_path, extract_command):
     scores, angle_map, angles = lobe_map
-    write_map(tmp_path / "s.mrc", scores)
-    write_map(tmp_path / "a.mrc", angle_map)
-    angles.write(tmp_path / "angles.csv")
-    base = ["extract", str(tmp_path / "s.mrc"), str(tmp_path / "a.mrc"), str(tmp_path / "angles.csv"), "-d", "8",
-            "-t", "manual:0.2", "-q"]
+    base = extract_command(scores, angle_map, angles) + ["-d", "8", "-t", "manual:0.2", "-q"]
     assert main(base + ["-o", str(tmp_path / "plain.em")]) == 0
     assert main(base + ["-o", str(tmp_path / "side.em"), "--side-peak-filter", "--side-peak-distance", "2",
                         "--side-peak-fraction", "0.5"]) == 0
